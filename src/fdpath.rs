@@ -1,0 +1,128 @@
+//! Which paths name an fd set (spec sections 2 "Open" step 1 and 5), parsed
+//! without allocating: this runs on every `open()` of the program.
+
+/// The path every program may use.
+pub const FDSET_DIR: &[u8] = b"/dev/fdset/";
+
+/// A parsed `/dev/fdset/N` number: N, or `EINVAL` when it is not one.
+pub type SetNumber = Result<u64, ()>;
+
+/// Parse the text after the prefix as QEMU's `qemu_parse_fd` does with C
+/// `strtol(s, &end, 10)`: leading `isspace`, one optional sign, digits, nothing
+/// after; the value must lie in `0..=i32::MAX` (so `-0` is 0 and `-1` fails).
+pub fn parse_set_number(s: &[u8]) -> SetNumber {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+        i += 1;
+    }
+    let mut negative = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        negative = s[i] == b'-';
+        i += 1;
+    }
+    let digits_start = i;
+    // Accumulate in u64 but stop caring once past i32::MAX: any such value
+    // fails, whether strtol would overflow `long` or not.
+    let mut value: u64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        value = value.saturating_mul(10).saturating_add(u64::from(s[i] - b'0'));
+        i += 1;
+    }
+    if i == digits_start || i != s.len() {
+        return Err(());
+    }
+    if negative {
+        return if value == 0 { Ok(0) } else { Err(()) };
+    }
+    if value > i32::MAX as u64 {
+        return Err(());
+    }
+    Ok(value)
+}
+
+/// Extra prefixes and exact-path aliases (`FDSET_PREFIX`, `FDSET_ALIAS`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathConfig {
+    /// Each ends in `/`.
+    pub prefixes: Vec<Vec<u8>>,
+    pub aliases: Vec<(Vec<u8>, u64)>,
+}
+
+impl PathConfig {
+    /// `None`: not an fdset path (the caller opens it as libc would).
+    /// `Some(Ok(n))`: set n. `Some(Err(()))`: an fdset path with a bad number.
+    pub fn resolve(&self, path: &[u8]) -> Option<SetNumber> {
+        if let Some(rest) = path.strip_prefix(FDSET_DIR) {
+            return Some(parse_set_number(rest));
+        }
+        for (alias, set) in &self.aliases {
+            if alias.as_slice() == path {
+                return Some(Ok(*set));
+            }
+        }
+        for prefix in &self.prefixes {
+            if let Some(rest) = path.strip_prefix(prefix.as_slice()) {
+                return Some(parse_set_number(rest));
+            }
+        }
+        None
+    }
+
+    /// A quick test on the first byte: every fdset path is absolute.
+    pub fn may_match(path_first_byte: u8) -> bool {
+        path_first_byte == b'/'
+    }
+
+    /// `FDSET_PREFIX`: absolute directories, `:` separated; a missing trailing
+    /// `/` is added.
+    pub fn parse_prefixes(spec: &str) -> Result<Vec<Vec<u8>>, String> {
+        let mut out = Vec::new();
+        for item in spec.split(':') {
+            if item.is_empty() {
+                continue;
+            }
+            if !item.starts_with('/') {
+                return Err(format!(
+                    "FDSET_PREFIX entry '{item}' is not an absolute path (write e.g. /run/fdset/)"
+                ));
+            }
+            let mut p = item.as_bytes().to_vec();
+            if !p.ends_with(b"/") {
+                p.push(b'/');
+            }
+            if p == b"/" {
+                return Err("FDSET_PREFIX entry '/' would capture every path".to_string());
+            }
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// `FDSET_ALIAS`: `PATH=N` pairs, `;` separated; PATH absolute, N a set
+    /// number as `/dev/fdset/N` accepts it.
+    pub fn parse_aliases(spec: &str) -> Result<Vec<(Vec<u8>, u64)>, String> {
+        let mut out = Vec::new();
+        for item in spec.split(';') {
+            if item.is_empty() {
+                continue;
+            }
+            let Some((path, num)) = item.rsplit_once('=') else {
+                return Err(format!(
+                    "FDSET_ALIAS entry '{item}' is not PATH=N (e.g. /var/lib/disk.img=1)"
+                ));
+            };
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "FDSET_ALIAS entry '{item}': path '{path}' is not absolute"
+                ));
+            }
+            let Ok(set) = parse_set_number(num.as_bytes()) else {
+                return Err(format!(
+                    "FDSET_ALIAS entry '{item}': '{num}' is not a set number (0..2147483647)"
+                ));
+            };
+            out.push((path.as_bytes().to_vec(), set));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,21 @@
+//! libfdset_shim.so: QEMU-style `/dev/fdset/N` paths for any dynamically
+//! linked program, loaded with `LD_PRELOAD` (see README.md and
+//! ../shared/fdset-spec.md).
+//!
+//! Layers: `hooks` (exported C symbols, argument decoding only) → `shim`
+//! (process state, locking, slow paths) → `registry` (the rules, plain Rust).
+
+pub mod fdpath;
+pub mod fdtable;
+pub mod launch_spec;
+pub mod qmp_server;
+pub mod registry;
+pub mod shim;
+pub mod sys;
+
+mod init;
+
+// The hooks are left out of the unit-test executable, where they would
+// interpose on the test harness's own calls.
+#[cfg(not(test))]
+mod hooks;

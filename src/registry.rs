@@ -1,0 +1,490 @@
+//! The fd-set registry and QEMU's reference-counting rules (spec section 2).
+//!
+//! Plain Rust: every effect on a real file descriptor goes through [`FdOps`],
+//! so the rules can be tested with a recording fake and checked against a model.
+
+use std::collections::BTreeMap;
+
+pub type RawFd = i32;
+/// An errno value (positive), as returned by a failed operation.
+pub type Errno = i32;
+
+/// Largest set id that QMP accepts (`int64`, non-negative).
+pub const MAX_SET_ID: u64 = i64::MAX as u64;
+
+const O_ACCMODE: i32 = libc::O_ACCMODE;
+/// File-status flags that `F_SETFL` can change on Linux; the rest of an open's
+/// flags are ignored by it, so comparing only these tells whether it would
+/// change anything.
+pub const SETFL_MASK: i32 =
+    libc::O_APPEND | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME | libc::O_NONBLOCK;
+
+/// The few operations on real descriptors the rules need. The shim implements
+/// them with the real libc functions; tests implement them with a fake.
+pub trait FdOps {
+    /// A new descriptor for the same open file description (`F_DUPFD` or
+    /// `F_DUPFD_CLOEXEC`).
+    fn dup(&mut self, fd: RawFd, cloexec: bool) -> Result<RawFd, Errno>;
+    /// Close a descriptor the registry owns (a member, or a dup it failed to hand out).
+    fn close(&mut self, fd: RawFd);
+    /// Current file-status flags (`F_GETFL`).
+    fn get_status_flags(&mut self, fd: RawFd) -> Result<i32, Errno>;
+    /// `F_SETFL`.
+    fn set_status_flags(&mut self, fd: RawFd, flags: i32) -> Result<(), Errno>;
+    /// `ftruncate(fd, 0)`.
+    fn truncate(&mut self, fd: RawFd) -> Result<(), Errno>;
+    /// `lseek(fd, 0, SEEK_SET)`.
+    fn rewind(&mut self, fd: RawFd) -> Result<(), Errno>;
+}
+
+/// What the registry caches about a member when it is added: none of it can
+/// change while the descriptor lives (Linux `F_SETFL` cannot touch the access
+/// mode or `O_SYNC`, and a file's type is fixed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// `F_GETFL` at the time it was added.
+    pub status_flags: i32,
+    /// A regular file (its offset is rewound on open).
+    pub regular: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub fd: RawFd,
+    pub opaque: Option<String>,
+    pub removed: bool,
+    pub info: MemberInfo,
+}
+
+impl Member {
+    fn access_mode(&self) -> i32 {
+        self.info.status_flags & O_ACCMODE
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FdSet {
+    /// In the order they were added.
+    pub members: Vec<Member>,
+    /// Dups handed out and still open; the set's refcount is their number.
+    pub dups: Vec<RawFd>,
+}
+
+impl FdSet {
+    pub fn refcount(&self) -> usize {
+        self.dups.len()
+    }
+}
+
+/// One set as `query-fdsets` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetView {
+    pub id: u64,
+    /// `(fd, opaque)` of the members not removed, in the order they were added.
+    pub fds: Vec<(RawFd, Option<String>)>,
+}
+
+/// Why an open of `/dev/fdset/N` chose what it chose or failed; the shim logs
+/// it with `FDSET_LOG=1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenOutcome {
+    Opened { set: u64, member: RawFd, dup: RawFd },
+    NoSuchSet { set: u64 },
+    NoMemberForMode { set: u64, accmode: i32 },
+    SyncMismatch { set: u64, member: RawFd },
+    SyscallFailed { set: u64, member: RawFd, errno: Errno, what: &'static str },
+}
+
+impl OpenOutcome {
+    pub fn result(&self) -> Result<RawFd, Errno> {
+        match *self {
+            OpenOutcome::Opened { dup, .. } => Ok(dup),
+            OpenOutcome::NoSuchSet { .. } => Err(libc::ENOENT),
+            OpenOutcome::NoMemberForMode { .. } => Err(libc::EACCES),
+            OpenOutcome::SyncMismatch { .. } => Err(libc::EINVAL),
+            OpenOutcome::SyscallFailed { errno, .. } => Err(errno),
+        }
+    }
+}
+
+/// A member closed by cleanup, and why (for `FDSET_LOG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClosedMember {
+    pub set: u64,
+    pub fd: RawFd,
+    pub removed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotFound;
+
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    sets: BTreeMap<u64, FdSet>,
+    /// Which set each open dup came from.
+    dup_owner: BTreeMap<RawFd, u64>,
+    monitors: usize,
+    /// Sets stay in use with no monitor (a process that has no control socket:
+    /// nobody could ever remove its sets).
+    always_in_use: bool,
+}
+
+impl Registry {
+    pub const fn new() -> Self {
+        Registry {
+            sets: BTreeMap::new(),
+            dup_owner: BTreeMap::new(),
+            monitors: 0,
+            always_in_use: false,
+        }
+    }
+
+    /// Sets stay in use with no monitor connected (no control socket at all).
+    pub fn set_always_in_use(&mut self, on: bool) {
+        self.always_in_use = on;
+    }
+
+    pub fn always_in_use(&self) -> bool {
+        self.always_in_use
+    }
+
+    pub fn monitors(&self) -> usize {
+        self.monitors
+    }
+
+    pub fn in_use(&self) -> bool {
+        self.always_in_use || self.monitors > 0
+    }
+
+    pub fn sets(&self) -> &BTreeMap<u64, FdSet> {
+        &self.sets
+    }
+
+    pub fn set(&self, id: u64) -> Option<&FdSet> {
+        self.sets.get(&id)
+    }
+
+    pub fn is_dup(&self, fd: RawFd) -> bool {
+        self.dup_owner.contains_key(&fd)
+    }
+
+    pub fn dup_owner(&self, fd: RawFd) -> Option<u64> {
+        self.dup_owner.get(&fd).copied()
+    }
+
+    /// Every descriptor the registry owns (members, removed or not).
+    pub fn member_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.sets.values().flat_map(|s| s.members.iter().map(|m| m.fd))
+    }
+
+    pub fn dup_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.dup_owner.keys().copied()
+    }
+
+    pub fn is_member(&self, fd: RawFd) -> bool {
+        self.member_fds().any(|m| m == fd)
+    }
+
+    /// The lowest id not in use (gaps filled, from 0), as `add-fd` without
+    /// `fdset-id` picks it.
+    pub fn lowest_free_id(&self) -> u64 {
+        let mut want = 0u64;
+        for &id in self.sets.keys() {
+            if id != want {
+                break;
+            }
+            want += 1;
+        }
+        want
+    }
+
+    /// Take `fd` into set `set` (created if missing; the lowest free id when
+    /// `None`). The registry owns `fd` from now on. Returns the set id.
+    pub fn add_member(
+        &mut self,
+        set: Option<u64>,
+        fd: RawFd,
+        opaque: Option<String>,
+        info: MemberInfo,
+    ) -> u64 {
+        let id = set.unwrap_or_else(|| self.lowest_free_id());
+        self.sets.entry(id).or_default().members.push(Member {
+            fd,
+            opaque,
+            removed: false,
+            info,
+        });
+        id
+    }
+
+    /// `remove-fd`: mark one visible member (or all members) of a set removed,
+    /// then run the set's cleanup.
+    pub fn remove(
+        &mut self,
+        ops: &mut dyn FdOps,
+        set: u64,
+        fd: Option<RawFd>,
+        closed: &mut Vec<ClosedMember>,
+    ) -> Result<(), NotFound> {
+        let s = self.sets.get_mut(&set).ok_or(NotFound)?;
+        match fd {
+            Some(fd) => {
+                let m = s
+                    .members
+                    .iter_mut()
+                    .find(|m| m.fd == fd && !m.removed)
+                    .ok_or(NotFound)?;
+                m.removed = true;
+            }
+            None => s.members.iter_mut().for_each(|m| m.removed = true),
+        }
+        self.cleanup(ops, set, closed);
+        Ok(())
+    }
+
+    /// `query-fdsets`: sets in descending id order, visible members in the
+    /// order they were added.
+    pub fn query(&self) -> Vec<SetView> {
+        self.sets
+            .iter()
+            .rev()
+            .map(|(&id, s)| SetView {
+                id,
+                fds: s
+                    .members
+                    .iter()
+                    .filter(|m| !m.removed)
+                    .map(|m| (m.fd, m.opaque.clone()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Choose the member an open with `flags` would duplicate: the newest one
+    /// not removed with the same access mode, preferring a matching `O_DIRECT`.
+    fn choose(
+        s: &FdSet,
+        ops: &mut dyn FdOps,
+        flags: i32,
+    ) -> Option<usize> {
+        let want = flags & O_ACCMODE;
+        let mut first = None;
+        let mut candidates = 0;
+        for (i, m) in s.members.iter().enumerate().rev() {
+            if m.removed || m.access_mode() != want {
+                continue;
+            }
+            candidates += 1;
+            if first.is_none() {
+                first = Some(i);
+            }
+        }
+        // O_DIRECT can be changed with F_SETFL, so it is asked for only when
+        // there is a choice to make.
+        if candidates > 1 {
+            for (i, m) in s.members.iter().enumerate().rev() {
+                if m.removed || m.access_mode() != want {
+                    continue;
+                }
+                let cur = ops.get_status_flags(m.fd).unwrap_or(m.info.status_flags);
+                if cur & libc::O_DIRECT == flags & libc::O_DIRECT {
+                    return Some(i);
+                }
+            }
+        }
+        first
+    }
+
+    /// Open set `set` with open(2) `flags` (spec section 2, "Open"). On failure
+    /// nothing is left behind.
+    pub fn open(&mut self, ops: &mut dyn FdOps, set: u64, flags: i32) -> OpenOutcome {
+        let Some(s) = self.sets.get(&set) else {
+            return OpenOutcome::NoSuchSet { set };
+        };
+        let Some(idx) = Self::choose(s, ops, flags) else {
+            return OpenOutcome::NoMemberForMode {
+                set,
+                accmode: flags & O_ACCMODE,
+            };
+        };
+        let member = s.members[idx].clone();
+        if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
+            return OpenOutcome::SyncMismatch {
+                set,
+                member: member.fd,
+            };
+        }
+        let cloexec = flags & libc::O_CLOEXEC != 0;
+        let dup = match ops.dup(member.fd, cloexec) {
+            Ok(fd) => fd,
+            Err(errno) => {
+                return OpenOutcome::SyscallFailed {
+                    set,
+                    member: member.fd,
+                    errno,
+                    what: "dup",
+                };
+            }
+        };
+        if let Err((errno, what)) = Self::apply_open_flags(ops, dup, &member, flags) {
+            ops.close(dup);
+            return OpenOutcome::SyscallFailed {
+                set,
+                member: member.fd,
+                errno,
+                what,
+            };
+        }
+        if let Some(s) = self.sets.get_mut(&set) {
+            s.dups.push(dup);
+        }
+        self.dup_owner.insert(dup, set);
+        OpenOutcome::Opened {
+            set,
+            member: member.fd,
+            dup,
+        }
+    }
+
+    /// What open(2) would do to a fresh description, done to the shared one:
+    /// status flags, truncation, offset 0. Calls skipped when they would
+    /// change nothing.
+    fn apply_open_flags(
+        ops: &mut dyn FdOps,
+        dup: RawFd,
+        member: &Member,
+        flags: i32,
+    ) -> Result<(), (Errno, &'static str)> {
+        let cur = ops.get_status_flags(dup).map_err(|e| (e, "F_GETFL"))?;
+        if cur & SETFL_MASK != flags & SETFL_MASK {
+            ops.set_status_flags(dup, flags)
+                .map_err(|e| (e, "F_SETFL"))?;
+        }
+        let excl_create = libc::O_CREAT | libc::O_EXCL;
+        if flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create {
+            ops.truncate(dup).map_err(|e| (e, "ftruncate"))?;
+        }
+        if member.info.regular && flags & libc::O_APPEND == 0 {
+            ops.rewind(dup).map_err(|e| (e, "lseek"))?;
+        }
+        Ok(())
+    }
+
+    /// Forget dup `fd` (the caller closes it) and run its set's cleanup.
+    /// Returns whether `fd` was a dup.
+    pub fn forget_dup(
+        &mut self,
+        ops: &mut dyn FdOps,
+        fd: RawFd,
+        closed: &mut Vec<ClosedMember>,
+    ) -> bool {
+        let Some(set) = self.dup_owner.remove(&fd) else {
+            return false;
+        };
+        if let Some(s) = self.sets.get_mut(&set) {
+            if let Some(pos) = s.dups.iter().position(|&d| d == fd) {
+                s.dups.swap_remove(pos);
+            }
+        }
+        self.cleanup(ops, set, closed);
+        true
+    }
+
+    pub fn monitor_connected(&mut self) {
+        self.monitors += 1;
+    }
+
+    /// The last monitor leaving runs cleanup on every set.
+    pub fn monitor_disconnected(&mut self, ops: &mut dyn FdOps, closed: &mut Vec<ClosedMember>) {
+        self.monitors = self.monitors.saturating_sub(1);
+        if self.monitors == 0 {
+            let ids: Vec<u64> = self.sets.keys().copied().collect();
+            for id in ids {
+                self.cleanup(ops, id, closed);
+            }
+        }
+    }
+
+    /// Close and drop every member with `refcount == 0 && (!in_use || removed)`;
+    /// drop the set once it has no members and no dups.
+    pub fn cleanup(&mut self, ops: &mut dyn FdOps, set: u64, closed: &mut Vec<ClosedMember>) {
+        let in_use = self.in_use();
+        let Some(s) = self.sets.get_mut(&set) else {
+            return;
+        };
+        if s.dups.is_empty() {
+            s.members.retain(|m| {
+                let drop = !in_use || m.removed;
+                if drop {
+                    ops.close(m.fd);
+                    closed.push(ClosedMember {
+                        set,
+                        fd: m.fd,
+                        removed: m.removed,
+                    });
+                }
+                !drop
+            });
+        }
+        if s.members.is_empty() && s.dups.is_empty() {
+            self.sets.remove(&set);
+        }
+    }
+
+    /// A member moved to another descriptor number (the program claimed its
+    /// old number with `dup2`).
+    pub fn renumber(&mut self, old: RawFd, new: RawFd) -> bool {
+        for s in self.sets.values_mut() {
+            if let Some(m) = s.members.iter_mut().find(|m| m.fd == old) {
+                m.fd = new;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A forked child: no monitor of its own, and nobody who could remove
+    /// its sets, so they stay in use for its life.
+    pub fn child_after_fork(&mut self) {
+        self.monitors = 0;
+        self.always_in_use = true;
+    }
+
+    /// A dup moved to another number (freopen puts it where the stream's
+    /// descriptor was).
+    pub fn renumber_dup(&mut self, old: RawFd, new: RawFd) -> bool {
+        let Some(set) = self.dup_owner.remove(&old) else {
+            return false;
+        };
+        self.dup_owner.insert(new, set);
+        if let Some(d) = self.sets.get_mut(&set).and_then(|s| s.dups.iter_mut().find(|d| **d == old)) {
+            *d = new;
+        }
+        true
+    }
+
+    /// Drop everything without closing (a forked child's registry is
+    /// replaced, or state is rebuilt from an exec).
+    pub fn clear(&mut self) {
+        self.sets.clear();
+        self.dup_owner.clear();
+        self.monitors = 0;
+    }
+
+    /// Record a dup that already exists (state carried across exec).
+    pub fn restore_dup(&mut self, set: u64, fd: RawFd) -> bool {
+        match self.sets.get_mut(&set) {
+            Some(s) => {
+                s.dups.push(fd);
+                self.dup_owner.insert(fd, set);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Restore a member exactly as it was (state carried across exec).
+    pub fn restore_member(&mut self, set: u64, member: Member) {
+        self.sets.entry(set).or_default().members.push(member);
+    }
+}

@@ -1,0 +1,129 @@
+//! The real libc functions behind the hooks, resolved with
+//! `dlsym(RTLD_NEXT, name)` on first use and cached in an atomic.
+//!
+//! Shim code never calls `libc::open`/`libc::close`/... directly: those go
+//! through the PLT and would land in the shim's own hooks.
+
+use libc::{FILE, c_char, c_int, c_uint, c_void, mode_t};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Resolve `name` (NUL-terminated) in the libraries after this one.
+fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
+    let cached = slot.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: name is NUL-terminated; dlsym has no other precondition.
+    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
+    // 1 marks "looked up, absent" so the lookup is not repeated.
+    let v = if p == 0 { 1 } else { p };
+    slot.store(v, Ordering::Relaxed);
+    v
+}
+
+macro_rules! real_fns {
+    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
+        $(
+            #[allow(non_upper_case_globals)]
+            pub unsafe fn $name($($arg: $ty),*) -> $ret {
+                static SLOT: AtomicUsize = AtomicUsize::new(0);
+                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                if p == 1 {
+                    set_errno(libc::ENOSYS);
+                    return $miss;
+                }
+                // SAFETY: p is the address dlsym returned for this symbol,
+                // whose C prototype is the one written here.
+                unsafe {
+                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                    f($($arg),*)
+                }
+            }
+        )*
+    };
+}
+
+/// The variadic opens: the mode travels as the one variadic argument.
+macro_rules! real_open_fns {
+    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*; $mode:ident) ;)*) => {
+        $(
+            pub unsafe fn $name($($arg: $ty),*, $mode: c_uint) -> c_int {
+                static SLOT: AtomicUsize = AtomicUsize::new(0);
+                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                if p == 1 {
+                    set_errno(libc::ENOSYS);
+                    return -1;
+                }
+                // SAFETY: p is glibc's variadic open-family function.
+                unsafe {
+                    let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                    f($($arg),*, $mode)
+                }
+            }
+        )*
+    };
+}
+
+real_open_fns! {
+    open = "open": fn(path: *const c_char, flags: c_int; mode);
+    open64 = "open64": fn(path: *const c_char, flags: c_int; mode);
+    openat = "openat": fn(dirfd: c_int, path: *const c_char, flags: c_int; mode);
+    openat64 = "openat64": fn(dirfd: c_int, path: *const c_char, flags: c_int; mode);
+}
+
+real_fns! {
+    open_2 = "__open_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
+    open64_2 = "__open64_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
+    openat_2 = "__openat_2": fn(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int, missing -1;
+    openat64_2 = "__openat64_2": fn(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int, missing -1;
+    creat = "creat": fn(path: *const c_char, mode: mode_t) -> c_int, missing -1;
+    creat64 = "creat64": fn(path: *const c_char, mode: mode_t) -> c_int, missing -1;
+    fopen = "fopen": fn(path: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
+    fopen64 = "fopen64": fn(path: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
+    freopen = "freopen": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
+    freopen64 = "freopen64": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
+    fdopen = "fdopen": fn(fd: c_int, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
+    close = "close": fn(fd: c_int) -> c_int, missing -1;
+    fclose = "fclose": fn(stream: *mut FILE) -> c_int, missing libc::EOF;
+    dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
+    dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
+    close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
+    closefrom = "closefrom": fn(lowfd: c_int) -> (), missing ();
+    fork = "fork": fn() -> libc::pid_t, missing -1;
+}
+
+#[inline]
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location always returns this thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+#[inline]
+pub fn set_errno(e: c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// `fcntl` is not hooked, so calling it directly is safe.
+pub fn fcntl_int(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+    // SAFETY: integer-argument fcntl commands only.
+    unsafe { libc::fcntl(fd, cmd, arg) }
+}
+
+/// Write all of `buf` to `fd` (stderr logging); errors are ignored.
+pub fn write_all(fd: c_int, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+        buf = &buf[n as usize..];
+    }
+}

@@ -1,0 +1,140 @@
+//! Shared by the integration tests: where the built shim, binaries and C test
+//! programs are, and how to run a program under the preloaded shim.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// `target/<profile>/`, where cargo puts the shim and the binaries (the test
+/// executable lives in `target/<profile>/deps/`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(|d| d.parent()).expect("target/<profile>").to_path_buf()
+}
+
+/// `target/<profile>/libfdset_shim.so`. `cargo test` builds a cdylib-only
+/// library for nobody, so the first test to ask builds it with the same
+/// profile (a no-op when it is up to date).
+pub fn shim_lib() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = profile_dir();
+            let release = dir.file_name().is_some_and(|n| n == "release");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--lib", "--quiet", "--manifest-path"])
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", dir.parent().expect("target dir"));
+            if release {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build --lib");
+            assert!(status.success(), "cargo build --lib failed");
+            let lib = dir.join("libfdset_shim.so");
+            assert!(lib.exists(), "{} was not built", lib.display());
+            lib
+        })
+        .clone()
+}
+
+/// A C test program compiled by build.rs from `c-tests/NAME.c`.
+pub fn c_test(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("FDSET_C_TESTS_DIR")).join(name);
+    assert!(p.exists(), "{} was not built", p.display());
+    p
+}
+
+/// A command for `program` with the shim preloaded and no inherited
+/// FDSET_* variables.
+pub fn preloaded(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("FDSET_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("LD_PRELOAD", shim_lib());
+    cmd
+}
+
+/// A scratch directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "fdset-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    /// Create a file with `content`, return its path.
+    pub fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, content).expect("write temp file");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Open `path` with `flags` so that the child inherits it as fd `target`
+/// (not close-on-exec); returns the pre_exec-ready raw fd.
+pub fn open_for_child(path: &std::path::Path, write: bool, read: bool) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .read(read)
+        .write(write)
+        .open(path)
+        .expect("open file for the child")
+}
+
+/// Make the child see `files[i].0` at fd `files[i].1`, inheritable.
+pub fn inherit_fds(cmd: &mut Command, files: Vec<(std::fs::File, i32)>) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    // Keep the files alive until spawn; the raw numbers are used after fork.
+    let raw: Vec<(i32, i32)> = files.iter().map(|(f, t)| (f.as_raw_fd(), *t)).collect();
+    let keep = std::sync::Arc::new(files);
+    // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = &keep;
+            // First move every source out of the way of every target.
+            let mut moved = Vec::with_capacity(raw.len());
+            for &(src, _) in &raw {
+                let hi = libc::fcntl(src, libc::F_DUPFD, 500);
+                if hi < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                moved.push(hi);
+            }
+            for (i, &(_, target)) in raw.iter().enumerate() {
+                if libc::dup2(moved[i], target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(moved[i]);
+            }
+            Ok(())
+        });
+    }
+}
+
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -4,6 +4,7 @@
 
 use crate::fdtable;
 use crate::shim;
+use crate::stat_family;
 use crate::sys;
 use libc::{FILE, c_char, c_int, c_uint, mode_t};
 use std::ffi::CStr;
@@ -327,4 +328,304 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn closefrom(lowfd: c_int) {
     guarded((), || shim::closefrom(lowfd))
+}
+
+// ------------------------------------------------ stat/access family (issue 4)
+
+/// # Safety
+/// `path` is non-null and NUL-terminated (fdset_path matched it).
+unsafe fn path_bytes<'a>(path: *const c_char) -> &'a [u8] {
+    // SAFETY: as documented.
+    unsafe { CStr::from_ptr(path) }.to_bytes()
+}
+
+macro_rules! stat_hook {
+    ($name:ident, $real:path) => {
+        /// An fdset path answers with `fstat` of the set's newest member.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(path: *const c_char, buf: *mut libc::stat) -> c_int {
+            // SAFETY: path comes from the caller.
+            match unsafe { shim::fdset_path(path) } {
+                None => unsafe { $real(path, buf) },
+                // SAFETY: fdset_path only matches NUL-terminated paths.
+                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+            }
+        }
+    };
+}
+
+macro_rules! fstatat_hook {
+    ($name:ident, $real:path) => {
+        /// An absolute fdset path ignores `dirfd` and `flags`.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int {
+            // SAFETY: path comes from the caller.
+            match unsafe { shim::fdset_path(path) } {
+                None => unsafe { $real(dirfd, path, buf, flags) },
+                // SAFETY: fdset_path only matches NUL-terminated paths.
+                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+            }
+        }
+    };
+}
+
+/// glibc's `_STAT_VER` values whose buffer is the kernel's `struct stat`
+/// (`_STAT_VER_KERNEL` 0, `_STAT_VER_LINUX` 1); glibc rejects others.
+fn stat_version_ok(ver: c_int) -> bool {
+    ver == 0 || ver == 1
+}
+
+macro_rules! xstat_hook {
+    ($name:ident, $real:path) => {
+        /// glibc before 2.33 compiled `stat()` into a call to this.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int {
+            // SAFETY: path comes from the caller.
+            match unsafe { shim::fdset_path(path) } {
+                None => unsafe { $real(ver, path, buf) },
+                Some(_) if !stat_version_ok(ver) => {
+                    sys::set_errno(libc::EINVAL);
+                    -1
+                }
+                // SAFETY: fdset_path only matches NUL-terminated paths.
+                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+            }
+        }
+    };
+}
+
+macro_rules! fxstatat_hook {
+    ($name:ident, $real:path) => {
+        /// glibc before 2.33 compiled `fstatat()` into a call to this.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int {
+            // SAFETY: path comes from the caller.
+            match unsafe { shim::fdset_path(path) } {
+                None => unsafe { $real(ver, dirfd, path, buf, flags) },
+                Some(_) if !stat_version_ok(ver) => {
+                    sys::set_errno(libc::EINVAL);
+                    -1
+                }
+                // SAFETY: fdset_path only matches NUL-terminated paths.
+                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+            }
+        }
+    };
+}
+
+stat_hook!(stat, sys::stat);
+stat_hook!(stat64, sys::stat64);
+stat_hook!(lstat, sys::lstat);
+stat_hook!(lstat64, sys::lstat64);
+fstatat_hook!(fstatat, sys::fstatat);
+fstatat_hook!(fstatat64, sys::fstatat64);
+xstat_hook!(__xstat, sys::xstat);
+xstat_hook!(__xstat64, sys::xstat64);
+xstat_hook!(__lxstat, sys::lxstat);
+xstat_hook!(__lxstat64, sys::lxstat64);
+fxstatat_hook!(__fxstatat, sys::fxstatat);
+fxstatat_hook!(__fxstatat64, sys::fxstatat64);
+
+/// `statx` (coreutils' `stat` and `ls`): the member's own statx.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int {
+    // SAFETY: path comes from the caller.
+    match unsafe { shim::fdset_path(path) } {
+        None => unsafe { sys::statx(dirfd, path, flags, mask, buf) },
+        // SAFETY: fdset_path only matches NUL-terminated paths.
+        Some(n) => guarded(-1, || stat_family::statx_set(unsafe { path_bytes(path) }, n, flags, mask, buf)),
+    }
+}
+
+macro_rules! access_hook {
+    ($name:ident, $real:path, $effective:expr) => {
+        /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` by the file's mode.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: c_int) -> c_int {
+            // SAFETY: path comes from the caller.
+            match unsafe { shim::fdset_path(path) } {
+                None => unsafe { $real(path, mode) },
+                // SAFETY: fdset_path only matches NUL-terminated paths.
+                Some(n) => guarded(-1, || {
+                    stat_family::access_set(stringify!($name), unsafe { path_bytes(path) }, n, mode, $effective)
+                }),
+            }
+        }
+    };
+}
+
+access_hook!(access, sys::access, false);
+access_hook!(euidaccess, sys::euidaccess, true);
+access_hook!(eaccess, sys::eaccess, true);
+
+/// `faccessat`: `AT_EACCESS` checks with the effective ids.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+    // SAFETY: path comes from the caller.
+    match unsafe { shim::fdset_path(path) } {
+        None => unsafe { sys::faccessat(dirfd, path, mode, flags) },
+        // SAFETY: fdset_path only matches NUL-terminated paths.
+        Some(n) => guarded(-1, || {
+            let effective = flags & libc::AT_EACCESS != 0;
+            stat_family::access_set("faccessat", unsafe { path_bytes(path) }, n, mode, effective)
+        }),
+    }
+}
+
+// ------------------------------------------------------------ exec and spawn
+// Programs started from a preloaded program see its sets (spec section 7).
+
+use crate::exec_carry::run_exec;
+use crate::spawn_carry;
+use crate::sys::CharPP;
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(envp, |e| sys::execve(path, argv, e), || sys::execve(path, argv, envp))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(std::ptr::null(), |e| sys::execve(path, argv, e), || sys::execv(path, argv))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(std::ptr::null(), |e| sys::execvpe(file, argv, e), || sys::execvp(file, argv))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(envp, |e| sys::execvpe(file, argv, e), || sys::execvpe(file, argv, envp))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: CharPP, envp: CharPP, flags: c_int) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(
+            envp,
+            |e| sys::execveat(dirfd, path, argv, e, flags),
+            || sys::execveat(dirfd, path, argv, envp, flags),
+        )
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
+    guarded(-1, || unsafe {
+        run_exec(envp, |e| sys::fexecve(fd, argv, e), || sys::fexecve(fd, argv, envp))
+    })
+}
+
+/// `execl(path, arg0, ..., NULL)`: the trampoline hands over the variadic
+/// list as an argv array.
+unsafe extern "C" fn execl_list(path: *const c_char, argv: CharPP) -> c_int {
+    // SAFETY: argv is the caller's NULL-terminated list.
+    unsafe { execv(path, argv) }
+}
+
+/// `execle(path, arg0, ..., NULL, envp)`: envp follows the NULL.
+unsafe extern "C" fn execle_list(path: *const c_char, argv: CharPP) -> c_int {
+    let mut end = argv;
+    // SAFETY: the list is NULL-terminated and envp follows it.
+    unsafe {
+        while !(*end).is_null() {
+            end = end.add(1);
+        }
+        let envp = *(end.add(1)) as CharPP;
+        execve(path, argv, envp)
+    }
+}
+
+unsafe extern "C" fn execlp_list(file: *const c_char, argv: CharPP) -> c_int {
+    // SAFETY: argv is the caller's NULL-terminated list.
+    unsafe { execvp(file, argv) }
+}
+
+// Rust cannot define C-variadic functions. On x86_64 the variadic arguments
+// after `path` are in rsi, rdx, rcx, r8, r9 and then on the caller's stack:
+// pushing the five registers below the stack ones lays the whole list out as
+// one array, whose address goes to the Rust function; the stack is put back
+// before returning (the exec failed).
+macro_rules! list_trampoline {
+    ($name:ident, $imp:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name() {
+            core::arch::naked_asm!(
+                "pop r11",
+                "push r9",
+                "push r8",
+                "push rcx",
+                "push rdx",
+                "push rsi",
+                "mov rsi, rsp",
+                "push r11",
+                "call {imp}",
+                "pop r11",
+                "add rsp, 40",
+                "push r11",
+                "ret",
+                imp = sym $imp,
+            )
+        }
+    };
+}
+
+list_trampoline!(execl, execl_list);
+list_trampoline!(execle, execle_list);
+list_trampoline!(execlp, execlp_list);
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn posix_spawn(
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    fa: *const libc::posix_spawn_file_actions_t,
+    attr: *const libc::posix_spawnattr_t,
+    argv: CharPP,
+    envp: CharPP,
+) -> c_int {
+    guarded(libc::EIO, || unsafe { spawn_carry::spawn(sys::posix_spawn, pid, path, fa, attr, argv, envp) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn posix_spawnp(
+    pid: *mut libc::pid_t,
+    file: *const c_char,
+    fa: *const libc::posix_spawn_file_actions_t,
+    attr: *const libc::posix_spawnattr_t,
+    argv: CharPP,
+    envp: CharPP,
+) -> c_int {
+    guarded(libc::EIO, || unsafe { spawn_carry::spawn(sys::posix_spawnp, pid, file, fa, attr, argv, envp) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn system(cmd: *const c_char) -> c_int {
+    if cmd.is_null() {
+        // SAFETY: "is there a shell" query.
+        return unsafe { sys::system(cmd) };
+    }
+    guarded(-1, || unsafe { spawn_carry::system(cmd).unwrap_or_else(|| sys::system(cmd)) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut FILE {
+    guarded(std::ptr::null_mut(), || unsafe {
+        spawn_carry::popen(cmd, mode).unwrap_or_else(|| sys::popen(cmd, mode))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
+    guarded(-1, || unsafe { spawn_carry::pclose(stream).unwrap_or_else(|| sys::pclose(stream)) })
 }

@@ -8,16 +8,54 @@ use crate::sys;
 use std::ffi::CStr;
 
 /// Variables the shim consumes.
-const CONSUMED: &[&CStr] = &[c"FDSET_ADD_FD", c"FDSET_PREFIX", c"FDSET_ALIAS"];
+const CONSUMED: &[&CStr] = &[c"FDSET_ADD_FD", c"FDSET_PREFIX", c"FDSET_ALIAS", c"FDSET_STATE", c"FDSET_CONTROL_FD", c"FDSET_WAIT"];
 
+unsafe extern "C" {
+    static mut environ: *mut *mut libc::c_char;
+}
+
+// The environment is read and edited through `environ` itself: a program
+// may define its own getenv/unsetenv (bash does, over its variable table,
+// which does not exist yet while this runs), and those would be called
+// instead of libc's.
+
+/// The value of `name` in `environ`.
 fn getenv(name: &CStr) -> Option<String> {
-    // SAFETY: name is NUL-terminated; the result is copied at once.
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        return None;
+    let key = name.to_bytes();
+    // SAFETY: environ is a NULL-terminated array of C strings; nothing else
+    // runs while the constructor does.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = CStr::from_ptr(*p).to_bytes();
+            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
+                return Some(String::from_utf8_lossy(&entry[key.len() + 1..]).into_owned());
+            }
+            p = p.add(1);
+        }
     }
-    // SAFETY: getenv returns a NUL-terminated string.
-    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    None
+}
+
+/// Remove every `name=` entry from `environ`, in place.
+fn unsetenv(name: &CStr) {
+    let key = name.to_bytes();
+    // SAFETY: as in getenv; entries after a removed one move down by one.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = CStr::from_ptr(*p).to_bytes();
+            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
+                let mut q = p;
+                while !(*q).is_null() {
+                    *q = *q.add(1);
+                    q = q.add(1);
+                }
+            } else {
+                p = p.add(1);
+            }
+        }
+    }
 }
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
@@ -36,23 +74,48 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS") {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
-    let log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    shim::record_owner_pid();
+    crate::exec_carry::init_our_name();
+    // Sets carried across an exec (spec section 7) come first: the new image
+    // sees the same sets, with launch-time sets of its own added after.
+    if let Some(v) = getenv(c"FDSET_STATE") {
+        crate::exec_carry::restore_from_env(&v, &mut paths, &mut log)?;
+    }
     shim::set_config(Config { paths, log });
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => launch_spec::parse_add_fd(&s)?,
         None => Vec::new(),
     };
+    // Checked before any fd changes hands.
+    let control = match getenv(c"FDSET_CONTROL_FD") {
+        Some(s) => {
+            let launch_fds: Vec<i64> = specs.iter().filter_map(|s| s.fd).collect();
+            crate::qmp_server::parse_control_fds(&s, &launch_fds)?
+        }
+        None => Vec::new(),
+    };
+    let wait = crate::qmp_server::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
+    if wait && control.is_empty() {
+        return Err("FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont'".to_string());
+    }
     shim::add_launch_sets(&specs)?;
-    if let Some(mut st) = shim::lock() {
+    if control.is_empty()
+        && let Some(mut st) = shim::lock()
+    {
         // Without a control socket nobody could ever remove these sets.
         st.registry.set_always_in_use(true);
     }
     for name in CONSUMED {
         // SAFETY: NUL-terminated name; nothing else runs yet.
-        unsafe { libc::unsetenv(name.as_ptr()) };
+        unsetenv(name);
     }
     shim::register_atfork();
+    if !control.is_empty() {
+        // Monitors from here on; sets follow the monitor rule (spec section 2).
+        crate::qmp_server::start(&control, wait)?;
+    }
     Ok(())
 }
 

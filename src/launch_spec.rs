@@ -16,7 +16,7 @@ pub const SET_REQUIRED: &str = "set option is required and must be non-negative"
 
 /// Split one QemuOpts-style list: `key=value` pairs separated by `,`, where
 /// `,,` inside a value stands for one comma.
-fn split_opts(spec: &str) -> Result<Vec<(String, String)>, String> {
+pub fn split_opts(spec: &str) -> Result<Vec<(String, String)>, String> {
     let mut pairs = Vec::new();
     let mut chars = spec.chars().peekable();
     loop {
@@ -52,11 +52,32 @@ fn split_opts(spec: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
+/// A number option as QemuOpts reads it: C `strtoull(value, &end, 0)` with
+/// nothing after it, so `0x10` is 16 and `010` is 8 (octal), leading white
+/// space and a sign are accepted and a negative value wraps (and reads back
+/// as the negative i64, which the checks then refuse).
 fn parse_number(key: &str, value: &str) -> Result<i64, String> {
-    value
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| format!("Parameter '{key}' expects a number"))
+    let bad = || format!("Parameter '{key}' expects a number");
+    let s = value.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    let (radix, digits) = match hex {
+        // "0x" with no hex digit after it: strtoull reads the "0" only.
+        Some(h) if h.starts_with(|c: char| c.is_ascii_hexdigit()) => (16, h),
+        _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
+        _ => (10, s),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(bad());
+    }
+    let Ok(n) = u64::from_str_radix(digits, radix) else {
+        return Err(format!("Value '{value}' is too large for parameter '{key}'"));
+    };
+    Ok(if negative { n.wrapping_neg() } else { n } as i64)
 }
 
 /// Parse `FDSET_ADD_FD`. Syntax errors are reported here; the value checks

@@ -5,12 +5,17 @@
 //! Layers: `hooks` (exported C symbols, argument decoding only) → `shim`
 //! (process state, locking, slow paths) → `registry` (the rules, plain Rust).
 
+pub mod exec_carry;
+pub mod exec_state;
 pub mod fdpath;
 pub mod fdtable;
 pub mod launch_spec;
+pub mod qmp_protocol;
 pub mod qmp_server;
 pub mod registry;
 pub mod shim;
+pub mod spawn_carry;
+pub mod stat_family;
 pub mod sys;
 
 mod init;

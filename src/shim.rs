@@ -207,17 +207,20 @@ pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
 /// Move an owned descriptor to a close-on-exec number at or above
 /// `OWNED_FD_BASE` (the original is closed).
 pub fn move_high(fd: RawFd) -> Result<RawFd, Errno> {
+    let new = dup_high(fd)?;
+    // SAFETY: fd was handed to the shim, which now owns `new` instead.
+    unsafe { sys::close(fd) };
+    Ok(new)
+}
+
+/// A close-on-exec duplicate of `fd` at or above `OWNED_FD_BASE`; `fd` stays.
+fn dup_high(fd: RawFd) -> Result<RawFd, Errno> {
     let mut new = sys::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, OWNED_FD_BASE);
     if new < 0 {
         // A low RLIMIT_NOFILE: any number will do.
         new = sys::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 3);
     }
-    if new < 0 {
-        return Err(sys::errno());
-    }
-    // SAFETY: fd was handed to the shim, which now owns `new` instead.
-    unsafe { sys::close(fd) };
-    Ok(new)
+    if new < 0 { Err(sys::errno()) } else { Ok(new) }
 }
 
 // ---------------------------------------------------------------- logging
@@ -235,7 +238,7 @@ pub fn log(line: &str) {
     sys::write_all(2, s.as_bytes());
 }
 
-fn log_closed(closed: &[ClosedMember]) {
+pub fn log_closed(closed: &[ClosedMember]) {
     if closed.is_empty() || !log_enabled() {
         return;
     }
@@ -257,7 +260,31 @@ fn accmode_name(flags: i32) -> &'static str {
     }
 }
 
-fn errno_name(e: Errno) -> String {
+/// The open(2) flags that decide or change what an fdset open does, as text
+/// (QEMU's probes differ only in O_DIRECT/O_SYNC/O_NONBLOCK).
+fn flags_text(flags: i32) -> String {
+    const NAMED: &[(i32, &str)] = &[
+        (libc::O_CREAT, "O_CREAT"),
+        (libc::O_EXCL, "O_EXCL"),
+        (libc::O_TRUNC, "O_TRUNC"),
+        (libc::O_APPEND, "O_APPEND"),
+        (libc::O_NONBLOCK, "O_NONBLOCK"),
+        (libc::O_DIRECT, "O_DIRECT"),
+        (libc::O_SYNC, "O_SYNC"),
+        (libc::O_CLOEXEC, "O_CLOEXEC"),
+    ];
+    let mut s = accmode_name(flags).to_string();
+    for &(bit, name) in NAMED {
+        // O_SYNC includes the O_DSYNC bit: test every bit of it.
+        if flags & bit == bit {
+            s.push('|');
+            s.push_str(name);
+        }
+    }
+    s
+}
+
+pub(crate) fn errno_name(e: Errno) -> String {
     // SAFETY: strerror returns a static string for any errno.
     let s = unsafe { CStr::from_ptr(libc::strerror(e)) };
     s.to_string_lossy().into_owned()
@@ -265,13 +292,7 @@ fn errno_name(e: Errno) -> String {
 
 fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
     let mut s = String::new();
-    let _ = write!(
-        s,
-        "open {} flags={}{}: ",
-        String::from_utf8_lossy(path),
-        accmode_name(flags),
-        if flags & libc::O_CLOEXEC != 0 { "|O_CLOEXEC" } else { "" }
-    );
+    let _ = write!(s, "open {} flags={}: ", String::from_utf8_lossy(path), flags_text(flags));
     let _ = match *outcome {
         OpenOutcome::Opened { set, member, dup } => {
             write!(s, "set {set}: dup of member fd {member} -> fd {dup}")
@@ -302,7 +323,7 @@ fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
-#[inline]
+#[inline(always)]
 pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
     if path.is_null() {
         return None;
@@ -312,9 +333,33 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
     if !PathConfig::may_match(first) {
         return None;
     }
-    // SAFETY: as above; to_bytes only measures the string.
+    let paths = &config().paths;
+    if paths.prefixes.is_empty() && paths.aliases.is_empty() {
+        // Only /dev/fdset/ can match: compare in place up to the first
+        // difference instead of measuring the whole path (issue 6: at most
+        // 60 instructions added to an ordinary open).
+        for (i, &want) in crate::fdpath::FDSET_DIR.iter().enumerate().skip(1) {
+            // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
+            // byte i is still within the string.
+            if unsafe { *path.add(i) } as u8 != want {
+                return None;
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe { resolve_path(path, paths) }
+}
+
+/// The rest of `fdset_path`, out of line so that the common rejection above
+/// costs the hooks no register saves.
+///
+/// # Safety
+/// `path` is a non-null NUL-terminated string.
+#[inline(never)]
+unsafe fn resolve_path(path: *const libc::c_char, paths: &PathConfig) -> Option<SetNumber> {
+    // SAFETY: per the contract; to_bytes only measures the string.
     let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
-    config().paths.resolve(bytes)
+    paths.resolve(bytes)
 }
 
 // ---------------------------------------------------------------- open
@@ -342,9 +387,17 @@ pub fn open_set(path: &[u8], number: SetNumber, flags: i32) -> RawFd {
         sys::set_errno(libc::EAGAIN);
         return -1;
     };
-    let outcome = st.registry.open(&mut RealOps, set, flags);
+    let outcome = if foreign_process() {
+        // A vfork child shares the parent's memory: open from a copy, and
+        // record nothing (its dup is a plain descriptor of the child's).
+        st.registry.clone().open(&mut RealOps, set, flags)
+    } else {
+        st.registry.open(&mut RealOps, set, flags)
+    };
     if let OpenOutcome::Opened { dup, .. } = outcome {
-        fdtable::mark(dup, fdtable::DUP);
+        if !foreign_process() {
+            fdtable::mark(dup, fdtable::DUP);
+        }
     }
     drop(st);
     if log_enabled() {
@@ -378,6 +431,12 @@ pub fn close_marked(fd: RawFd, kind: u8) -> i32 {
 }
 
 fn close_dup(fd: RawFd) -> i32 {
+    if foreign_process() {
+        // A vfork child: its descriptor table is its own, the registry is
+        // the parent's.
+        // SAFETY: the child's own close.
+        return unsafe { sys::close(fd) };
+    }
     let Some(mut st) = lock() else {
         // Inside a signal handler that interrupted the shim: the dup is
         // forgotten and closed when the interrupted call unlocks.
@@ -412,7 +471,7 @@ fn close_dup(fd: RawFd) -> i32 {
 /// forget it if it is a dup; if it is the shim's own, move the shim's copy
 /// away so that the call closes only the program's.
 pub fn forget_before_implicit_close(fd: RawFd) {
-    if fdtable::kind(fd) == fdtable::FREE {
+    if fdtable::kind(fd) == fdtable::FREE || foreign_process() {
         return;
     }
     let Some(mut st) = lock() else {
@@ -456,6 +515,15 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
 
 /// `dup2`/`dup3` (`flags` is `None` for dup2) onto a number the fd table marks.
 pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
+    if foreign_process() {
+        // SAFETY: a vfork child's own descriptors; the registry is not its.
+        return unsafe {
+            match flags {
+                None => sys::dup2(old, new),
+                Some(f) => sys::dup3(old, new, f),
+            }
+        };
+    }
     let saved = sys::errno();
     let Some(mut st) = lock() else {
         sys::set_errno(libc::EAGAIN);
@@ -542,7 +610,12 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
     owned.extend(pending);
     owned.sort_unstable();
     owned.dedup();
-    let dups: Vec<RawFd> = st.registry.dup_fds().filter(|&fd| in_range(fd)).collect();
+    let foreign = foreign_process();
+    let dups: Vec<RawFd> = if foreign {
+        Vec::new()
+    } else {
+        st.registry.dup_fds().filter(|&fd| in_range(fd)).collect()
+    };
     for &fd in &dups {
         fdtable::mark(fd, fdtable::FREE);
     }
@@ -644,25 +717,47 @@ pub fn add_launch_sets(specs: &[crate::launch_spec::AddFdSpec]) -> Result<(), St
     let mut checked = Vec::with_capacity(specs.len());
     for spec in specs {
         let (fd, set) = spec.check(inheritable).map_err(str::to_string)?;
-        if checked.iter().any(|&(f, _, _)| f == fd) {
-            // The same fd twice: the second would find it already taken.
-            return Err(crate::launch_spec::FD_INVALID.to_string());
-        }
         checked.push((fd, set, spec.opaque.clone()));
     }
     let Some(mut st) = lock() else {
         return Err("internal error: registry locked at start-up".to_string());
     };
-    for (fd, set, opaque) in checked {
-        let info = member_info(fd).map_err(|_| crate::launch_spec::FD_INVALID.to_string())?;
-        let owned = move_high(fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
+    for (fd, set, opaque) in &checked {
+        let info = member_info(*fd).map_err(|_| crate::launch_spec::FD_INVALID.to_string())?;
+        let owned = dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
         fdtable::mark(owned, fdtable::OWNED);
-        st.registry.add_member(Some(set), owned, opaque, info);
+        st.registry.add_member(Some(*set), owned, opaque.clone(), info);
+    }
+    // As QEMU does, the originals are closed only once every spec has its
+    // duplicate, so one fd named in several specs is a member of each set.
+    let mut originals: Vec<RawFd> = checked.iter().map(|c| c.0).collect();
+    originals.sort_unstable();
+    originals.dedup();
+    for fd in originals {
+        // SAFETY: the inherited fd was handed to the shim, which keeps duplicates.
+        unsafe { sys::close(fd) };
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- fork
+
+/// The process the registry belongs to. A child made by `vfork` (or a raw
+/// `clone` that shares memory) runs hooks with the parent's memory: there,
+/// nothing may change the registry or the fd table.
+static OWNER_PID: AtomicI32 = AtomicI32::new(0);
+
+pub fn record_owner_pid() {
+    // SAFETY: no preconditions.
+    OWNER_PID.store(unsafe { libc::getpid() }, Ordering::Release);
+}
+
+/// Whether this hook runs in a process other than the registry's owner.
+pub fn foreign_process() -> bool {
+    // SAFETY: no preconditions.
+    let pid = unsafe { libc::getpid() };
+    pid != OWNER_PID.load(Ordering::Acquire)
+}
 
 /// `pthread_atfork` handlers: the lock is taken before the fork so that the
 /// child's copy of the registry is consistent and unlocked.
@@ -689,6 +784,7 @@ extern "C" fn atfork_parent() {
 }
 
 extern "C" fn atfork_child() {
+    record_owner_pid();
     release_after_fork();
     // Only this thread exists in the child.
     if let Some(mut st) = lock() {

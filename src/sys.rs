@@ -90,6 +90,24 @@ real_fns! {
     close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
     closefrom = "closefrom": fn(lowfd: c_int) -> (), missing ();
     fork = "fork": fn() -> libc::pid_t, missing -1;
+    // The stat/access family (issue 4); `stat64` is `stat` on 64-bit glibc.
+    stat = "stat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    stat64 = "stat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    lstat = "lstat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    lstat64 = "lstat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    fstatat = "fstatat": fn(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int, missing -1;
+    fstatat64 = "fstatat64": fn(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int, missing -1;
+    xstat = "__xstat": fn(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    xstat64 = "__xstat64": fn(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    lxstat = "__lxstat": fn(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    lxstat64 = "__lxstat64": fn(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
+    fxstatat = "__fxstatat": fn(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int, missing -1;
+    fxstatat64 = "__fxstatat64": fn(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int, missing -1;
+    statx = "statx": fn(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int, missing -1;
+    access = "access": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
+    faccessat = "faccessat": fn(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int, missing -1;
+    euidaccess = "euidaccess": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
+    eaccess = "eaccess": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
 }
 
 #[inline]
@@ -126,4 +144,22 @@ pub fn write_all(fd: c_int, mut buf: &[u8]) {
         }
         buf = &buf[n as usize..];
     }
+}
+
+/// Program-starting functions: the shim wraps them to carry the sets
+/// (spec section 7).
+pub type CharPP = *const *const c_char;
+
+real_fns! {
+    execve = "execve": fn(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int, missing -1;
+    execv = "execv": fn(path: *const c_char, argv: CharPP) -> c_int, missing -1;
+    execvp = "execvp": fn(file: *const c_char, argv: CharPP) -> c_int, missing -1;
+    execvpe = "execvpe": fn(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int, missing -1;
+    execveat = "execveat": fn(dirfd: c_int, path: *const c_char, argv: CharPP, envp: CharPP, flags: c_int) -> c_int, missing -1;
+    fexecve = "fexecve": fn(fd: c_int, argv: CharPP, envp: CharPP) -> c_int, missing -1;
+    posix_spawn = "posix_spawn": fn(pid: *mut libc::pid_t, path: *const c_char, fa: *const libc::posix_spawn_file_actions_t, attr: *const libc::posix_spawnattr_t, argv: CharPP, envp: CharPP) -> c_int, missing libc::ENOSYS;
+    posix_spawnp = "posix_spawnp": fn(pid: *mut libc::pid_t, file: *const c_char, fa: *const libc::posix_spawn_file_actions_t, attr: *const libc::posix_spawnattr_t, argv: CharPP, envp: CharPP) -> c_int, missing libc::ENOSYS;
+    system = "system": fn(cmd: *const c_char) -> c_int, missing -1;
+    popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
+    pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
 }

@@ -138,3 +138,54 @@ pub fn stdout_of(out: &Output) -> String {
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The launcher `fdset-run`, with the shim it preloads built beside it, and
+/// no inherited FDSET_* variables or LD_PRELOAD.
+pub fn fdset_run() -> Command {
+    shim_lib();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fdset-run"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("FDSET_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env_remove("LD_PRELOAD");
+    cmd
+}
+
+/// The Python interpreter itself: `python3` may be a wrapper script (pyenv)
+/// that would start the interpreter in another program image.
+pub fn python() -> PathBuf {
+    static PY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("run python3");
+        assert!(out.status.success(), "python3 -c failed");
+        PathBuf::from(stdout_of(&out).trim())
+    })
+    .clone()
+}
+
+/// Run to completion with piped output; a program still running after
+/// `limit` (a deadlock) is killed and the test fails.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!("{cmd:?} still running after {limit:?} (deadlock?); stderr: {}", stderr_of(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// The value of `fdset-run --file`: `set=S,path=P,mode=M`.
+pub fn file_arg(set: u32, path: &std::path::Path, mode: &str) -> String {
+    format!("set={set},path={},mode={mode}", path.display())
+}

@@ -1,0 +1,294 @@
+//! `cargo bench --bench limits`: the performance limits of issue 6 (spec
+//! section 6 "A program that never touches a set pays almost nothing"),
+//! measured against a baseline taken in the same run. Prints one table row
+//! per figure: value, target, pass/fail. Exit status 1 when a target is missed.
+//!
+//! `FDSET_BENCH_QUICK=1` runs fewer rounds (a smoke run; figures noisier).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Row {
+    figure: String,
+    value: String,
+    target: String,
+    pass: Option<bool>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A command for `program`, with or without the release shim preloaded.
+fn command(program: &Path, preload: bool) -> Command {
+    if preload {
+        preloaded(program)
+    } else {
+        let mut cmd = Command::new(program);
+        cmd.env_remove("LD_PRELOAD");
+        cmd
+    }
+}
+
+/// Run to completion within `limit`; stdout as numbers. `None` on timeout.
+fn run_numbers(mut cmd: Command, limit: Duration) -> Option<Vec<f64>> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn benchmark");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait benchmark") {
+            let out = child.wait_with_output().expect("benchmark output");
+            assert!(status.success(), "{cmd:?} failed: {}", stderr_of(&out));
+            return Some(stdout_of(&out).split_whitespace().map(|w| w.parse().expect("a number")).collect());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Medians over `rounds` processes of the benchmark `args`, run without and
+/// with the shim in alternation (so that drift of the machine hits both).
+fn with_without(bench: &Path, args: &[&str], rounds: usize) -> (f64, f64) {
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (preload, out) in [(false, &mut off), (true, &mut on)] {
+            let mut cmd = command(bench, preload);
+            cmd.args(args);
+            out.push(run_numbers(cmd, Duration::from_secs(120)).expect("benchmark finished")[0]);
+        }
+    }
+    (median(off), median(on))
+}
+
+fn ratio_row(rows: &mut Vec<Row>, figure: &str, ratio: f64, detail: String, target: f64) {
+    rows.push(Row {
+        figure: figure.to_string(),
+        value: format!("{ratio:.3} ({detail})"),
+        target: format!("<= {target}"),
+        pass: Some(ratio <= target),
+    });
+}
+
+/// Instructions executed by `bench args` under callgrind.
+fn instructions(bench: &Path, args: &[&str], preload: bool, out: &Path) -> u64 {
+    let mut cmd = command(Path::new("valgrind"), preload);
+    cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out.display())).arg(bench).args(args);
+    let o = cmd.output().expect("run valgrind (installed by .ci/setup)");
+    assert!(o.status.success(), "valgrind failed: {}", stderr_of(&o));
+    let text = std::fs::read_to_string(out).expect("callgrind output");
+    text.lines()
+        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("callgrind totals line")
+}
+
+/// Instructions the shim adds to one call: the difference between loops of
+/// two lengths cancels start-up, the difference with/without preload leaves
+/// the hook.
+fn added_instructions(bench: &Path, mode: &str, path: &str, dir: &Path) -> f64 {
+    let (short, long) = (1_000u64, 11_000u64);
+    let mut per_call = [0.0; 2];
+    for (i, preload) in [false, true].into_iter().enumerate() {
+        let f = |n: u64| {
+            let n = n.to_string();
+            instructions(bench, &[mode, path, &n], preload, &dir.join(format!("cg.{mode}.{preload}.{n}")))
+        };
+        per_call[i] = (f(long) as f64 - f(short) as f64) / (long - short) as f64;
+    }
+    per_call[1] - per_call[0]
+}
+
+/// Mean milliseconds to start and reap `program` (run `n` times).
+fn start_ms(program: &Path, preload: bool, n: usize, setup: &dyn Fn(&mut Command)) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let mut cmd = command(program, preload);
+        setup(&mut cmd);
+        let st = cmd.stdout(Stdio::null()).status().expect("start program");
+        assert!(st.success(), "{cmd:?} failed");
+    }
+    t.elapsed().as_secs_f64() * 1e3 / n as f64
+}
+
+fn start_row(rows: &mut Vec<Row>, figure: &str, rounds: usize, target_ms: f64, setup: &dyn Fn(&mut Command)) {
+    let prog = c_test("bench_true");
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        off.push(start_ms(&prog, false, 40, setup));
+        on.push(start_ms(&prog, true, 40, setup));
+    }
+    let (off, on) = (median(off), median(on));
+    rows.push(Row {
+        figure: figure.to_string(),
+        value: format!("{:+.3} ms ({on:.3} vs {off:.3} ms)", on - off),
+        target: format!("<= +{target_ms} ms"),
+        pass: Some(on - off <= target_ms),
+    });
+}
+
+/// Several fds the child inherits at 3, 4, ... with the `FDSET_ADD_FD` that
+/// makes each one set.
+fn launch_sets(cmd: &mut Command, file: &Path, sets: usize) {
+    let f = open_for_child(file, false, true);
+    let files = (0..sets).map(|i| (f.try_clone().expect("dup"), 3 + i as i32)).collect();
+    inherit_fds(cmd, files);
+    let spec: Vec<String> = (0..sets).map(|i| format!("fd={},set={}", 3 + i, i + 1)).collect();
+    cmd.env("FDSET_ADD_FD", spec.join(";"));
+}
+
+fn main() {
+    // cargo bench passes `--bench`; anything else is ignored.
+    let quick = std::env::var("FDSET_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let rounds = if quick { 3 } else { 15 };
+    let scale = if quick { 5 } else { 1 };
+    let shim = shim_lib();
+    let bench = c_test("bench_hooks");
+    let dir = TempDir::new("bench");
+    let data: PathBuf = dir.file("data.bin", &[7u8; 4096]);
+    let data_s = data.to_str().expect("utf-8 temp path");
+    let mut rows = Vec::new();
+    eprintln!("shim: {}", shim.display());
+
+    // 1. What a program that never touches a set pays.
+    for (figure, mode, n) in [
+        ("open+close of an ordinary file, with/without", "open", 200_000),
+        ("close of a plain fd (dup+close), with/without", "close", 1_000_000),
+        ("stat of an ordinary path, with/without", "stat", 1_000_000),
+    ] {
+        let n = (n / scale).to_string();
+        let (off, on) = with_without(&bench, &[mode, data_s, &n], rounds);
+        ratio_row(&mut rows, figure, on / off, format!("{on:.0} vs {off:.0} ns"), 1.02);
+    }
+
+    // 2. A set is cheaper than the path it replaces.
+    let (mut set_ns, mut path_ns) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let mut cmd = preloaded(&bench);
+        cmd.args(["fdset", "/dev/fdset/1", data_s, &(200_000 / scale).to_string()]);
+        launch_sets(&mut cmd, &data, 1);
+        let v = run_numbers(cmd, Duration::from_secs(120)).expect("fdset benchmark finished");
+        set_ns.push(v[0]);
+        path_ns.push(v[1]);
+    }
+    let (s, p) = (median(set_ns), median(path_ns));
+    ratio_row(&mut rows, "open+close of /dev/fdset/1 vs of the file by path", s / p, format!("{s:.0} vs {p:.0} ns"), 0.4);
+
+    // 3. No scan over sets or members: 1 set against 10,000 sets of 4.
+    // Without a served control socket the first run waits for a greeting:
+    // give up early.
+    let many = |sets: &str, limit: u64| {
+        let (mut v, mut used) = (Vec::new(), 0.0);
+        for _ in 0..rounds {
+            let mut cmd = preloaded(&bench);
+            cmd.args(["many-sets", sets, "/dev/fdset/0", data_s, &(200_000 / scale).to_string()]);
+            let r = run_numbers(cmd, Duration::from_secs(limit))?;
+            v.push(r[0]);
+            used = r[2];
+        }
+        Some((median(v), used))
+    };
+    match (many("1", 15), many("10000", 300)) {
+        (Some((one, _)), Some((lots, used))) => ratio_row(
+            &mut rows,
+            &format!("fdset open+close, {used} sets of 4 vs 1 set"),
+            lots / one,
+            format!("{lots:.0} vs {one:.0} ns"),
+            1.1,
+        ),
+        _ => rows.push(Row {
+            figure: "fdset open+close, 10,000 sets of 4 vs 1 set".into(),
+            value: "not measured: the control socket did not answer".into(),
+            target: "<= 1.1".into(),
+            pass: None,
+        }),
+    }
+
+    // 4. Instructions added per call (callgrind counts are repeatable). The
+    // open loops also close: the close loop's figure (dup is not hooked) is
+    // taken off theirs.
+    let close_added = added_instructions(&bench, "close", data_s, dir.path());
+    for (figure, mode) in [("instructions added: open", "open"), ("instructions added: openat", "openat"), ("instructions added: close", "close")] {
+        let added = if mode == "close" {
+            close_added
+        } else {
+            added_instructions(&bench, mode, data_s, dir.path()) - close_added
+        };
+        rows.push(Row {
+            figure: figure.to_string(),
+            value: format!("{added:.1}"),
+            target: "<= 60".into(),
+            pass: Some(added <= 60.0),
+        });
+    }
+    let stat_added = added_instructions(&bench, "stat", data_s, dir.path());
+    rows.push(Row {
+        figure: "instructions added: stat (for information)".into(),
+        value: format!("{stat_added:.1}"),
+        target: "-".into(),
+        pass: None,
+    });
+
+    // 5. Process start.
+    start_row(&mut rows, "process start, with/without", rounds, 1.0, &|_| {});
+    start_row(&mut rows, "process start with 100 launch-time sets, with/without", rounds, 2.0, &|cmd| {
+        launch_sets(cmd, &data, 100)
+    });
+
+    // 7. QMP, from a client in the same machine (the benchmark process talks
+    // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
+    // many as the limit allows) and add-fd+remove-fd round trips.
+    let mut cmd = preloaded(&bench);
+    cmd.args(["qmp", "10000", "-", data_s, &(20_000 / scale).to_string()]);
+    match run_numbers(cmd, Duration::from_secs(300)) {
+        Some(v) => {
+            rows.push(Row {
+                figure: format!("QMP query-fdsets at {} sets of 4", v[0]),
+                value: format!("{:.2} ms", v[1]),
+                target: "-".into(),
+                pass: None,
+            });
+            rows.push(Row {
+                figure: "QMP add-fd+remove-fd round trips".into(),
+                value: format!("{:.0} /s", v[2]),
+                target: "-".into(),
+                pass: None,
+            });
+        }
+        None => rows.push(Row {
+            figure: "QMP".into(),
+            value: "not measured: the control socket did not answer".into(),
+            target: "-".into(),
+            pass: None,
+        }),
+    }
+
+    print_table(&rows);
+    if rows.iter().any(|r| r.pass == Some(false)) {
+        std::process::exit(1);
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let w0 = rows.iter().map(|r| r.figure.len()).max().unwrap_or(6);
+    let w1 = rows.iter().map(|r| r.value.len()).max().unwrap_or(5);
+    println!("| {:w0$} | {:w1$} | {:10} | result |", "figure", "value", "target");
+    println!("|{}|{}|{}|--------|", "-".repeat(w0 + 2), "-".repeat(w1 + 2), "-".repeat(12));
+    for r in rows {
+        let result = match r.pass {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "n/a",
+        };
+        println!("| {:w0$} | {:w1$} | {:10} | {result:6} |", r.figure, r.value, r.target);
+    }
+}

@@ -1,0 +1,64 @@
+/* A program a test steps through its stdin, one command a line, one reply
+ * line each (so the test can look at /proc/PID/fd between steps):
+ *   ping                 -> "pong" (main is running)
+ *   open PATH r|w|rw     -> "fd N" or "err ERRNO"
+ *   read FD              -> "data TEXT" (up to 200 bytes, newlines as '|')
+ *   close FD             -> "ok" or "err ERRNO"
+ *   dup2 OLD NEW         -> "ok" or "err ERRNO"
+ *   closefrom N          -> "ok"
+ *   env NAME             -> "env VALUE" or "unset"
+ *   exit                 -> exits 0
+ * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void reply_rc(int rc) {
+    if (rc < 0) printf("err %d\n", errno);
+    else printf("ok\n");
+}
+
+int main(void) {
+    char line[4096];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("main\n");
+    while (fgets(line, sizeof line, stdin)) {
+        char a[4000], b[64];
+        int x, y;
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line, "ping") == 0) {
+            printf("pong\n");
+        } else if (sscanf(line, "open %3999s %63s", a, b) == 2) {
+            int flags = strcmp(b, "w") == 0 ? O_WRONLY : strcmp(b, "rw") == 0 ? O_RDWR : O_RDONLY;
+            int fd = open(a, flags);
+            if (fd < 0) printf("err %d\n", errno);
+            else printf("fd %d\n", fd);
+        } else if (sscanf(line, "read %d", &x) == 1) {
+            char buf[201];
+            ssize_t n = read(x, buf, 200);
+            if (n < 0) { printf("err %d\n", errno); continue; }
+            buf[n] = 0;
+            for (ssize_t i = 0; i < n; i++) if (buf[i] == '\n') buf[i] = '|';
+            printf("data %s\n", buf);
+        } else if (sscanf(line, "close %d", &x) == 1) {
+            reply_rc(close(x));
+        } else if (sscanf(line, "dup2 %d %d", &x, &y) == 2) {
+            reply_rc(dup2(x, y));
+        } else if (sscanf(line, "closefrom %d", &x) == 1) {
+            closefrom(x);
+            printf("ok\n");
+        } else if (sscanf(line, "env %63s", b) == 1) {
+            const char *v = getenv(b);
+            if (v) printf("env %s\n", v);
+            else printf("unset\n");
+        } else if (strcmp(line, "exit") == 0) {
+            return 0;
+        } else {
+            printf("bad command\n");
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* Shared by the c-tests/stress_*.c programs: failing loudly, and snapshots of
+ * the process's descriptor table to prove that nothing leaked. */
+#ifndef STRESS_COMMON_H
+#define STRESS_COMMON_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FAIL(...)                                                        \
+    do {                                                                 \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                  \
+        fprintf(stderr, __VA_ARGS__);                                    \
+        fprintf(stderr, " (errno %d: %s)\n", errno, strerror(errno));    \
+        exit(1);                                                         \
+    } while (0)
+
+#define CHECK(cond, ...)                                                 \
+    do {                                                                 \
+        if (!(cond)) FAIL(__VA_ARGS__);                                  \
+    } while (0)
+
+/* Every open descriptor and what it refers to, from /proc/self/fd. */
+#define SNAP_MAX 4096
+struct fd_snapshot {
+    int n;
+    int fd[SNAP_MAX];
+    char target[SNAP_MAX][96];
+};
+
+static inline void snapshot_fds(struct fd_snapshot *s) {
+    DIR *d = opendir("/proc/self/fd");
+    CHECK(d, "opendir /proc/self/fd");
+    int own = dirfd(d);
+    s->n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd == own) continue;
+        CHECK(s->n < SNAP_MAX, "too many descriptors");
+        char link[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t len = readlink(link, s->target[s->n], sizeof s->target[0] - 1);
+        s->target[s->n][len < 0 ? 0 : len] = 0;
+        s->fd[s->n++] = fd;
+    }
+    closedir(d);
+}
+
+/* Same numbers referring to the same things. readdir order is by number. */
+static inline int same_fds(const struct fd_snapshot *a, const struct fd_snapshot *b) {
+    int ok = a->n == b->n;
+    for (int i = 0; ok && i < a->n; i++)
+        ok = a->fd[i] == b->fd[i] && !strcmp(a->target[i], b->target[i]);
+    return ok;
+}
+
+static inline void expect_same_fds(const struct fd_snapshot *a, const struct fd_snapshot *b, const char *when) {
+    if (!same_fds(a, b)) {
+        fprintf(stderr, "descriptor table changed %s:\n before:", when);
+        for (int i = 0; i < a->n; i++) fprintf(stderr, " %d=%s", a->fd[i], a->target[i]);
+        fprintf(stderr, "\n after: ");
+        for (int i = 0; i < b->n; i++) fprintf(stderr, " %d=%s", b->fd[i], b->target[i]);
+        fprintf(stderr, "\n");
+        exit(1);
+    }
+}
+
+/* fd refers to the file st describes (same device and inode). */
+static inline int same_file(int fd, const struct stat *st) {
+    struct stat now;
+    return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
+static inline void stat_or_die(const char *path, struct stat *st) {
+    CHECK(stat(path, st) == 0, "stat %s", path);
+}
+
+/* Read the first bytes at offset 0 of fd and compare with want. */
+static inline void expect_content(int fd, const char *want, const char *what) {
+    char buf[64] = {0};
+    size_t n = strlen(want);
+    CHECK(pread(fd, buf, n, 0) == (ssize_t)n && !memcmp(buf, want, n), "%s: wrong content '%s'", what, buf);
+}
+
+#endif

@@ -1,0 +1,314 @@
+//! Carrying the sets across `exec` (spec section 7): before a preloaded
+//! program image is replaced, the state goes into a memfd named by
+//! `FDSET_STATE=<fd>` in the new environment, and the members are made to
+//! survive the exec; the new image's shim validates and restores it.
+//!
+//! Members stay close-on-exec at all other times, so an exec into an
+//! environment that does not preload the shim receives nothing of ours.
+
+use crate::exec_state::{CarriedMember, CarriedSet, ExecState};
+use crate::fdpath::PathConfig;
+use crate::registry::RawFd;
+use crate::{fdtable, shim, sys};
+use libc::c_char;
+use once_cell::sync::OnceCell;
+use std::ffi::{CStr, CString};
+
+pub const STATE_VAR: &str = "FDSET_STATE";
+const STATE_PREFIX: &[u8] = b"FDSET_STATE=";
+const MEMFD_NAME: &CStr = c"fdset-state";
+
+unsafe extern "C" {
+    static environ: *const *const c_char;
+}
+
+/// The file name of this library, to recognise it in `LD_PRELOAD`.
+static OUR_NAME: OnceCell<Vec<u8>> = OnceCell::new();
+
+fn our_file_name() -> &'static [u8] {
+    OUR_NAME.get_or_init(|| {
+        // SAFETY: dladdr fills info for an address inside this library.
+        let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+        let addr = our_file_name as *const libc::c_void;
+        let ok = unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null();
+        let full = if ok {
+            // SAFETY: dli_fname is a NUL-terminated path.
+            unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes().to_vec()
+        } else {
+            b"libfdset_shim.so".to_vec()
+        };
+        full.rsplit(|&b| b == b'/').next().unwrap_or(b"libfdset_shim.so").to_vec()
+    })
+}
+
+/// Called at start-up, so that later look-ups allocate nothing.
+pub fn init_our_name() {
+    our_file_name();
+}
+
+/// Whether an environment preloads this library (an entry of `LD_PRELOAD`
+/// with the same file name).
+///
+/// # Safety
+/// `envp` is NULL or a NULL-terminated array of C strings.
+pub unsafe fn env_preloads_us(envp: *const *const c_char) -> bool {
+    let ours = our_file_name();
+    let mut p = envp;
+    if p.is_null() {
+        return false;
+    }
+    loop {
+        // SAFETY: walking a NULL-terminated array.
+        let e = unsafe { *p };
+        if e.is_null() {
+            return false;
+        }
+        // SAFETY: each entry is a C string.
+        let s = unsafe { CStr::from_ptr(e) }.to_bytes();
+        if let Some(v) = s.strip_prefix(b"LD_PRELOAD=") {
+            return v
+                .split(|&b| b == b' ' || b == b':')
+                .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours));
+        }
+        // SAFETY: still inside the array.
+        p = unsafe { p.add(1) };
+    }
+}
+
+/// An environment and descriptors ready for an exec that carries the sets.
+pub struct Prepared {
+    _state_entry: CString,
+    env: Vec<*const c_char>,
+    /// Descriptors that must survive the exec (members, the state memfd).
+    pub inherit: Vec<RawFd>,
+    cloexec_cleared: bool,
+    memfd: RawFd,
+}
+
+impl Prepared {
+    pub fn envp(&self) -> *const *const c_char {
+        self.env.as_ptr()
+    }
+
+    /// The exec did not happen: everything of ours is close-on-exec again.
+    pub fn failed(self) {
+        let saved = sys::errno();
+        if self.cloexec_cleared {
+            for &fd in &self.inherit {
+                sys::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        // SAFETY: our memfd.
+        unsafe { sys::close(self.memfd) };
+        sys::set_errno(saved);
+    }
+}
+
+/// The state to carry, or `None` when there is nothing (then the exec goes
+/// ahead untouched). Takes the registry lock only to read.
+fn collect_state() -> Option<ExecState> {
+    let st = shim::lock()?;
+    let cfg = shim::config();
+    let mut out = ExecState {
+        prefixes: cfg.paths.prefixes.clone(),
+        aliases: cfg.paths.aliases.clone(),
+        log: cfg.log,
+        // The new image has no monitor of ours unless the exec is in this
+        // very process; with none, nobody could remove its sets.
+        always_in_use: true,
+        sets: Vec::new(),
+        control: None,
+    };
+    for (&id, set) in st.registry.sets() {
+        let mut cs = CarriedSet { id, members: Vec::new(), dups: Vec::new() };
+        for m in &set.members {
+            // A member the program closed with a raw syscall is gone.
+            if sys::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
+                cs.members.push(CarriedMember { fd: m.fd, opaque: m.opaque.clone(), removed: m.removed });
+            }
+        }
+        for &d in &set.dups {
+            // Only dups that survive the exec stay recorded.
+            let f = sys::fcntl_int(d, libc::F_GETFD, 0);
+            if f >= 0 && f & libc::FD_CLOEXEC == 0 {
+                cs.dups.push(d);
+            }
+        }
+        if !cs.members.is_empty() || !cs.dups.is_empty() {
+            out.sets.push(cs);
+        }
+    }
+    drop(st);
+    if out.sets.is_empty() && out.prefixes.is_empty() && out.aliases.is_empty() {
+        return None;
+    }
+    Some(out)
+}
+
+fn write_memfd(text: &[u8]) -> Option<RawFd> {
+    // SAFETY: plain syscall wrapper (not hooked).
+    let fd = unsafe { libc::memfd_create(MEMFD_NAME.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut off = 0;
+    while off < text.len() {
+        // SAFETY: valid buffer slice.
+        let n = unsafe { libc::write(fd, text[off..].as_ptr().cast(), text.len() - off) };
+        if n <= 0 {
+            if n < 0 && sys::errno() == libc::EINTR {
+                continue;
+            }
+            // SAFETY: our memfd.
+            unsafe { sys::close(fd) };
+            return None;
+        }
+        off += n as usize;
+    }
+    Some(fd)
+}
+
+/// Prepare an exec with environment `envp` (NULL: `environ`). With
+/// `clear_cloexec` the descriptors are made inheritable here (exec in this
+/// process or a forked child); without, the caller arranges it
+/// (`posix_spawn` file actions).
+///
+/// # Safety
+/// `envp` is NULL or a NULL-terminated array of C strings.
+pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
+    // SAFETY: reading the process's environment pointer.
+    let envp = if envp.is_null() { unsafe { environ } } else { envp };
+    // SAFETY: per the contract.
+    if !unsafe { env_preloads_us(envp) } {
+        return None;
+    }
+    let state = collect_state()?;
+    let memfd = write_memfd(state.to_json().as_bytes())?;
+    let mut inherit: Vec<RawFd> = state.sets.iter().flat_map(|s| s.members.iter().map(|m| m.fd)).collect();
+    inherit.push(memfd);
+    let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
+        // SAFETY: our memfd.
+        unsafe { sys::close(memfd) };
+        return None;
+    };
+    let mut env = Vec::new();
+    let mut p = envp;
+    while !p.is_null() {
+        // SAFETY: walking the NULL-terminated array.
+        let e = unsafe { *p };
+        if e.is_null() {
+            break;
+        }
+        // SAFETY: each entry is a C string.
+        if !unsafe { CStr::from_ptr(e) }.to_bytes().starts_with(STATE_PREFIX) {
+            env.push(e);
+        }
+        // SAFETY: still inside the array.
+        p = unsafe { p.add(1) };
+    }
+    env.push(entry.as_ptr());
+    env.push(std::ptr::null());
+    if clear_cloexec {
+        for &fd in &inherit {
+            sys::fcntl_int(fd, libc::F_SETFD, 0);
+        }
+    }
+    Some(Prepared { _state_entry: entry, env, inherit, cloexec_cleared: clear_cloexec, memfd })
+}
+
+/// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
+/// stops the program (a forged or broken state is never trusted).
+pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> Result<(), String> {
+    let bad = |why: String| format!("{STATE_VAR}: {why}");
+    let fd: RawFd = value
+        .parse()
+        .ok()
+        .filter(|&n| (3..=crate::exec_state::MAX_FD as i32).contains(&n))
+        .ok_or_else(|| bad(format!("'{value}' is not a descriptor number")))?;
+    let link = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| bad("bad fd".into()))?;
+    let mut target = [0u8; 64];
+    // SAFETY: readlink into a local buffer.
+    let n = unsafe { libc::readlink(link.as_ptr(), target.as_mut_ptr().cast(), target.len()) };
+    if n < 0 || !target[..n as usize].starts_with(b"/memfd:fdset-state") {
+        return Err(bad(format!("fd {fd} is not the shim's state memfd")));
+    }
+    let mut text = Vec::new();
+    let mut buf = [0u8; 65536];
+    let mut off: libc::off_t = 0;
+    loop {
+        // SAFETY: read into a local buffer.
+        let r = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) };
+        if r < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        if r <= 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..r as usize]);
+        off += r as libc::off_t;
+        if text.len() > crate::exec_state::MAX_STATE_BYTES {
+            break;
+        }
+    }
+    // SAFETY: the memfd was ours to consume.
+    unsafe { sys::close(fd) };
+    let state = ExecState::from_json(&text).map_err(bad)?;
+    for fd in state.fds() {
+        if sys::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
+            return Err(bad(format!("fd {fd} is not open")));
+        }
+        if fdtable::kind(fd) != fdtable::FREE {
+            return Err(bad(format!("fd {fd} is already in use by the shim")));
+        }
+    }
+    for p in state.prefixes {
+        if !paths.prefixes.contains(&p) {
+            paths.prefixes.push(p);
+        }
+    }
+    for a in state.aliases {
+        if !paths.aliases.contains(&a) {
+            paths.aliases.push(a);
+        }
+    }
+    *log |= state.log;
+    let mut st = shim::lock().ok_or_else(|| bad("registry busy".into()))?;
+    for set in state.sets {
+        for m in set.members {
+            sys::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            let info = shim::member_info(m.fd).map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
+            fdtable::mark(m.fd, fdtable::OWNED);
+            st.registry.restore_member(
+                set.id,
+                crate::registry::Member { fd: m.fd, opaque: m.opaque, removed: m.removed, info },
+            );
+        }
+        for d in set.dups {
+            fdtable::mark(d, fdtable::DUP);
+            st.registry.restore_dup(set.id, d);
+        }
+    }
+    st.registry.set_always_in_use(state.always_in_use);
+    Ok(())
+}
+
+/// An exec-family call: `with_state(envp)` when there is state to carry,
+/// `plain()` otherwise. When the exec fails, everything is as before.
+///
+/// # Safety
+/// `envp` is NULL (meaning `environ`) or a NULL-terminated array of C strings.
+pub unsafe fn run_exec(
+    envp: *const *const c_char,
+    with_state: impl FnOnce(*const *const c_char) -> libc::c_int,
+    plain: impl FnOnce() -> libc::c_int,
+) -> libc::c_int {
+    // SAFETY: per the contract.
+    match unsafe { prepare(envp, true) } {
+        None => plain(),
+        Some(p) => {
+            let r = with_state(p.envp());
+            p.failed();
+            r
+        }
+    }
+}

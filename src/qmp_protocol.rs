@@ -1,0 +1,560 @@
+//! QMP as the control socket speaks it (spec section 3), as plain Rust with no
+//! I/O: one [`Connection`] per monitor is fed the bytes and the received fds
+//! (as numbers), appends reply lines to an output buffer, and acts on the fd
+//! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
+
+use crate::registry::{RawFd, SetView};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+
+/// The QEMU version the greeting and `query-version` report: the spec's QMP
+/// texts and orders are those of QEMU 7.2, so clients that check the version
+/// see the release whose behaviour this copies.
+pub const QEMU_VERSION: (u32, u32, u32) = (7, 2, 0);
+
+/// An incomplete JSON value may not grow past this: the connection is closed
+/// instead (a 10 MB line is not a command anybody means to send).
+pub const MAX_INPUT: usize = 1 << 20;
+
+/// Received fds waiting for `add-fd`, per connection; more are closed.
+pub const MAX_QUEUED_FDS: usize = 64;
+
+/// Commands stop being run while this much output waits to be sent (a
+/// client that sends but never reads); `feed(&[])` resumes.
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+pub const COMMANDS: &[&str] = &[
+    "qmp_capabilities",
+    "add-fd",
+    "remove-fd",
+    "query-fdsets",
+    "cont",
+    "query-version",
+    "query-commands",
+];
+
+/// What the commands do to the process's fd sets.
+pub trait FdSetOps {
+    /// Take received `fd` into set `set` (the lowest free id when `None`);
+    /// returns the set id and the member's fd number. On error `fd` is closed.
+    fn add_fd(
+        &mut self,
+        fd: RawFd,
+        set: Option<u64>,
+        opaque: Option<String>,
+    ) -> Result<(u64, RawFd), String>;
+    /// `remove-fd`; false when the set, or its visible member `fd`, does not exist.
+    fn remove_fd(&mut self, set: u64, fd: Option<RawFd>) -> bool;
+    fn query_fdsets(&mut self) -> Vec<SetView>;
+    /// `cont`: release a program waiting with `FDSET_WAIT=1`.
+    fn cont(&mut self);
+    /// Close a received fd nobody will take.
+    fn close_fd(&mut self, fd: RawFd);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feed {
+    Open,
+    /// The input bound was exceeded: close the connection.
+    Disconnect,
+}
+
+#[derive(Debug, Default)]
+pub struct Connection {
+    negotiated: bool,
+    /// Bytes not yet parsed into a complete value.
+    input: Vec<u8>,
+    /// After a JSON syntax error: input is dropped up to the next newline.
+    skipping: bool,
+    /// The last parse ended in an incomplete value (see `may_complete`).
+    incomplete: bool,
+    fds: VecDeque<RawFd>,
+}
+
+/// The greeting line sent on connect.
+pub fn greeting() -> String {
+    let (major, minor, micro) = QEMU_VERSION;
+    format!(
+        "{{\"QMP\": {{\"version\": {}, \"capabilities\": []}}}}\r\n",
+        version_object(major, minor, micro)
+    )
+}
+
+fn version_object(major: u32, minor: u32, micro: u32) -> String {
+    let qemu = Obj::new()
+        .field("major", major)
+        .field("minor", minor)
+        .field("micro", micro);
+    Obj::new()
+        .raw("qemu", &qemu.end())
+        .field("package", concat!("fdset-shim ", env!("CARGO_PKG_VERSION")))
+        .end()
+}
+
+// ---------------------------------------------------------------- output
+
+/// A value in QEMU's JSON spacing, `{"a": 1, "b": [1, 2]}` (serde_json's
+/// compact form has no blanks); strings and numbers are serde_json's.
+fn text(v: impl Into<Value>) -> String {
+    let mut s = String::new();
+    write_value(&mut s, &v.into());
+    s
+}
+
+fn write_value(s: &mut String, v: &Value) {
+    match v {
+        Value::Array(items) => {
+            s.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                write_value(s, item);
+            }
+            s.push(']');
+        }
+        Value::Object(members) => {
+            s.push('{');
+            for (i, (k, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str(&json_string(k));
+                s.push_str(": ");
+                write_value(s, item);
+            }
+            s.push('}');
+        }
+        scalar => s.push_str(&scalar.to_string()),
+    }
+}
+
+/// A JSON object whose members keep the order they are written in (the
+/// spec's order), unlike `serde_json::Map`, which sorts them.
+struct Obj(String);
+
+impl Obj {
+    fn new() -> Obj {
+        Obj(String::from("{"))
+    }
+    fn raw(mut self, key: &str, value_text: &str) -> Obj {
+        if self.0.len() > 1 {
+            self.0.push_str(", ");
+        }
+        self.0.push_str(&json_string(key));
+        self.0.push_str(": ");
+        self.0.push_str(value_text);
+        self
+    }
+    fn field(self, key: &str, value: impl Into<Value>) -> Obj {
+        self.raw(key, &text(value))
+    }
+    fn end(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Written straight into one string: with 10,000 sets this is the largest
+/// reply there is.
+fn query_fdsets_text(sets: &[SetView]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(16 + sets.len() * 48);
+    s.push('[');
+    for (i, set) in sets.iter().enumerate() {
+        let sep = if i > 0 { ", " } else { "" };
+        let _ = write!(s, "{sep}{{\"fdset-id\": {}, \"fds\": [", set.id);
+        for (j, (fd, opaque)) in set.fds.iter().enumerate() {
+            let sep = if j > 0 { ", " } else { "" };
+            let _ = write!(s, "{sep}{{\"fd\": {fd}");
+            if let Some(o) = opaque {
+                s.push_str(", \"opaque\": ");
+                s.push_str(&json_string(o));
+            }
+            s.push('}');
+        }
+        s.push_str("]}");
+    }
+    s.push(']');
+    s
+}
+
+/// A JSON string literal, escaped by serde_json.
+fn json_string(v: &str) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- errors
+
+pub struct QmpError {
+    pub class: &'static str,
+    pub desc: String,
+}
+
+fn generic(desc: impl Into<String>) -> QmpError {
+    QmpError {
+        class: "GenericError",
+        desc: desc.into(),
+    }
+}
+
+fn not_found(desc: String) -> QmpError {
+    QmpError {
+        class: "CommandNotFound",
+        desc,
+    }
+}
+
+pub const NEED_CAPABILITIES: &str = "Expecting capabilities negotiation with 'qmp_capabilities'";
+pub const ALREADY_NEGOTIATED: &str =
+    "Capabilities negotiation is already complete, command ignored";
+pub const NO_FD: &str = "No file descriptor supplied via SCM_RIGHTS";
+
+// ---------------------------------------------------------------- arguments
+
+/// QEMU's argument visitor: members are checked in their declared order,
+/// then any member left over is unexpected.
+struct Args<'a> {
+    map: &'a Map<String, Value>,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Args<'a> {
+    fn new(map: &'a Map<String, Value>) -> Self {
+        Args {
+            map,
+            known: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, name: &'static str) -> Option<&'a Value> {
+        self.known.push(name);
+        self.map.get(name)
+    }
+
+    /// A 64-bit signed integer: 2^63 and beyond, fractions and non-numbers
+    /// are of the wrong type.
+    fn opt_int(&mut self, name: &'static str) -> Result<Option<i64>, QmpError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                generic(format!(
+                    "Invalid parameter type for '{name}', expected: integer"
+                ))
+            }),
+        }
+    }
+
+    fn int(&mut self, name: &'static str) -> Result<i64, QmpError> {
+        self.opt_int(name)?
+            .ok_or_else(|| generic(format!("Parameter '{name}' is missing")))
+    }
+
+    fn opt_str(&mut self, name: &'static str) -> Result<Option<String>, QmpError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(generic(format!(
+                "Invalid parameter type for '{name}', expected: string"
+            ))),
+        }
+    }
+
+    /// `qmp_capabilities`' `enable`: a list of capabilities, none of which
+    /// this monitor offers.
+    fn capabilities(&mut self) -> Result<(), QmpError> {
+        match self.get("enable") {
+            None => Ok(()),
+            Some(Value::Array(caps)) => match caps.first() {
+                None => Ok(()),
+                Some(Value::String(c)) if c == "oob" => {
+                    Err(generic("This monitor does not support Out-Of-Band (OOB)"))
+                }
+                Some(Value::String(c)) => Err(generic(format!(
+                    "Parameter 'enable[0]' does not accept value '{c}'"
+                ))),
+                Some(_) => Err(generic(
+                    "Invalid parameter type for 'enable[0]', expected: string",
+                )),
+            },
+            Some(_) => Err(generic(
+                "Invalid parameter type for 'enable', expected: array",
+            )),
+        }
+    }
+
+    fn done(self) -> Result<(), QmpError> {
+        match self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
+            Some(k) => Err(generic(format!("Parameter '{k}' is unexpected"))),
+            None => Ok(()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- connection
+
+impl Connection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn negotiated(&self) -> bool {
+        self.negotiated
+    }
+
+    /// Queue a received fd for `add-fd`; false when the queue is full (the
+    /// caller closes it).
+    pub fn queue_fd(&mut self, fd: RawFd) -> bool {
+        if self.fds.len() >= MAX_QUEUED_FDS {
+            return false;
+        }
+        self.fds.push_back(fd);
+        true
+    }
+
+    pub fn queued_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.fds.iter().copied()
+    }
+
+    /// The fds nobody took, for the caller to close at disconnect.
+    pub fn take_queued_fds(&mut self) -> Vec<RawFd> {
+        self.fds.drain(..).collect()
+    }
+
+    /// A queued fd moved to another number.
+    pub fn renumber_fd(&mut self, old: RawFd, new: RawFd) -> bool {
+        match self.fds.iter_mut().find(|f| **f == old) {
+            Some(f) => {
+                *f = new;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Bytes buffered: an incomplete value, or commands held back while
+    /// output piled up.
+    pub fn pending_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Commands were held back by the output bound: `feed(&[])` runs them
+    /// once the output is sent.
+    pub fn held_back(&self) -> bool {
+        !self.input.is_empty() && !self.incomplete
+    }
+
+    /// Take `bytes` from the stream; complete commands are run and their
+    /// reply lines appended to `out`.
+    pub fn feed(&mut self, mut bytes: &[u8], ops: &mut dyn FdSetOps, out: &mut Vec<u8>) -> Feed {
+        if self.skipping {
+            match bytes.iter().position(|&b| b == b'\n') {
+                Some(p) => {
+                    self.skipping = false;
+                    bytes = &bytes[p + 1..];
+                }
+                None => return Feed::Open,
+            }
+        }
+        // Re-parsing an incomplete value is only worth it when a byte that
+        // could end a value arrived; this keeps a slowly sent large value
+        // from being parsed again for every read.
+        let may_complete = !self.incomplete
+            || bytes
+                .iter()
+                .any(|&b| matches!(b, b'}' | b']' | b'"' | b',' | b' ' | b'\t' | b'\r' | b'\n'));
+        self.input.extend_from_slice(bytes);
+        if may_complete {
+            self.parse(ops, out);
+        }
+        if self.input.len() > MAX_INPUT {
+            self.input = Vec::new();
+            return Feed::Disconnect;
+        }
+        Feed::Open
+    }
+
+    fn parse(&mut self, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
+        let mut used = 0;
+        self.incomplete = false;
+        while used < self.input.len() && out.len() < MAX_OUTPUT {
+            let rest = &self.input[used..];
+            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+            match stream.next() {
+                None => used = self.input.len(),
+                Some(Ok(v)) => {
+                    let end = stream.byte_offset();
+                    if end == rest.len()
+                        && !matches!(v, Value::Object(_) | Value::Array(_) | Value::String(_))
+                    {
+                        // A number or literal at the end of the input may
+                        // still go on in the next read.
+                        self.incomplete = true;
+                        break;
+                    }
+                    used += end;
+                    self.handle(v, ops, out);
+                }
+                Some(Err(e)) if e.is_eof() => {
+                    self.incomplete = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    reply_error(out, None, &generic(format!("JSON parse error, {e}")));
+                    // Resynchronise after the end of the line the error is
+                    // on; column 0 means the newline ending the line before.
+                    let line = if e.column() == 0 {
+                        e.line().saturating_sub(1)
+                    } else {
+                        e.line()
+                    };
+                    match rest
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &b)| b == b'\n')
+                        .nth(line.max(1) - 1)
+                    {
+                        Some((p, _)) => used += p + 1,
+                        None => {
+                            used = self.input.len();
+                            self.skipping = true;
+                        }
+                    }
+                }
+            }
+        }
+        self.input.drain(..used);
+        if self.input.is_empty() {
+            // Keep no large allocation behind an idle connection.
+            self.input.shrink_to(4096);
+        }
+    }
+
+    fn handle(&mut self, request: Value, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
+        let Value::Object(req) = request else {
+            reply_error(out, None, &generic("QMP input must be a JSON object"));
+            return;
+        };
+        let id = req.get("id");
+        match self.dispatch(&req, ops) {
+            Ok(ret) => reply(out, "return", &ret, id),
+            Err(e) => reply_error(out, id, &e),
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        req: &Map<String, Value>,
+        ops: &mut dyn FdSetOps,
+    ) -> Result<String, QmpError> {
+        let mut command = None;
+        let mut arguments = None;
+        for (k, v) in req {
+            match k.as_str() {
+                "execute" => match v {
+                    Value::String(s) => command = Some(s.as_str()),
+                    _ => return Err(generic("QMP input member 'execute' must be a string")),
+                },
+                "arguments" => match v {
+                    Value::Object(m) => arguments = Some(m),
+                    _ => return Err(generic("QMP input member 'arguments' must be an object")),
+                },
+                "id" => {}
+                other => return Err(generic(format!("QMP input member '{other}' is unexpected"))),
+            }
+        }
+        let command = command.ok_or_else(|| generic("QMP input lacks member 'execute'"))?;
+        let empty = Map::new();
+        let mut args = Args::new(arguments.unwrap_or(&empty));
+        if !self.negotiated && command != "qmp_capabilities" {
+            return Err(not_found(NEED_CAPABILITIES.to_string()));
+        }
+        match command {
+            "qmp_capabilities" => {
+                args.capabilities()?;
+                args.done()?;
+                if self.negotiated {
+                    return Err(not_found(ALREADY_NEGOTIATED.to_string()));
+                }
+                self.negotiated = true;
+                Ok("{}".to_string())
+            }
+            "add-fd" => {
+                let set = args.opt_int("fdset-id")?;
+                let opaque = args.opt_str("opaque")?;
+                args.done()?;
+                // The received fd is looked for first (spec section 3).
+                let fd = self.fds.pop_front().ok_or_else(|| generic(NO_FD))?;
+                let set = match set {
+                    Some(s) if s < 0 => {
+                        ops.close_fd(fd);
+                        return Err(generic("Parameter 'fdset-id' expects a non-negative value"));
+                    }
+                    s => s.map(|s| s as u64),
+                };
+                let (set, fd) = ops.add_fd(fd, set, opaque).map_err(generic)?;
+                Ok(Obj::new().field("fdset-id", set).field("fd", fd).end())
+            }
+            "remove-fd" => {
+                let set = args.int("fdset-id")?;
+                let fd = args.opt_int("fd")?;
+                args.done()?;
+                let found = u64::try_from(set).is_ok_and(|set| match fd {
+                    None => ops.remove_fd(set, None),
+                    Some(fd) => RawFd::try_from(fd).is_ok_and(|fd| ops.remove_fd(set, Some(fd))),
+                });
+                if !found {
+                    let name = match fd {
+                        Some(fd) => format!("fdset-id:{set}, fd:{fd}"),
+                        None => format!("fdset-id:{set}"),
+                    };
+                    return Err(generic(format!("File descriptor named '{name}' not found")));
+                }
+                Ok("{}".to_string())
+            }
+            "query-fdsets" => {
+                args.done()?;
+                Ok(query_fdsets_text(&ops.query_fdsets()))
+            }
+            "cont" => {
+                args.done()?;
+                ops.cont();
+                Ok("{}".to_string())
+            }
+            "query-version" => {
+                args.done()?;
+                let (major, minor, micro) = QEMU_VERSION;
+                Ok(version_object(major, minor, micro))
+            }
+            "query-commands" => {
+                args.done()?;
+                Ok(list(
+                    COMMANDS.iter().map(|c| Obj::new().field("name", *c).end()),
+                ))
+            }
+            other => Err(not_found(format!("The command {other} has not been found"))),
+        }
+    }
+}
+
+fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
+    let mut o = Obj::new().raw(key, value_text);
+    if let Some(id) = id {
+        o = o.raw("id", &text(id.clone()));
+    }
+    out.extend_from_slice(o.end().as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {
+    let err = Obj::new()
+        .field("class", e.class)
+        .field("desc", e.desc.as_str())
+        .end();
+    reply(out, "error", &err, id);
+}

@@ -1,0 +1,282 @@
+//! `posix_spawn`, `system` and `popen` start programs from inside libc, where
+//! no hook can run in the child: the sets reach the new program through
+//! `posix_spawn` file actions that make the members inheritable in the child
+//! only (`adddup2(fd, fd)` clears close-on-exec there), and the carried state
+//! through the environment (spec section 7).
+
+use crate::exec_carry::{self, Prepared};
+use crate::sys::{self, CharPP};
+use libc::{FILE, c_char, c_int, pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
+use spin::mutex::SpinMutex;
+
+/// glibc's `posix_spawn_file_actions_t`, as its public header lays it out:
+/// the shim appends actions and then restores the count, leaving the
+/// caller's object as it was.
+#[repr(C)]
+struct FileActionsLayout {
+    allocated: c_int,
+    used: c_int,
+    actions: *mut libc::c_void,
+    pad: [c_int; 16],
+}
+
+const _: () = assert!(
+    std::mem::size_of::<FileActionsLayout>() == std::mem::size_of::<posix_spawn_file_actions_t>()
+);
+
+type SpawnFn = unsafe fn(
+    *mut pid_t,
+    *const c_char,
+    *const posix_spawn_file_actions_t,
+    *const posix_spawnattr_t,
+    CharPP,
+    CharPP,
+) -> c_int;
+
+/// `posix_spawn`/`posix_spawnp` carrying the sets when `envp` preloads the shim.
+///
+/// # Safety
+/// As for posix_spawn.
+pub unsafe fn spawn(
+    real: SpawnFn,
+    pid: *mut pid_t,
+    path: *const c_char,
+    fa: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: CharPP,
+    envp: CharPP,
+) -> c_int {
+    // SAFETY: envp is the caller's.
+    let Some(prep) = (unsafe { exec_carry::prepare(envp, false) }) else {
+        // SAFETY: forwarded as given.
+        return unsafe { real(pid, path, fa, attr, argv, envp) };
+    };
+    // SAFETY: forwarded, with actions appended.
+    let r = unsafe { spawn_prepared(real, pid, path, fa, attr, argv, &prep) };
+    prep.failed();
+    if r == libc::EBADF {
+        // The caller's own actions closed what the shim meant to pass on
+        // (e.g. addclosefrom): start the program without the sets.
+        // SAFETY: forwarded as given.
+        return unsafe { real(pid, path, fa, attr, argv, envp) };
+    }
+    r
+}
+
+/// # Safety
+/// As for posix_spawn; `prep` from `exec_carry::prepare(_, false)`.
+unsafe fn spawn_prepared(
+    real: SpawnFn,
+    pid: *mut pid_t,
+    path: *const c_char,
+    fa: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: CharPP,
+    prep: &Prepared,
+) -> c_int {
+    // SAFETY: a zeroed file-actions object is what init produces anyway.
+    let mut own: posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
+    let fa_mut: *mut posix_spawn_file_actions_t = if fa.is_null() {
+        // SAFETY: initialising our own object.
+        unsafe { libc::posix_spawn_file_actions_init(&mut own) };
+        &mut own
+    } else {
+        fa as *mut _
+    };
+    let layout = fa_mut as *mut FileActionsLayout;
+    // SAFETY: layout mirrors glibc's public struct.
+    let used_before = unsafe { (*layout).used };
+    let mut r = 0;
+    for &fd in &prep.inherit {
+        // SAFETY: appending to a valid file-actions object.
+        r = unsafe { libc::posix_spawn_file_actions_adddup2(fa_mut, fd, fd) };
+        if r != 0 {
+            break;
+        }
+    }
+    if r == 0 {
+        // SAFETY: forwarded with the prepared environment.
+        r = unsafe { real(pid, path, fa_mut, attr, argv, prep.envp()) };
+    }
+    if fa.is_null() {
+        // SAFETY: our own object.
+        unsafe { libc::posix_spawn_file_actions_destroy(&mut own) };
+    } else {
+        // Forget the appended actions (dup2 actions own no memory).
+        // SAFETY: as above.
+        unsafe { (*layout).used = used_before };
+    }
+    r
+}
+
+/// `sh -c -- CMD` started with the prepared environment and members.
+unsafe fn spawn_shell(
+    cmd: *const c_char,
+    fa: *mut posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    prep: &Prepared,
+    pid: &mut pid_t,
+) -> c_int {
+    let argv: [*const c_char; 5] = [c"sh".as_ptr(), c"-c".as_ptr(), c"--".as_ptr(), cmd, std::ptr::null()];
+    // SAFETY: valid arguments; fa and attr are initialised by the caller.
+    unsafe { spawn_prepared(sys::posix_spawn, pid, c"/bin/sh".as_ptr(), fa, attr, argv.as_ptr(), prep) }
+}
+
+/// `system(cmd)` as glibc does it (SIGINT/SIGQUIT ignored and SIGCHLD
+/// blocked while waiting), with the sets carried. `None`: nothing to carry.
+///
+/// # Safety
+/// `cmd` is a C string.
+pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
+    // SAFETY: NULL means environ.
+    let prep = unsafe { exec_carry::prepare(std::ptr::null(), false) }?;
+    // SAFETY (block): plain signal and spawn calls on local objects.
+    let status = unsafe {
+        let mut ign: libc::sigaction = std::mem::zeroed();
+        ign.sa_sigaction = libc::SIG_IGN;
+        libc::sigemptyset(&mut ign.sa_mask);
+        let mut old_int: libc::sigaction = std::mem::zeroed();
+        let mut old_quit: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, &ign, &mut old_int);
+        libc::sigaction(libc::SIGQUIT, &ign, &mut old_quit);
+        let mut chld: libc::sigset_t = std::mem::zeroed();
+        let mut old_mask: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut chld);
+        libc::sigaddset(&mut chld, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &chld, &mut old_mask);
+
+        let mut attr: posix_spawnattr_t = std::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        let mut def: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut def);
+        if old_int.sa_sigaction != libc::SIG_IGN {
+            libc::sigaddset(&mut def, libc::SIGINT);
+        }
+        if old_quit.sa_sigaction != libc::SIG_IGN {
+            libc::sigaddset(&mut def, libc::SIGQUIT);
+        }
+        libc::posix_spawnattr_setsigdefault(&mut attr, &def);
+        libc::posix_spawnattr_setsigmask(&mut attr, &old_mask);
+        libc::posix_spawnattr_setflags(
+            &mut attr,
+            (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short,
+        );
+        let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut fa);
+        let mut pid: pid_t = 0;
+        let r = spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid);
+        let mut status: c_int = 0;
+        if r == 0 {
+            while libc::waitpid(pid, &mut status, 0) < 0 {
+                if sys::errno() != libc::EINTR {
+                    status = -1;
+                    break;
+                }
+            }
+        } else {
+            // What glibc reports when the shell could not be started.
+            status = 127 << 8;
+        }
+        libc::posix_spawn_file_actions_destroy(&mut fa);
+        libc::posix_spawnattr_destroy(&mut attr);
+        libc::sigaction(libc::SIGINT, &old_int, std::ptr::null_mut());
+        libc::sigaction(libc::SIGQUIT, &old_quit, std::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
+        status
+    };
+    prep.failed();
+    Some(status)
+}
+
+/// Streams opened by [`popen`], with the child to wait for in [`pclose`].
+static POPENED: SpinMutex<Vec<(usize, pid_t)>, crate::shim::YieldRelax> = SpinMutex::new(Vec::new());
+
+/// `popen(cmd, mode)` with the sets carried. `None`: nothing to carry (or a
+/// mode to leave to libc).
+///
+/// # Safety
+/// `cmd` and `mode` are C strings.
+pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE> {
+    if cmd.is_null() || mode.is_null() {
+        return None;
+    }
+    // SAFETY: caller's C string.
+    let m = unsafe { std::ffi::CStr::from_ptr(mode) }.to_bytes();
+    let reading = match m.first() {
+        Some(b'r') => true,
+        Some(b'w') => false,
+        _ => return None,
+    };
+    let cloexec = m.contains(&b'e');
+    // SAFETY: NULL means environ.
+    let prep = unsafe { exec_carry::prepare(std::ptr::null(), false) }?;
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: plain syscall wrapper.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        prep.failed();
+        return Some(std::ptr::null_mut());
+    }
+    let (parent_end, child_end, target) = if reading { (fds[0], fds[1], 1) } else { (fds[1], fds[0], 0) };
+    let mut pid: pid_t = 0;
+    // SAFETY (block): file actions on a local object; spawn with them.
+    let r = unsafe {
+        let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut fa);
+        libc::posix_spawn_file_actions_adddup2(&mut fa, child_end, target);
+        let r = spawn_shell(cmd, &mut fa, std::ptr::null(), &prep, &mut pid);
+        libc::posix_spawn_file_actions_destroy(&mut fa);
+        r
+    };
+    prep.failed();
+    // SAFETY: the child's end is the child's now.
+    unsafe { sys::close(child_end) };
+    if r != 0 {
+        // SAFETY: our pipe end.
+        unsafe { sys::close(parent_end) };
+        sys::set_errno(r);
+        return Some(std::ptr::null_mut());
+    }
+    if !cloexec {
+        sys::fcntl_int(parent_end, libc::F_SETFD, 0);
+    }
+    let fmode = if reading { c"r" } else { c"w" };
+    // SAFETY: a fresh pipe end.
+    let fp = unsafe { sys::fdopen(parent_end, fmode.as_ptr()) };
+    if fp.is_null() {
+        let e = sys::errno();
+        // SAFETY: our pipe end; then reap the child.
+        unsafe {
+            sys::close(parent_end);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        sys::set_errno(e);
+        return Some(fp);
+    }
+    POPENED.lock().push((fp as usize, pid));
+    Some(fp)
+}
+
+/// `pclose` of a stream from [`popen`]: close it and wait for its child.
+/// `None`: not one of ours.
+///
+/// # Safety
+/// `fp` is a stream.
+pub unsafe fn pclose(fp: *mut FILE) -> Option<c_int> {
+    let pid = {
+        let mut list = POPENED.lock();
+        let pos = list.iter().position(|&(f, _)| f == fp as usize)?;
+        list.swap_remove(pos).1
+    };
+    // SAFETY: our stream.
+    unsafe { sys::fclose(fp) };
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: waiting for our child.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
+            return Some(status);
+        }
+        if sys::errno() != libc::EINTR {
+            return Some(-1);
+        }
+    }
+}

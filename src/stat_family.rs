@@ -1,0 +1,253 @@
+//! Slow paths of the stat/access hooks (issue 4): programs that look before
+//! they open (`cp`, `diff`, `qemu-img`, Python's `os.path.exists`) get an
+//! answer for fdset paths from the set's members.
+//!
+//! `stat` answers with `fstat` of the newest visible member; `access` with the
+//! modes the visible members serve (the rules are `registry::look`,
+//! `registry::access_allowed`, `registry::exec_permitted`).
+
+use crate::fdpath::SetNumber;
+use crate::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
+use crate::shim::{self, errno_name};
+use crate::sys;
+use libc::{c_int, c_uint};
+
+/// A private duplicate of the answering member, closed on drop: taken under
+/// the registry lock (so the member cannot be closed and its number reused
+/// meanwhile) and used after it (`fstat` may block on a network file system).
+struct Answer {
+    fd: RawFd,
+    set: u64,
+    member: RawFd,
+    modes: ServedModes,
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        let saved = sys::errno();
+        // SAFETY: our own temporary descriptor.
+        unsafe { sys::close(self.fd) };
+        sys::set_errno(saved);
+    }
+}
+
+fn path_text(path: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(path)
+}
+
+/// Find the member answering for `number`; failures are logged here (with
+/// `what`, the call and its arguments, e.g. `stat /dev/fdset/1`).
+fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno> {
+    let Ok(set) = number else {
+        if shim::log_enabled() {
+            shim::log(&format!(
+                "{}: EINVAL: not a set number (0..2147483647)",
+                what()
+            ));
+        }
+        return Err(libc::EINVAL);
+    };
+    let Some(st) = shim::lock() else {
+        // A signal handler interrupted this thread inside the shim.
+        return Err(libc::EAGAIN);
+    };
+    let outcome = st.registry.look(set);
+    let dup = match outcome {
+        LookOutcome::Answered { member, .. } => {
+            Some(sys::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0))
+        }
+        _ => None,
+    };
+    drop(st);
+    let (member, modes) = match outcome {
+        LookOutcome::Answered { member, modes, .. } => (member, modes),
+        LookOutcome::NoSuchSet { .. } => {
+            if shim::log_enabled() {
+                shim::log(&format!("{}: ENOENT: set {set} does not exist", what()));
+            }
+            return Err(libc::ENOENT);
+        }
+        LookOutcome::NoVisibleMember { .. } => {
+            if shim::log_enabled() {
+                shim::log(&format!(
+                    "{}: ENOENT: set {set} has no member left (all removed; only open dups keep it)",
+                    what()
+                ));
+            }
+            return Err(libc::ENOENT);
+        }
+    };
+    match dup {
+        Some(fd) if fd >= 0 => Ok(Answer {
+            fd,
+            set,
+            member,
+            modes,
+        }),
+        _ => {
+            let e = sys::errno();
+            if shim::log_enabled() {
+                shim::log(&format!(
+                    "{}: set {set} member fd {member}: dup failed: {}",
+                    what(),
+                    errno_name(e)
+                ));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Finish a call: 0 with errno as it was, or -1 with `e`.
+fn finish(saved: c_int, r: Result<(), Errno>) -> c_int {
+    match r {
+        Ok(()) => {
+            sys::set_errno(saved);
+            0
+        }
+        Err(e) => {
+            sys::set_errno(e);
+            -1
+        }
+    }
+}
+
+fn last_errno(r: c_int) -> Result<(), Errno> {
+    if r < 0 { Err(sys::errno()) } else { Ok(()) }
+}
+
+/// `stat`, `lstat`, `fstatat` and the `__xstat` family for an fdset path
+/// (`call` names the hook for the log). An fdset path is not a symlink, so
+/// `lstat` answers as `stat` does.
+pub fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut libc::stat) -> c_int {
+    let saved = sys::errno();
+    let what = || format!("{call} {}", path_text(path));
+    let r = answer(&what, number).and_then(|a| {
+        // SAFETY: buf is the caller's stat buffer; fstat is not hooked.
+        last_errno(unsafe { libc::fstat(a.fd, buf) })?;
+        if shim::log_enabled() {
+            shim::log(&format!(
+                "{}: set {}: member fd {} answers",
+                what(),
+                a.set,
+                a.member
+            ));
+        }
+        Ok(())
+    });
+    finish(saved, r)
+}
+
+/// `statx` for an fdset path: the kernel's `statx` of the answering member,
+/// with the caller's mask and sync flags.
+pub fn statx_set(
+    path: &[u8],
+    number: SetNumber,
+    flags: c_int,
+    mask: c_uint,
+    buf: *mut libc::statx,
+) -> c_int {
+    let saved = sys::errno();
+    let what = || format!("statx {}", path_text(path));
+    let r = answer(&what, number).and_then(|a| {
+        let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_STATX_SYNC_TYPE);
+        // SAFETY: an empty path with AT_EMPTY_PATH names a.fd; buf is the caller's.
+        last_errno(unsafe { sys::statx(a.fd, c"".as_ptr(), flags, mask, buf) })?;
+        if shim::log_enabled() {
+            shim::log(&format!(
+                "{}: set {}: member fd {} answers",
+                what(),
+                a.set,
+                a.member
+            ));
+        }
+        Ok(())
+    });
+    finish(saved, r)
+}
+
+fn access_mode_text(mode: c_int) -> String {
+    if mode == libc::F_OK {
+        return "F_OK".to_string();
+    }
+    let names = [
+        (libc::R_OK, "R_OK"),
+        (libc::W_OK, "W_OK"),
+        (libc::X_OK, "X_OK"),
+    ];
+    let parts: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| mode & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    parts.join("|")
+}
+
+/// Whether the caller (real or effective ids) is in group `gid`.
+fn in_group(gid: u32, effective: bool) -> bool {
+    // SAFETY: plain id queries.
+    let primary = unsafe {
+        if effective {
+            libc::getegid()
+        } else {
+            libc::getgid()
+        }
+    };
+    if gid == primary {
+        return true;
+    }
+    let mut groups = [0 as libc::gid_t; 256];
+    // SAFETY: the buffer holds 256 entries.
+    let n = unsafe { libc::getgroups(groups.len() as c_int, groups.as_mut_ptr()) };
+    n > 0 && groups[..n as usize].contains(&gid)
+}
+
+/// `access`, `faccessat`, `euidaccess` for an fdset path: `R_OK`/`W_OK` by
+/// the modes the set serves, `X_OK` by the file's mode bits.
+pub fn access_set(
+    call: &str,
+    path: &[u8],
+    number: SetNumber,
+    mode: c_int,
+    effective: bool,
+) -> c_int {
+    let saved = sys::errno();
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        sys::set_errno(libc::EINVAL);
+        return -1;
+    }
+    let what = || format!("{call} {} mode={}", path_text(path), access_mode_text(mode));
+    let r = answer(&what, number).and_then(|a| {
+        if let Err(missing) = registry::access_allowed(a.modes, mode) {
+            if shim::log_enabled() {
+                shim::log(&format!("{}: EACCES: set {} has no {missing} member", what(), a.set));
+            }
+            return Err(libc::EACCES);
+        }
+        if mode & libc::X_OK != 0 {
+            // SAFETY: st is plain data filled by fstat.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: valid buffer; fstat is not hooked.
+            last_errno(unsafe { libc::fstat(a.fd, &mut st) })?;
+            // SAFETY: plain id queries.
+            let uid = unsafe { if effective { libc::geteuid() } else { libc::getuid() } };
+            if !registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, uid, |g| in_group(g, effective)) {
+                if shim::log_enabled() {
+                    shim::log(&format!(
+                        "{}: EACCES: set {} member fd {} has mode {:o}, not executable for uid {uid}",
+                        what(),
+                        a.set,
+                        a.member,
+                        st.st_mode & 0o7777
+                    ));
+                }
+                return Err(libc::EACCES);
+            }
+        }
+        if shim::log_enabled() {
+            shim::log(&format!("{}: set {}: allowed (member fd {})", what(), a.set, a.member));
+        }
+        Ok(())
+    });
+    finish(saved, r)
+}

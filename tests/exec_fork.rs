@@ -1,0 +1,240 @@
+//! Sets that follow the program across fork and exec (spec section 7, issue 5).
+mod common;
+use common::*;
+use std::process::Command;
+
+const DATA: &[u8] = b"carried across exec\n";
+
+/// `program` preloaded with `data` at fd 3 and FDSET_ADD_FD=fd=3,set=1.
+fn with_set(program: impl AsRef<std::ffi::OsStr>, dir: &TempDir, data: &[u8]) -> Command {
+    let f = dir.file("data.txt", data);
+    let mut cmd = preloaded(program);
+    cmd.env("FDSET_ADD_FD", "fd=3,set=1");
+    inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
+    cmd
+}
+
+fn run_ok(mut cmd: Command) -> String {
+    let out = cmd.output().expect("spawn");
+    assert!(out.status.success(), "status {:?}, stderr: {}", out.status, stderr_of(&out));
+    stdout_of(&out)
+}
+
+fn text() -> String {
+    String::from_utf8_lossy(DATA).into_owned()
+}
+
+/// spec 7 "exec in a forked child": every libc path that starts a program.
+#[test]
+fn every_fork_and_spawn_path_carries_the_sets() {
+    let methods = [
+        "fork-execve", "fork-execv", "fork-execvp", "fork-execvpe", "fork-execl", "fork-execle",
+        "fork-execlp", "fork-execl_many", "fork-fexecve", "fork-execveat", "vfork", "clone",
+        "posix_spawn", "posix_spawnp", "system", "popen",
+    ];
+    for m in methods {
+        let dir = TempDir::new("exec");
+        let mut cmd = with_set(c_test("exec_paths"), &dir, DATA);
+        cmd.args([m, "/dev/fdset/1"]);
+        let out = run_ok(cmd);
+        assert_eq!(out, format!("{}parent: {}", text(), text()), "method {m}");
+    }
+}
+
+/// The caller's own posix_spawn file actions still run, and its object is
+/// usable again afterwards.
+#[test]
+fn posix_spawn_keeps_the_callers_file_actions() {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set(c_test("exec_paths"), &dir, DATA);
+    cmd.args(["posix_spawn_actions", "/dev/fdset/1"]);
+    assert_eq!(run_ok(cmd), format!("{0}{0}parent: {0}", text()));
+}
+
+/// spec 7 "exec in the same process": the new image sees the same sets.
+#[test]
+fn exec_in_place_through_each_exec_function() {
+    for m in ["execve", "execv", "execvp", "execvpe", "execl", "execle", "execlp", "fexecve", "execveat"] {
+        let dir = TempDir::new("exec");
+        let mut cmd = with_set(c_test("exec_paths"), &dir, DATA);
+        cmd.args([&format!("inplace-{m}"), "/dev/fdset/1"]);
+        assert_eq!(run_ok(cmd), text(), "method inplace-{m}");
+    }
+}
+
+/// Issue 5: `bash -c 'cat /dev/fdset/1; cat /dev/fdset/1'` prints the file twice.
+#[test]
+fn shell_children_each_read_the_set() {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set("bash", &dir, DATA);
+    cmd.args(["-c", "cat /dev/fdset/1; cat /dev/fdset/1"]);
+    assert_eq!(run_ok(cmd), format!("{0}{0}", text()));
+}
+
+fn python_binary() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 on PATH");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Issue 5: a shell script that execs the Python interpreter, which reads a set.
+#[test]
+fn script_that_execs_python_reads_the_set() {
+    let dir = TempDir::new("exec");
+    let script = dir.file(
+        "wrapper.sh",
+        format!(
+            "#!/bin/sh\nexec \"{}\" -c 'import sys; sys.stdout.write(open(\"/dev/fdset/1\").read())'\n",
+            python_binary()
+        )
+        .as_bytes(),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let cmd = with_set(&script, &dir, DATA);
+    assert_eq!(run_ok(cmd), text());
+}
+
+/// Issue 5: the machine's own `python3`, which may itself be a wrapper
+/// script (pyenv's shim is one here: checked below so the test says which).
+#[test]
+fn machines_python3_reads_the_set() {
+    let which = Command::new("sh").args(["-c", "command -v python3"]).output().expect("sh");
+    let path = String::from_utf8_lossy(&which.stdout).trim().to_string();
+    let head = std::fs::read(&path).map(|b| b.starts_with(b"#!")).unwrap_or(false);
+    eprintln!("python3 is {path} ({})", if head { "a script wrapper" } else { "a binary" });
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set(&path, &dir, DATA);
+    cmd.args(["-c", "import sys; sys.stdout.write(open('/dev/fdset/1').read())"]);
+    assert_eq!(run_ok(cmd), text());
+}
+
+/// Issue 5: `subprocess.run(['cat', '/dev/fdset/1'])` from a preloaded Python
+/// (CPython's subprocess closes inherited fds in the child and uses vfork).
+#[test]
+fn python_subprocess_child_reads_the_set() {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set(python_binary(), &dir, DATA);
+    cmd.args([
+        "-c",
+        "import subprocess, sys\n\
+         r = subprocess.run(['cat', '/dev/fdset/1'], capture_output=True, check=True)\n\
+         sys.stdout.write(r.stdout.decode())\n\
+         sys.stdout.write(open('/dev/fdset/1').read())",
+    ]);
+    assert_eq!(run_ok(cmd), format!("{0}{0}", text()));
+}
+
+/// spec 7 "fork": the child sees the sets as they were; nothing it does
+/// changes the parent's.
+#[test]
+fn forked_child_is_isolated_from_the_parent() {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set(c_test("fork_isolation"), &dir, DATA);
+    cmd.arg("/dev/fdset/1");
+    assert_eq!(run_ok(cmd), format!("ok {}", text()));
+}
+
+/// What a child's fd table holds, as `readlink` targets of /proc/self/fd.
+fn child_fd_targets(shell_cmd: &str) -> Vec<String> {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set("bash", &dir, DATA);
+    cmd.args(["-c", shell_cmd]);
+    run_ok(cmd).lines().map(str::to_string).collect()
+}
+
+/// Issue 5 "no leaks": an exec into a clean environment, and a child that
+/// does not preload the shim, receive no fd of ours (no member, no state).
+#[test]
+fn clean_environment_and_non_preloaded_children_get_nothing() {
+    let list = "for f in /proc/self/fd/*; do readlink $f; done; true";
+    for shell in [
+        format!("exec env -i /bin/sh -c '{list}'"),
+        format!("env -u LD_PRELOAD /bin/sh -c '{list}'"),
+    ] {
+        let targets = child_fd_targets(&shell);
+        assert!(!targets.is_empty(), "{shell}: listed nothing");
+        for t in &targets {
+            assert!(!t.contains("data.txt"), "{shell}: member leaked: {targets:?}");
+            assert!(!t.contains("fdset-state"), "{shell}: state leaked: {targets:?}");
+        }
+    }
+}
+
+/// The carried state is validated like any input: a forged FDSET_STATE stops
+/// the program before main with a clear message, never trusting a number.
+#[test]
+fn forged_state_is_refused() {
+    let cases: &[(&str, &str)] = &[
+        ("abc", "'abc' is not a descriptor number"),
+        ("-4", "is not a descriptor number"),
+        ("99999999", "is not a descriptor number"),
+        ("1", "is not a descriptor number"),
+        ("7", "fd 7 is not the shim's state memfd"),
+    ];
+    for (value, want) in cases {
+        let out = preloaded(c_test("smoke_read"))
+            .arg("/dev/null")
+            .env("FDSET_STATE", value)
+            .output()
+            .expect("spawn");
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "FDSET_STATE={value}: {err}");
+        assert!(err.contains(want), "FDSET_STATE={value}: {err}");
+        assert!(out.stdout.is_empty(), "main ran for FDSET_STATE={value}");
+    }
+}
+
+/// A memfd that looks like the shim's but names an fd that is not open, or
+/// one out of range: refused, not trusted.
+#[test]
+fn forged_state_memfd_naming_bad_fds_is_refused() {
+    for (json, want) in [
+        (r#"{"version":1,"sets":[{"id":1,"members":[{"fd":600}]}]}"#, "fd 600 is not open"),
+        (r#"{"version":1,"sets":[{"id":1,"members":[{"fd":5000000}]}]}"#, "descriptor number"),
+        (r#"{"version":1,"sets":"#, "not valid JSON"),
+    ] {
+        // SAFETY: creating a memfd in the test process.
+        let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
+        assert!(fd >= 0);
+        // SAFETY: writing to our memfd.
+        assert_eq!(unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) }, json.len() as isize);
+        use std::os::fd::FromRawFd;
+        // SAFETY: fd is ours.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        let mut cmd = preloaded(c_test("smoke_read"));
+        cmd.arg("/dev/null").env("FDSET_STATE", "9");
+        inherit_fds(&mut cmd, vec![(file, 9)]);
+        let out = cmd.output().expect("spawn");
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{json}: {err}");
+        assert!(err.contains(want), "{json}: {err}");
+    }
+}
+
+/// Issue 5: a sandbox that execs the program where the file itself is not
+/// visible at all (bubblewrap; the library's directory is bound so that the
+/// exec'd program can load it).
+#[test]
+fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
+    let lib = shim_lib();
+    let libdir = lib.parent().expect("lib dir").to_string_lossy().into_owned();
+    let dir = TempDir::new("bwrap");
+    let mut cmd = with_set("bwrap", &dir, DATA);
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    cmd.args([
+        "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+        "--symlink", "usr/bin", "/bin", "--ro-bind", &libdir, &libdir, "--dev", "/dev", "--proc", "/proc",
+        "--unshare-user-try", "--unshare-pid", "--", "/bin/sh", "-c",
+    ]);
+    cmd.arg(format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1"));
+    let out = cmd.output().expect("run bwrap (install bubblewrap: .ci/setup does)");
+    let err = stderr_of(&out);
+    assert!(
+        !err.contains("No permissions to create new namespace") && !err.contains("Operation not permitted"),
+        "bwrap cannot create namespaces on this machine (user namespaces are required): {err}"
+    );
+    assert!(out.status.success(), "bwrap failed: {err}");
+    assert_eq!(stdout_of(&out), text());
+}

@@ -1,0 +1,93 @@
+//! Issue 2 "Crate and layout": the library exports the hooks and nothing
+//! else (`nm -D --defined-only` shows no Rust internals).
+mod common;
+use common::*;
+use std::process::Command;
+
+/// Issue 2's interposed calls. Other issues' hooks are listed below them;
+/// a new export must be added here on purpose.
+const HOOKS: &[&str] = &[
+    // Issue 2: opens, closes, implicit closes.
+    "open",
+    "open64",
+    "openat",
+    "openat64",
+    "__open_2",
+    "__open64_2",
+    "__openat_2",
+    "__openat64_2",
+    "creat",
+    "creat64",
+    "fopen",
+    "fopen64",
+    "freopen",
+    "freopen64",
+    "close",
+    "fclose",
+    "dup2",
+    "dup3",
+    "close_range",
+    "closefrom",
+    // Issue 4: the stat family and access().
+    "stat",
+    "stat64",
+    "lstat",
+    "lstat64",
+    "fstatat",
+    "fstatat64",
+    "statx",
+    "__xstat",
+    "__xstat64",
+    "__lxstat",
+    "__lxstat64",
+    "__fxstatat",
+    "__fxstatat64",
+    "access",
+    "faccessat",
+    "eaccess",
+    "euidaccess",
+    // Exec and fork carrying (spec section 7).
+    "execve",
+    "execv",
+    "execvp",
+    "execvpe",
+    "execl",
+    "execle",
+    "execlp",
+    "execveat",
+    "fexecve",
+    "posix_spawn",
+    "posix_spawnp",
+    "system",
+    "popen",
+    "pclose",
+];
+
+/// The issue 2 hooks that must be there whatever else is.
+const REQUIRED: usize = 20;
+
+#[test]
+fn library_exports_only_hooks() {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(shim_lib())
+        .output()
+        .expect("run nm");
+    assert!(out.status.success(), "nm failed: {}", stderr_of(&out));
+    let exported: Vec<String> = stdout_of(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(|s| s.split('@').next().unwrap_or(s).to_string())
+        .collect();
+    let unexpected: Vec<&String> = exported
+        .iter()
+        .filter(|s| !HOOKS.contains(&s.as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "exports that are not hooks: {unexpected:?}"
+    );
+    for hook in &HOOKS[..REQUIRED] {
+        assert!(exported.iter().any(|s| s == hook), "{hook} is not exported");
+    }
+}

@@ -1,0 +1,299 @@
+//! `fdset-ctl` (issue 3.6) against a program under the shim serving a
+//! listening control socket: each subcommand, its output, and its errors.
+mod common;
+mod qmp_support;
+use common::*;
+use qmp_support::*;
+use serde_json::json;
+use std::process::{Command, Output};
+
+fn ctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
+        .args(args)
+        .output()
+        .expect("run fdset-ctl")
+}
+
+fn ctl_ok(args: &[&str]) -> String {
+    let out = ctl(args);
+    assert!(
+        out.status.success(),
+        "fdset-ctl {args:?}: {}",
+        stderr_of(&out)
+    );
+    assert_eq!(stderr_of(&out), "");
+    stdout_of(&out)
+}
+
+fn ctl_err(args: &[&str], code: i32) -> String {
+    let out = ctl(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "fdset-ctl {args:?}: {}",
+        stdout_of(&out)
+    );
+    assert_eq!(stdout_of(&out), "");
+    stderr_of(&out)
+}
+
+/// "fdset-id N fd M" -> (N, M)
+fn added(out: &str) -> (u64, i32) {
+    let w: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!((w.len(), w[0], w[2]), (4, "fdset-id", "fd"), "{out:?}");
+    (w[1].parse().unwrap(), w[3].parse().unwrap())
+}
+
+// add-fd --path/--fd, query-fdsets (table and --json), remove-fd, with a
+// second monitor held open so that the sets stay in use (spec section 2).
+#[test]
+fn subcommands_drive_a_running_program() {
+    let dir = TempDir::new("ctl");
+    let data = dir.file("disk.img", b"disk bytes\n");
+    let (mut p, sock) = with_listener(&dir, |_| {});
+    let s = sock.to_str().unwrap();
+    let mut holder = Qmp::ready(&sock);
+
+    let (set, m1) = added(&ctl_ok(&[
+        "--socket",
+        s,
+        "add-fd",
+        "--set",
+        "2",
+        "--opaque",
+        "disk",
+        "--path",
+        data.to_str().unwrap(),
+        "--mode",
+        "ro",
+    ]));
+    assert_eq!(set, 2);
+    assert_eq!(p.fds_to(&data), [m1]);
+    let dup = p.open("/dev/fdset/2", "r").unwrap();
+    assert_eq!(p.step(&format!("read {dup}")), "data disk bytes|");
+    assert_eq!(
+        p.open("/dev/fdset/2", "w"),
+        Err(libc::EACCES),
+        "--mode ro gave a read-only member"
+    );
+    assert_eq!(p.step(&format!("close {dup}")), "ok");
+
+    // --fd: an fd fdset-ctl inherited (here: its stdin, opened on the file).
+    let out = Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
+        .args(["--socket", s, "add-fd", "--fd", "0"])
+        .stdin(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&data)
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let (set0, m2) = added(&stdout_of(&out));
+    assert_eq!(set0, 0, "lowest free id");
+    let rw = p.open("/dev/fdset/0", "rw").unwrap();
+    assert_eq!(p.step(&format!("close {rw}")), "ok");
+
+    assert_eq!(
+        ctl_ok(&["--socket", s, "query-fdsets"]),
+        format!("SET  FD   OPAQUE\n2    {m1}  disk\n0    {m2}\n")
+    );
+    assert_eq!(
+        ctl_ok(&["--socket", s, "query-fdsets", "--json"]),
+        format!(
+            "{}\n",
+            json!([{"fdset-id": 2, "fds": [{"fd": m1, "opaque": "disk"}]}, {"fdset-id": 0, "fds": [{"fd": m2}]}])
+        )
+    );
+    let m1s = m1.to_string();
+    let remove = ["--socket", s, "remove-fd", "--set", "2", "--fd", &m1s];
+    assert_eq!(ctl_ok(&remove), "");
+    assert!(
+        !p.fds().contains_key(&m1),
+        "removed member with no dup closed"
+    );
+    assert_eq!(
+        ctl_err(&remove, 1),
+        format!("fdset-ctl: remove-fd: File descriptor named 'fdset-id:2, fd:{m1}' not found\n")
+    );
+    assert_eq!(ctl_ok(&["--socket", s, "remove-fd", "--set", "0"]), "");
+    assert_eq!(ctl_ok(&["--socket", s, "query-fdsets"]), "no fd sets\n");
+    assert_eq!(
+        holder.exec("query-fdsets", json!({})),
+        json!({"return": []})
+    );
+}
+
+// Spec section 2: fdset-ctl's connection is a monitor; when it was the last
+// one, its disconnect closes members that have no dup open.
+#[test]
+fn last_monitor_leaving_closes_what_fdset_ctl_added() {
+    let dir = TempDir::new("ctl-last");
+    let data = dir.file("f", b"x");
+    let (p, sock) = with_listener(&dir, |_| {});
+    let (_, m) = added(&ctl_ok(&[
+        "--socket",
+        sock.to_str().unwrap(),
+        "add-fd",
+        "--path",
+        data.to_str().unwrap(),
+    ]));
+    p.wait_fds("member closed when fdset-ctl disconnected", |fds| {
+        !fds.contains_key(&m)
+    });
+}
+
+// Spec section 5: `cont` releases a program started with FDSET_WAIT=1.
+#[test]
+fn cont_releases_a_waiting_program() {
+    let dir = TempDir::new("ctl-cont");
+    let (mut p, sock) = waiting_program(&dir);
+    assert_eq!(ctl_ok(&["--socket", sock.to_str().unwrap(), "cont"]), "");
+    assert_eq!(p.line(), "main");
+}
+
+// Issue 3.6: clear messages and non-zero exits (2 for usage, 1 otherwise).
+#[test]
+fn errors_are_reported() {
+    let dir = TempDir::new("ctl-err");
+    let data = dir.file("f", b"x");
+    let d = data.to_str().unwrap();
+    let (p, sock) = with_listener(&dir, |_| {});
+    let s = sock.to_str().unwrap();
+    let before = p.fds();
+    let usage = |args: &[&str], first: &str| {
+        let e = ctl_err(args, 2);
+        assert_eq!(e.lines().next(), Some(first), "{e}");
+        assert!(
+            e.contains("usage:\n  fdset-ctl --socket PATH add-fd"),
+            "{e}"
+        );
+    };
+    usage(&["query-fdsets"], "fdset-ctl: --socket PATH is required");
+    usage(&["--socket", s], "fdset-ctl: no command given");
+    usage(
+        &["--socket", s, "frobnicate"],
+        "fdset-ctl: unknown command 'frobnicate'",
+    );
+    usage(
+        &["--socket", s, "add-fd"],
+        "fdset-ctl: add-fd needs exactly one of --path FILE or --fd N",
+    );
+    usage(
+        &["--socket", s, "add-fd", "--path", d, "--fd", "0"],
+        "fdset-ctl: add-fd needs exactly one of --path FILE or --fd N",
+    );
+    usage(
+        &["--socket", s, "add-fd", "--path", d, "--mode", "rx"],
+        "fdset-ctl: --mode is ro, wo or rw, not 'rx'",
+    );
+    usage(
+        &["--socket", s, "add-fd", "--fd", "0", "--mode", "ro"],
+        "fdset-ctl: --mode goes with --path, not --fd",
+    );
+    usage(
+        &["--socket", s, "add-fd", "--set", "one", "--path", d],
+        "fdset-ctl: --set expects an integer, got 'one'",
+    );
+    usage(
+        &["--socket", s, "remove-fd"],
+        "fdset-ctl: remove-fd needs --set N",
+    );
+    usage(
+        &["--socket", s, "remove-fd", "--set", "1", "--opaque", "x"],
+        "fdset-ctl: remove-fd does not take --opaque",
+    );
+    usage(
+        &["--socket", s, "cont", "--set"],
+        "fdset-ctl: --set needs a value",
+    );
+    usage(
+        &["--socket", s, "query-fdsets", "--json", "--json"],
+        "fdset-ctl: --json given twice",
+    );
+    assert_eq!(
+        ctl_err(&["--socket", s, "add-fd", "--path", "/nonexistent/x"], 1),
+        "fdset-ctl: cannot open /nonexistent/x: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(
+        ctl_err(&["--socket", s, "add-fd", "--fd", "77"], 1),
+        "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n"
+    );
+    assert_eq!(
+        ctl_err(&["--socket", s, "add-fd", "--set", "-1", "--path", d], 1),
+        "fdset-ctl: add-fd: Parameter 'fdset-id' expects a non-negative value\n"
+    );
+    assert_eq!(
+        ctl_err(&["--socket", s, "remove-fd", "--set", "5"], 1),
+        "fdset-ctl: remove-fd: File descriptor named 'fdset-id:5' not found\n"
+    );
+    let missing = dir.path().join("none.sock");
+    assert_eq!(
+        ctl_err(&["--socket", missing.to_str().unwrap(), "cont"], 1),
+        format!(
+            "fdset-ctl: cannot connect to {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    // A socket that is not QMP.
+    let other = dir.path().join("other.sock");
+    let l = std::os::unix::net::UnixListener::bind(&other).unwrap();
+    let t = std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut c, _) = l.accept().unwrap();
+        c.write_all(b"{\"hello\": 1}\n").unwrap();
+    });
+    assert_eq!(
+        ctl_err(&["--socket", other.to_str().unwrap(), "cont"], 1),
+        format!(
+            "fdset-ctl: {} does not speak QMP (greeting: {{\"hello\":1}})\n",
+            other.display()
+        )
+    );
+    t.join().unwrap();
+    p.wait_fds("no fd left behind by the failed commands", |fds| {
+        *fds == before
+    });
+}
+
+// Issue 3.6: fdset-ctl must not link the hook symbols into itself (it would
+// interpose on its own open/close). Its dynamic symbol table defines none.
+#[test]
+fn fdset_ctl_defines_no_hook_symbols() {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only", env!("CARGO_BIN_EXE_fdset-ctl")])
+        .output()
+        .expect("run nm (binutils)");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let defined = stdout_of(&out);
+    for hook in [
+        "open",
+        "open64",
+        "openat",
+        "close",
+        "dup2",
+        "fopen",
+        "close_range",
+    ] {
+        assert!(
+            !defined
+                .lines()
+                .any(|l| l.split_whitespace().last() == Some(hook)),
+            "fdset-ctl defines {hook}:\n{defined}"
+        );
+    }
+    // The same check finds the hooks in the shim itself.
+    let shim = stdout_of(
+        &Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(shim_lib())
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        shim.lines()
+            .any(|l| l.split_whitespace().last() == Some("close"))
+    );
+}

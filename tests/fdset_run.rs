@@ -1,0 +1,429 @@
+//! `fdset-run` end to end (issue 4, item 1): each option, exit status,
+//! signal forwarding, and the message for each bad option.
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("run fdset-run")
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr_of(&out)
+    );
+    stdout_of(&out)
+}
+
+/// `--file set=S,path=P`: the default mode is read-only.
+#[test]
+fn file_read_only_by_default() {
+    let d = TempDir::new("run-file");
+    let f = d.file("in.txt", b"through set 1\n");
+    let out = ok(fdset_run().arg("--file").arg(file_arg(1, &f, "ro")).args([
+        "--",
+        "cat",
+        "/dev/fdset/1",
+    ]));
+    assert_eq!(out, "through set 1\n");
+    // No O_WRONLY member: dd's open for writing is refused.
+    let out = run(fdset_run()
+        .arg(format!("--file=set=1,path={}", f.display()))
+        .args(["--", "dd", "if=/dev/null", "of=/dev/fdset/1", "status=none"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("Permission denied"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(std::fs::read(&f).unwrap(), b"through set 1\n");
+}
+
+/// `mode=wo` creates a missing file (never truncates it itself) and gives an
+/// O_WRONLY member: `dd of=/dev/fdset/2` writes through it.
+#[test]
+fn file_write_only_creates_and_dd_writes() {
+    let d = TempDir::new("run-wo");
+    let src = d.file(
+        "src.bin",
+        &(0..=255u8).cycle().take(10_000).collect::<Vec<u8>>(),
+    );
+    let out_path = d.path().join("out.bin");
+    ok(fdset_run()
+        .arg("--file")
+        .arg(file_arg(2, &out_path, "wo"))
+        .args(["--", "dd"])
+        .arg(format!("if={}", src.display()))
+        .args(["of=/dev/fdset/2", "bs=4096", "status=none"]));
+    assert_eq!(
+        std::fs::read(&out_path).unwrap(),
+        std::fs::read(&src).unwrap()
+    );
+}
+
+/// `mode=rw`: an O_RDWR and an O_RDONLY member, so a read-only probe and a
+/// read-write open both succeed (issue 4: "as libvirt does for QEMU").
+#[test]
+fn file_read_write_gives_both_members() {
+    let d = TempDir::new("run-rw");
+    let f = d.file("img", b"0123456789");
+    let script = "import os\n\
+        r = open('/dev/fdset/3', 'rb'); print(r.read().decode())\n\
+        w = open('/dev/fdset/3', 'r+b'); w.seek(2); w.write(b'XY'); w.close()\n\
+        try:\n    open('/dev/fdset/3', 'wb')\nexcept PermissionError:\n    print('no O_WRONLY member')\n";
+    let out = ok(fdset_run()
+        .arg("--file")
+        .arg(file_arg(3, &f, "rw"))
+        .arg("--")
+        .arg(python())
+        .args(["-c", script]));
+    assert_eq!(out, "0123456789\nno O_WRONLY member\n");
+    assert_eq!(std::fs::read(&f).unwrap(), b"01XY456789");
+}
+
+/// `--add-fd fd=N,set=S,opaque=TEXT`: an fd the launcher inherited.
+#[test]
+fn add_fd_passes_an_inherited_descriptor() {
+    let d = TempDir::new("run-addfd");
+    let f = d.file("in.txt", b"inherited fd 7\n");
+    let mut cmd = fdset_run();
+    cmd.args([
+        "--add-fd",
+        "fd=7,set=5,opaque=a,,b",
+        "--",
+        "cat",
+        "/dev/fdset/5",
+    ]);
+    inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 7)]);
+    assert_eq!(ok(&mut cmd), "inherited fd 7\n");
+}
+
+/// `--data set=S,path=FILE`: a sealed, read-only memfd with the content.
+#[test]
+fn data_from_file_is_sealed_and_read_only() {
+    let d = TempDir::new("run-data");
+    let f = d.file("secret.txt", b"s3cret");
+    let script = "import fcntl, os\n\
+        f = open('/dev/fdset/4', 'rb')\n\
+        seals = fcntl.fcntl(f.fileno(), fcntl.F_GET_SEALS)\n\
+        need = fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL\n\
+        print(f.read().decode(), seals & need == need, os.readlink('/proc/self/fd/%d' % f.fileno()).startswith('/memfd:'))\n\
+        print(os.access('/dev/fdset/4', os.W_OK))\n";
+    let out = ok(fdset_run()
+        .arg("--data")
+        .arg(format!("set=4,path={}", f.display()))
+        .arg("--")
+        .arg(python())
+        .args(["-c", script]));
+    assert_eq!(out, "s3cret True True\nFalse\n");
+}
+
+/// `--alias PATH=S` and `--prefix DIR` (spec section 5).
+#[test]
+fn alias_and_prefix_paths() {
+    let d = TempDir::new("run-alias");
+    let a = d.file("a", b"A\n");
+    let b = d.file("b", b"B\n");
+    let out = ok(fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &a, "ro"))
+        .arg("--file")
+        .arg(file_arg(2, &b, "ro"))
+        .args(["--alias", "/srv/images/a.txt=1", "--prefix", "/run/fdset"])
+        .args([
+            "--",
+            "cat",
+            "/srv/images/a.txt",
+            "/run/fdset/2",
+            "/dev/fdset/1",
+        ]));
+    assert_eq!(out, "A\nB\nA\n");
+}
+
+/// `-v` sets FDSET_LOG=1: the launcher says what it opened, the shim what it chose.
+#[test]
+fn verbose_logs_decisions() {
+    let d = TempDir::new("run-v");
+    let f = d.file("x", b"x");
+    let out = run(fdset_run()
+        .arg("-v")
+        .arg("--file")
+        .arg(file_arg(1, &f, "ro"))
+        .args(["--", "cat", "/dev/fdset/1"]));
+    assert!(out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("fdset-run: set 1: fd "))
+            && err.contains(&format!("= {} (O_RDONLY)", f.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("fdset-shim: open /dev/fdset/1 flags=O_RDONLY: set 1: dup of member fd "),
+        "{err}"
+    );
+}
+
+/// Issue 4: "exits with the program's exit status (128+N for a signal)".
+#[test]
+fn exit_status_is_the_programs() {
+    let out = run(fdset_run().args(["--", "sh", "-c", "exit 7"]));
+    assert_eq!(out.status.code(), Some(7));
+    let out = run(fdset_run().args(["--", "sh", "-c", "kill -TERM $$"]));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM));
+    let out = run(fdset_run().args(["--", "/nonexistent/program"]));
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr_of(&out).contains("cannot run /nonexistent/program"));
+}
+
+/// Issue 4: the launcher forwards SIGINT, SIGTERM and SIGHUP to the program.
+#[test]
+fn signals_are_forwarded() {
+    let script = "import signal, sys, time\n\
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    signal.signal(s, lambda n, f: sys.exit(40 + n))\n\
+        print('ready', flush=True)\n\
+        time.sleep(30)\n\
+        sys.exit(99)\n";
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut child = fdset_run()
+            .args(["--", python().to_str().unwrap(), "-c", script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start fdset-run");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n");
+        // SAFETY: signalling our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(40 + sig), "signal {sig}");
+    }
+}
+
+/// Issue 4: "Every bad option is refused before the program starts, with a
+/// message that names the option and the fix".
+#[test]
+fn bad_options_are_refused_before_the_program_starts() {
+    let d = TempDir::new("run-bad");
+    let marker = d.path().join("started");
+    let missing = d.path().join("missing.img");
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["--file".into(), file_arg(1, &missing, "ro")],
+            format!(
+                "fdset-run: --file set=1,path={0},mode=ro: cannot open {0} for reading: No such file or directory (os error 2) (check the path; only mode=wo or rw creates a file)",
+                missing.display()
+            ),
+        ),
+        (
+            vec!["--file".into(), "set=1,path=/etc/hostname,mode=rx".into()],
+            "fdset-run: --file set=1,path=/etc/hostname,mode=rx: mode 'rx' is not one of ro, wo, rw".into(),
+        ),
+        (
+            vec!["--file".into(), "set=2147483648,path=/etc/hostname".into()],
+            "fdset-run: --file set=2147483648,path=/etc/hostname: set id 2147483648 is out of range (use a set id from 0 to 2147483647, the numbers /dev/fdset/N can name)".into(),
+        ),
+        (vec!["--bogus".into()], "fdset-run: unknown option '--bogus' (see fdset-run --help)".into()),
+        (
+            vec!["--add-fd".into(), "fd=1,set=1".into()],
+            "fdset-run: --add-fd fd=1,set=1: fd cannot be a standard I/O stream (use fd 3 or above)".into(),
+        ),
+        (
+            vec!["--add-fd".into(), "fd=9,set=1".into()],
+            "fdset-run: --add-fd fd=9,set=1: fd is not valid or already in use (open it in the shell that starts fdset-run, e.g. `3<file`)".into(),
+        ),
+        (
+            vec!["--data".into(), format!("set=1,path={}", missing.display())],
+            format!(
+                "fdset-run: --data set=1,path={0}: cannot read {0}: No such file or directory (os error 2) (check the path)",
+                missing.display()
+            ),
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run(fdset_run().args(&args).arg("--").arg("touch").arg(&marker));
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        assert_eq!(stderr_of(&out).trim_end(), message, "{args:?}");
+        assert!(!marker.exists(), "the program ran despite {args:?}");
+    }
+    // No `--`: the program's name would be read as an option.
+    let out = run(fdset_run().arg("touch").arg(&marker));
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out).trim_end(),
+        "fdset-run: 'touch' is not an option: put `--` before the program (usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...])"
+    );
+    let out = run(fdset_run().args(["--file", "set=1,path=/etc/hostname"]));
+    assert!(
+        stderr_of(&out).contains("missing `--` before the program"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!marker.exists());
+}
+
+/// The library is found beside fdset-run or at FDSET_SHIM_LIB; a wrong
+/// FDSET_SHIM_LIB is refused with the fix.
+#[test]
+fn missing_library_is_refused() {
+    let out = run(fdset_run()
+        .env("FDSET_SHIM_LIB", "/nonexistent/libfdset_shim.so")
+        .args(["--", "true"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out).trim_end(),
+        "fdset-run: FDSET_SHIM_LIB=/nonexistent/libfdset_shim.so: No such file or directory (os error 2) \
+         (point it at libfdset_shim.so, or unset it to use the one beside fdset-run)"
+    );
+    // A copy of the launcher in a directory without the library.
+    let d = TempDir::new("run-nolib");
+    let exe = d.path().join("fdset-run");
+    std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
+    let out = run(Command::new(&exe)
+        .env_remove("FDSET_SHIM_LIB")
+        .args(["--", "true"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains(&format!(
+            "cannot find libfdset_shim.so beside {} (build it with `cargo build --release`, or set FDSET_SHIM_LIB=",
+            exe.display()
+        )),
+        "{}",
+        stderr_of(&out)
+    );
+    // The same copy works when told where the library is.
+    let out = run(Command::new(&exe)
+        .env("FDSET_SHIM_LIB", shim_lib())
+        .args(["--", "true"]));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// An existing LD_PRELOAD keeps its entries; the shim is appended.
+#[test]
+fn existing_ld_preload_is_kept() {
+    let out = ok(fdset_run()
+        .env("LD_PRELOAD", "/lib/x86_64-linux-gnu/libc.so.6")
+        .args(["--", "sh", "-c", "echo \"$LD_PRELOAD\""]));
+    assert_eq!(
+        out.trim(),
+        format!(
+            "/lib/x86_64-linux-gnu/libc.so.6:{}",
+            shim_lib().canonicalize().unwrap().display()
+        )
+    );
+}
+
+/// `--data set=S,path=-` reads the launcher's stdin.
+#[test]
+fn data_from_stdin() {
+    let mut child = fdset_run()
+        .args(["--data", "set=1,path=-", "--", "cat", "/dev/fdset/1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout_of(&out), "from stdin\n");
+}
+
+/// Issue 4: "The launcher itself stays connected as a monitor for the
+/// program's lifetime (sets stay in use until removed)": a set survives the
+/// close of its first dup (spec section 2, "Cleanup of a set").
+#[test]
+fn launcher_stays_a_monitor_so_sets_survive_a_close() {
+    let d = TempDir::new("run-monitor");
+    let f = d.file("f", b"again\n");
+    let out = ok(fdset_run().arg("--file").arg(file_arg(1, &f, "ro")).args([
+        "--",
+        "cat",
+        "/dev/fdset/1",
+        "/dev/fdset/1",
+    ]));
+    assert_eq!(out, "again\nagain\n");
+}
+
+/// `--qmp PATH`: a listening socket, mode 0600, removed at exit; fdset-ctl
+/// adds a set while the program runs and the program opens it.
+#[test]
+fn qmp_socket_lets_fdset_ctl_add_a_set_while_the_program_runs() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let d = TempDir::new("run-qmp");
+    let launch = d.file("launch.txt", b"launch-time\n");
+    let late = d.file("late.txt", b"added at run time\n");
+    let sock = d.path().join("prog.qmp");
+    let script = "import os, sys, time\n\
+        print(open('/dev/fdset/1').read(), end='', flush=True)\n\
+        for _ in range(1000):\n    if os.path.exists('/dev/fdset/7'): break\n    time.sleep(0.01)\n\
+        print(open('/dev/fdset/7').read(), end='', flush=True)\n";
+    let mut child = fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &launch, "ro"))
+        .arg("--qmp")
+        .arg(&sock)
+        .arg("--")
+        .arg(python())
+        .args(["-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "launch-time\n");
+    let meta = std::fs::symlink_metadata(&sock).expect("the socket exists while the program runs");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let ctl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
+            .arg("--socket")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .expect("run fdset-ctl")
+    };
+    let add = ctl(&[
+        "add-fd",
+        "--set",
+        "7",
+        "--mode",
+        "ro",
+        "--path",
+        late.to_str().unwrap(),
+    ]);
+    assert!(add.status.success(), "{}", stderr_of(&add));
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "added at run time\n");
+    assert!(child.wait().unwrap().success());
+    assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+/// `--qmp` refuses a path that exists (it would be someone's file).
+#[test]
+fn qmp_refuses_an_existing_path() {
+    let d = TempDir::new("run-qmp-exists");
+    let f = d.file("taken", b"");
+    let out = run(fdset_run().arg("--qmp").arg(&f).args(["--", "true"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out).trim_end(),
+        format!(
+            "fdset-run: --qmp {0}: {0} already exists (remove it, or choose another path)",
+            f.display()
+        )
+    );
+    assert!(f.exists());
+}

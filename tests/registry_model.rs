@@ -1,0 +1,605 @@
+//! Model-based test of the registry (issue 2: "long random sequences ...
+//! checked after every step against an independent, deliberately simple
+//! model of the spec"). The model below is written from spec section 2 alone:
+//! plain vectors, linear scans, the cleanup rule spelled out literally.
+//!
+//! Every step is checked: which fds are open (the fake's view), which fds the
+//! step closed, refcounts, `query()` output, each open's result and effects.
+//! `FDSET_MODEL_STEPS` (default 25000 per seed, 8 seeds) runs longer sequences.
+#[allow(dead_code)]
+#[path = "support/fake_fdops.rs"]
+mod fake_fdops;
+#[allow(dead_code)]
+#[path = "../src/registry.rs"]
+mod registry;
+
+use fake_fdops::{Event, FakeFds, Op};
+use libc::{
+    O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR,
+    O_SYNC, O_TRUNC, O_WRONLY,
+};
+use registry::{ClosedMember, MemberInfo, OpenOutcome, Registry, SetView};
+use std::collections::BTreeMap;
+
+/// xorshift64*: small, seeded, reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+// ---------------------------------------------------------------- the model
+
+#[derive(Clone, Debug)]
+struct MMember {
+    fd: i32,
+    opaque: Option<String>,
+    removed: bool,
+    /// Flags of the member's open file description as they are now (opens
+    /// change them with F_SETFL); the access mode and O_SYNC never change.
+    flags: i32,
+    regular: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct MSet {
+    members: Vec<MMember>,
+    dups: Vec<i32>,
+}
+
+#[derive(Default)]
+struct Model {
+    sets: BTreeMap<u64, MSet>,
+    monitors: usize,
+    no_control_socket: bool,
+}
+
+/// What the spec says an open does, before the fake tells which fd number
+/// it got.
+enum Expect {
+    Fail(i32),
+    /// Duplicate member `fd`; `fail` is the injected failure that must undo it.
+    Dup {
+        set: u64,
+        member: usize,
+        fail: Option<i32>,
+    },
+}
+
+impl Model {
+    fn in_use(&self) -> bool {
+        self.no_control_socket || self.monitors > 0
+    }
+
+    /// "Close and drop every member with refcount == 0 && (!in_use ||
+    /// removed). Drop the set once it has no members and no dups."
+    fn cleanup(&mut self, id: u64, closed: &mut Vec<ClosedMember>) {
+        let in_use = self.in_use();
+        let Some(set) = self.sets.get_mut(&id) else {
+            return;
+        };
+        let mut kept = Vec::new();
+        for m in set.members.drain(..) {
+            if set.dups.is_empty() && (!in_use || m.removed) {
+                closed.push(ClosedMember {
+                    set: id,
+                    fd: m.fd,
+                    removed: m.removed,
+                });
+            } else {
+                kept.push(m);
+            }
+        }
+        set.members = kept;
+        if set.members.is_empty() && set.dups.is_empty() {
+            self.sets.remove(&id);
+        }
+    }
+
+    fn lowest_free_id(&self) -> u64 {
+        (0..).find(|id| !self.sets.contains_key(id)).unwrap()
+    }
+
+    fn query(&self) -> Vec<SetView> {
+        let mut out = Vec::new();
+        for (&id, s) in self.sets.iter().rev() {
+            let fds = s
+                .members
+                .iter()
+                .filter(|m| !m.removed)
+                .map(|m| (m.fd, m.opaque.clone()))
+                .collect();
+            out.push(SetView { id, fds });
+        }
+        out
+    }
+
+    /// Open, steps 2 to 4, as far as they can be decided without the fake.
+    fn expect_open(&self, id: u64, flags: i32, injected: Option<(Op, i32)>) -> Expect {
+        let Some(set) = self.sets.get(&id) else {
+            return Expect::Fail(libc::ENOENT);
+        };
+        let mode = flags & O_ACCMODE;
+        // Newest first; among those, one with the request's O_DIRECT if any.
+        let candidates: Vec<usize> = (0..set.members.len())
+            .rev()
+            .filter(|&i| !set.members[i].removed && set.members[i].flags & O_ACCMODE == mode)
+            .collect();
+        let Some(&newest) = candidates.first() else {
+            return Expect::Fail(libc::EACCES);
+        };
+        let member = candidates
+            .iter()
+            .copied()
+            .find(|&i| set.members[i].flags & O_DIRECT == flags & O_DIRECT)
+            .unwrap_or(newest);
+        let m = &set.members[member];
+        if m.flags & O_SYNC != flags & O_SYNC {
+            return Expect::Fail(libc::EINVAL);
+        }
+        let truncates = flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
+        let rewinds = m.regular && flags & O_APPEND == 0;
+        let fail = match injected {
+            Some((Op::Dup, e)) => Some(e),
+            Some((Op::Truncate, e)) if truncates => Some(e),
+            Some((Op::Rewind, e)) if rewinds => Some(e),
+            _ => None,
+        };
+        Expect::Dup {
+            set: id,
+            member,
+            fail,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the run
+
+struct Run {
+    rng: Rng,
+    reg: Registry,
+    fake: FakeFds,
+    model: Model,
+    opaque_n: u64,
+    step: usize,
+    seed: u64,
+}
+
+const MODES: [i32; 3] = [O_RDONLY, O_WRONLY, O_RDWR];
+const SET_IDS: u64 = 6;
+
+impl Run {
+    fn new(seed: u64, no_control_socket: bool) -> Run {
+        let mut reg = Registry::new();
+        reg.set_always_in_use(no_control_socket);
+        Run {
+            rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            reg,
+            fake: FakeFds::new(),
+            model: Model {
+                no_control_socket,
+                ..Model::default()
+            },
+            opaque_n: 0,
+            step: 0,
+            seed,
+        }
+    }
+
+    fn ctx(&self) -> String {
+        format!("seed {} step {}", self.seed, self.step)
+    }
+
+    fn all_member_fds(&self) -> Vec<i32> {
+        self.model
+            .sets
+            .values()
+            .flat_map(|s| s.members.iter().map(|m| m.fd))
+            .collect()
+    }
+
+    fn all_dups(&self) -> Vec<(u64, i32)> {
+        self.model
+            .sets
+            .iter()
+            .flat_map(|(&id, s)| s.dups.iter().map(move |&d| (id, d)))
+            .collect()
+    }
+
+    fn add_member(&mut self) {
+        let mode = self.rng.pick(&MODES);
+        let mut flags = mode;
+        if self.rng.chance(30) {
+            flags |= O_DIRECT;
+        }
+        if self.rng.chance(10) {
+            flags |= O_SYNC;
+        }
+        let regular = self.rng.chance(80);
+        let opaque = self.rng.chance(50).then(|| {
+            self.opaque_n += 1;
+            format!("o{}", self.opaque_n)
+        });
+        let fd = self.fake.open_file(flags, regular);
+        let id = if self.rng.chance(20) {
+            None
+        } else {
+            Some(self.rng.below(SET_IDS))
+        };
+        let want = id.unwrap_or_else(|| self.model.lowest_free_id());
+        let got = self.reg.add_member(
+            id,
+            fd,
+            opaque.clone(),
+            MemberInfo {
+                status_flags: flags,
+                regular,
+            },
+        );
+        assert_eq!(got, want, "{}: add_member id", self.ctx());
+        let m = MMember {
+            fd,
+            opaque,
+            removed: false,
+            flags,
+            regular,
+        };
+        self.model.sets.entry(want).or_default().members.push(m);
+    }
+
+    fn remove(&mut self, whole_set: bool) {
+        let id = self.rng.below(SET_IDS + 1);
+        let fd = if whole_set {
+            None
+        } else {
+            let members = self.all_member_fds();
+            // Mostly a member of some set (maybe another, maybe removed), sometimes any number.
+            Some(if !members.is_empty() && self.rng.chance(85) {
+                self.rng.pick(&members)
+            } else {
+                self.rng.below(40) as i32
+            })
+        };
+        let mut want_closed = Vec::new();
+        let want = match self.model.sets.get_mut(&id) {
+            None => Err(()),
+            Some(set) => match fd {
+                None => {
+                    set.members.iter_mut().for_each(|m| m.removed = true);
+                    Ok(())
+                }
+                Some(fd) => match set.members.iter_mut().find(|m| m.fd == fd && !m.removed) {
+                    Some(m) => {
+                        m.removed = true;
+                        Ok(())
+                    }
+                    None => Err(()),
+                },
+            },
+        };
+        if want.is_ok() {
+            self.model.cleanup(id, &mut want_closed);
+        }
+        let mut closed = Vec::new();
+        let got = self
+            .reg
+            .remove(&mut self.fake, id, fd, &mut closed)
+            .map_err(|_| ());
+        assert_eq!(got, want, "{}: remove set {id} fd {fd:?}", self.ctx());
+        self.check_closed(closed, want_closed);
+    }
+
+    fn open(&mut self) {
+        let id = self.rng.below(SET_IDS + 1);
+        let mut flags = self.rng.pick(&MODES);
+        for (bit, percent) in [
+            (O_CLOEXEC, 50),
+            (O_DIRECT, 30),
+            (O_SYNC, 8),
+            (O_TRUNC, 10),
+            (O_APPEND, 15),
+            (O_NONBLOCK, 15),
+            (O_CREAT, 10),
+            (O_EXCL, 10),
+        ] {
+            if self.rng.chance(percent) {
+                flags |= bit;
+            }
+        }
+        let injected = self.rng.chance(5).then(|| {
+            (
+                self.rng.pick(&[Op::Dup, Op::Truncate, Op::Rewind]),
+                libc::EMFILE,
+            )
+        });
+        if let Some((op, e)) = injected {
+            self.fake.fail_next(op, e);
+        }
+        let expect = self.model.expect_open(id, flags, injected);
+        let outcome = self.reg.open(&mut self.fake, id, flags);
+        self.fake.clear_fail();
+        let events = self.fake.take_events();
+        let ctx = format!(
+            "{}: open set {id} flags {flags:#x} -> {outcome:?}",
+            self.ctx()
+        );
+        match expect {
+            Expect::Fail(e) => {
+                assert_eq!(outcome.result(), Err(e), "{ctx}");
+                assert_eq!(events, vec![], "{ctx}: a refused open touches no fd");
+            }
+            Expect::Dup { set, member, fail } => {
+                let m = self.model.sets[&set].members[member].clone();
+                let dups: Vec<(i32, i32, bool)> = events
+                    .iter()
+                    .filter_map(|e| {
+                        if let Event::Dup { from, to, cloexec } = *e {
+                            Some((from, to, cloexec))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if let Some(e) = fail {
+                    assert_eq!(outcome.result(), Err(e), "{ctx}");
+                    // Nothing left behind: any dup made was closed again.
+                    assert_eq!(
+                        FakeFds::closed(&events),
+                        dups.iter().map(|d| d.1).collect::<Vec<_>>(),
+                        "{ctx}"
+                    );
+                } else {
+                    let Ok(fd) = outcome.result() else {
+                        panic!("{ctx}: expected success")
+                    };
+                    assert!(
+                        matches!(outcome, OpenOutcome::Opened { member: mf, .. } if mf == m.fd),
+                        "{ctx}: wrong member, want fd {}",
+                        m.fd
+                    );
+                    assert_eq!(
+                        dups,
+                        vec![(m.fd, fd, flags & O_CLOEXEC != 0)],
+                        "{ctx}: one dup of the member, CLOEXEC as asked"
+                    );
+                    assert_eq!(FakeFds::closed(&events), Vec::<i32>::new(), "{ctx}");
+                    let truncated = events.contains(&Event::Truncate(fd));
+                    assert_eq!(
+                        truncated,
+                        flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL,
+                        "{ctx}: truncation"
+                    );
+                    assert_eq!(
+                        events.contains(&Event::Rewind(fd)),
+                        m.regular && flags & O_APPEND == 0,
+                        "{ctx}: rewind"
+                    );
+                    self.model.sets.get_mut(&set).unwrap().dups.push(fd);
+                }
+                // The request's status flags reach the shared description once
+                // the dup exists (F_SETFL comes before truncation and lseek).
+                let setfl_reached = fail.is_none() || !matches!(injected, Some((Op::Dup, _)));
+                if setfl_reached {
+                    let mm = &mut self.model.sets.get_mut(&set).unwrap().members[member];
+                    mm.flags = (mm.flags & !registry::SETFL_MASK) | (flags & registry::SETFL_MASK);
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        let dups = self.all_dups();
+        if dups.is_empty() || self.rng.chance(10) {
+            // Not a dup: a member, or the program's own fd, or a closed number.
+            let members = self.all_member_fds();
+            let fd = if !members.is_empty() && self.rng.chance(50) {
+                self.rng.pick(&members)
+            } else {
+                // Any number that is not a dup: a closed one, -1, or the program's own.
+                loop {
+                    let fd = self.rng.below(300) as i32 - 1;
+                    if !dups.iter().any(|d| d.1 == fd) {
+                        break fd;
+                    }
+                }
+            };
+            let mut closed = Vec::new();
+            assert!(
+                !self.reg.forget_dup(&mut self.fake, fd, &mut closed),
+                "{}: fd {fd} is not a dup",
+                self.ctx()
+            );
+            assert!(
+                closed.is_empty() && self.fake.take_events().is_empty(),
+                "{}",
+                self.ctx()
+            );
+            return;
+        }
+        let (id, fd) = self.rng.pick(&dups);
+        self.fake.program_close(fd);
+        let set = self.model.sets.get_mut(&id).unwrap();
+        let pos = set.dups.iter().position(|&d| d == fd).unwrap();
+        set.dups.remove(pos);
+        let mut want = Vec::new();
+        self.model.cleanup(id, &mut want);
+        let mut closed = Vec::new();
+        assert!(
+            self.reg.forget_dup(&mut self.fake, fd, &mut closed),
+            "{}: fd {fd} is a dup",
+            self.ctx()
+        );
+        self.check_closed(closed, want);
+    }
+
+    fn monitor(&mut self) {
+        if self.model.monitors == 0 || self.rng.chance(45) {
+            self.model.monitors += 1;
+            self.reg.monitor_connected();
+            assert!(self.fake.take_events().is_empty());
+            return;
+        }
+        self.model.monitors -= 1;
+        let mut want = Vec::new();
+        if self.model.monitors == 0 {
+            let ids: Vec<u64> = self.model.sets.keys().copied().collect();
+            for id in ids {
+                self.model.cleanup(id, &mut want);
+            }
+        }
+        let mut closed = Vec::new();
+        self.reg.monitor_disconnected(&mut self.fake, &mut closed);
+        self.check_closed(closed, want);
+    }
+
+    fn check_closed(&mut self, mut got: Vec<ClosedMember>, mut want: Vec<ClosedMember>) {
+        let key = |c: &ClosedMember| (c.set, c.fd);
+        got.sort_by_key(key);
+        want.sort_by_key(key);
+        assert_eq!(got, want, "{}: members closed by this step", self.ctx());
+        let fds: Vec<i32> = want
+            .iter()
+            .map(|c| c.fd)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            FakeFds::closed(&self.fake.take_events()),
+            fds,
+            "{}: fds the fake saw closed",
+            self.ctx()
+        );
+    }
+
+    /// After every step: the whole visible state agrees with the model.
+    fn check_state(&self) {
+        let ctx = self.ctx();
+        let mut want_open: Vec<i32> = self.all_member_fds();
+        want_open.extend(self.all_dups().iter().map(|d| d.1));
+        want_open.sort_unstable();
+        let open: Vec<i32> = self.fake.fds.keys().copied().collect();
+        assert_eq!(open, want_open, "{ctx}: open fds");
+        assert_eq!(self.reg.query(), self.model.query(), "{ctx}: query");
+        let refcounts: Vec<(u64, usize)> = self
+            .reg
+            .sets()
+            .iter()
+            .map(|(&id, s)| (id, s.refcount()))
+            .collect();
+        let want_refcounts: Vec<(u64, usize)> = self
+            .model
+            .sets
+            .iter()
+            .map(|(&id, s)| (id, s.dups.len()))
+            .collect();
+        assert_eq!(refcounts, want_refcounts, "{ctx}: refcounts");
+        for (id, d) in self.all_dups() {
+            assert_eq!(self.reg.dup_owner(d), Some(id), "{ctx}: owner of dup {d}");
+        }
+        for s in self.model.sets.values() {
+            for m in &s.members {
+                assert_eq!(
+                    self.fake.desc_of(m.fd).status,
+                    m.flags,
+                    "{ctx}: status flags of member {}",
+                    m.fd
+                );
+            }
+        }
+    }
+
+    fn step_once(&mut self) {
+        self.step += 1;
+        match self.rng.below(100) {
+            // Bounded, so that long runs keep revisiting small states.
+            0..=17 if self.all_member_fds().len() < 24 => self.add_member(),
+            0..=17 => {
+                let whole_set = self.rng.chance(20);
+                self.remove(whole_set)
+            }
+            18..=24 => self.remove(false),
+            25..=27 => self.remove(true),
+            28..=64 => self.open(),
+            65..=92 => self.close(),
+            _ => self.monitor(),
+        }
+        self.check_state();
+    }
+}
+
+fn steps_per_seed() -> usize {
+    std::env::var("FDSET_MODEL_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(25_000)
+}
+
+fn run_seeds(seeds: std::ops::RangeInclusive<u64>, no_control_socket: bool) {
+    for seed in seeds {
+        let mut run = Run::new(seed, no_control_socket);
+        for _ in 0..steps_per_seed() {
+            run.step_once();
+        }
+    }
+}
+
+/// Issue 2: >= 100,000 operations over several seeds (this test and the
+/// next: 8 x 25,000), with monitors.
+#[test]
+fn registry_matches_model_with_monitors() {
+    run_seeds(1..=4, false);
+}
+
+/// Spec section 2 "In use": a process without a control socket keeps its
+/// sets in use.
+#[test]
+fn registry_matches_model_without_control_socket() {
+    run_seeds(101..=104, true);
+}
+
+/// The generator reaches the interesting states (so the test can fail).
+#[test]
+fn random_sequences_reach_every_rule() {
+    let mut run = Run::new(7, false);
+    let (mut max_refcount, mut hidden_with_dups, mut idle_closed) = (0, 0, 0);
+    for _ in 0..20_000 {
+        run.step_once();
+        for s in run.model.sets.values() {
+            max_refcount = max_refcount.max(s.dups.len());
+            if !s.dups.is_empty() && s.members.iter().any(|m| m.removed) {
+                hidden_with_dups += 1;
+            }
+        }
+        if run.model.monitors == 0
+            && !run.model.sets.is_empty()
+            && run.model.sets.values().all(|s| !s.dups.is_empty())
+        {
+            idle_closed += 1;
+        }
+    }
+    assert!(
+        max_refcount >= 3,
+        "refcounts above 2 reached: {max_refcount}"
+    );
+    assert!(
+        hidden_with_dups > 100,
+        "removed members kept for open dups: {hidden_with_dups}"
+    );
+    assert!(
+        idle_closed > 100,
+        "states without monitor where only busy sets survive: {idle_closed}"
+    );
+}

@@ -1,0 +1,237 @@
+//! Programs that look before they open (issue 4, item 2): stat, lstat,
+//! fstatat, statx, access, faccessat and glibc's __xstat family answer for
+//! fdset paths from the set's members.
+mod common;
+use common::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+/// Every stat-like line `c-tests/stat_family.c` prints.
+const STAT_CALLS: &[&str] = &[
+    "stat",
+    "stat64",
+    "lstat",
+    "lstat64",
+    "fstatat",
+    "fstatat-nofollow",
+    "fstatat64",
+    "__xstat",
+    "__xstat64",
+    "__lxstat",
+    "__lxstat64",
+    "__fxstatat",
+    "__fxstatat64",
+    "statx",
+    "fstat-of-open",
+];
+
+/// `stat_family PATH` with `files` as the members of set 1, in that order.
+fn look(path: &str, files: &[(&Path, bool, bool)], env: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut cmd = preloaded(c_test("stat_family"));
+    let specs: Vec<String> = (0..files.len())
+        .map(|i| format!("fd={},set=1", 3 + i))
+        .collect();
+    cmd.arg(path)
+        .env("FDSET_ADD_FD", specs.join(";"))
+        .envs(env.iter().copied());
+    let fds = files
+        .iter()
+        .enumerate()
+        .map(|(i, (p, write, read))| (open_for_child(p, *write, *read), 3 + i as i32))
+        .collect();
+    inherit_fds(&mut cmd, fds);
+    let out = cmd.output().expect("run stat_family");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    stdout_of(&out)
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').expect("NAME RESULT");
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn get<'a>(lines: &'a [(String, String)], key: &str) -> &'a str {
+    &lines
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no line {key}"))
+        .1
+}
+
+/// stat answers with the member's own metadata, as fstat of an opened dup
+/// would; errno is untouched by success.
+#[test]
+fn every_stat_call_answers_like_fstat_of_the_member() {
+    let d = TempDir::new("stat-all");
+    let f = d.file("f", b"twelve bytes");
+    let ino = std::fs::metadata(&f).unwrap().ino();
+    let lines = look("/dev/fdset/1", &[(&f, false, true)], &[]);
+    for call in STAT_CALLS {
+        assert_eq!(get(&lines, call), format!("ok size=12 ino={ino}"), "{call}");
+    }
+    assert_eq!(get(&lines, "errno-after-success"), "1234");
+}
+
+/// Issue 4: "access honours the modes the set can serve": R_OK needs an
+/// O_RDONLY or O_RDWR member, W_OK an O_WRONLY or O_RDWR one.
+#[test]
+fn access_honours_the_modes_the_set_serves() {
+    let d = TempDir::new("stat-access");
+    let f = d.file("f", b"x");
+    let read_only = look("/dev/fdset/1", &[(&f, false, true)], &[]);
+    let write_only = look("/dev/fdset/1", &[(&f, true, false)], &[]);
+    let read_write = look("/dev/fdset/1", &[(&f, true, true)], &[]);
+    let expect = [
+        ("access-F_OK", "ok", "ok", "ok"),
+        ("access-R_OK", "ok", "err EACCES", "ok"),
+        ("access-W_OK", "err EACCES", "ok", "ok"),
+        ("access-RW", "err EACCES", "err EACCES", "ok"),
+        ("faccessat-W_OK", "err EACCES", "ok", "ok"),
+        ("faccessat-eaccess-R_OK", "ok", "err EACCES", "ok"),
+        ("euidaccess-R_OK", "ok", "err EACCES", "ok"),
+        ("eaccess-W_OK", "err EACCES", "ok", "ok"),
+    ];
+    for (call, ro, wo, rw) in expect {
+        assert_eq!(get(&read_only, call), ro, "{call} on an O_RDONLY set");
+        assert_eq!(get(&write_only, call), wo, "{call} on an O_WRONLY set");
+        assert_eq!(get(&read_write, call), rw, "{call} on an O_RDWR set");
+    }
+    // An O_RDONLY and an O_WRONLY member together serve both.
+    let both = look("/dev/fdset/1", &[(&f, false, true), (&f, true, false)], &[]);
+    assert_eq!(get(&both, "access-RW"), "ok");
+}
+
+/// X_OK "as fstat says": the file's execute bits decide (root needs any).
+#[test]
+fn x_ok_follows_the_file_mode() {
+    let d = TempDir::new("stat-x");
+    let f = d.file("f", b"#!/bin/sh\n");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let expected_plain = if Command::new("test")
+        .arg("-x")
+        .arg(&f)
+        .status()
+        .unwrap()
+        .success()
+    {
+        "ok"
+    } else {
+        "err EACCES"
+    };
+    assert_eq!(
+        get(
+            &look("/dev/fdset/1", &[(&f, false, true)], &[]),
+            "access-X_OK"
+        ),
+        expected_plain
+    );
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        get(
+            &look("/dev/fdset/1", &[(&f, false, true)], &[]),
+            "access-X_OK"
+        ),
+        "ok"
+    );
+}
+
+/// Spec section 2, Open steps 1-2, applied to looking: ENOENT for a missing
+/// set, EINVAL for a bad number; the answer for every call.
+#[test]
+fn missing_set_is_enoent_and_bad_number_is_einval() {
+    let d = TempDir::new("stat-missing");
+    let f = d.file("f", b"x");
+    for (path, errno) in [
+        ("/dev/fdset/2", "ENOENT"),
+        ("/dev/fdset/x", "EINVAL"),
+        ("/dev/fdset/-1", "EINVAL"),
+    ] {
+        let lines = look(path, &[(&f, false, true)], &[]);
+        for call in STAT_CALLS {
+            assert_eq!(get(&lines, call), format!("err {errno}"), "{call} {path}");
+        }
+        assert_eq!(get(&lines, "access-F_OK"), format!("err {errno}"), "{path}");
+        assert_eq!(
+            get(&lines, "faccessat-W_OK"),
+            format!("err {errno}"),
+            "{path}"
+        );
+    }
+}
+
+/// Prefix and alias paths (spec section 5) answer like /dev/fdset/N; other
+/// paths under the prefix's parent are left to libc.
+#[test]
+fn prefix_and_alias_paths_answer_too() {
+    let d = TempDir::new("stat-prefix");
+    let f = d.file("f", b"four");
+    let ino = std::fs::metadata(&f).unwrap().ino();
+    let env = [
+        ("FDSET_PREFIX", "/run/fdset-test/"),
+        ("FDSET_ALIAS", "/srv/disk.img=1"),
+    ];
+    for path in ["/run/fdset-test/1", "/srv/disk.img"] {
+        let lines = look(path, &[(&f, false, true)], &env);
+        assert_eq!(
+            get(&lines, "statx"),
+            format!("ok size=4 ino={ino}"),
+            "{path}"
+        );
+        assert_eq!(
+            get(&lines, "stat"),
+            format!("ok size=4 ino={ino}"),
+            "{path}"
+        );
+    }
+    // A real file is answered by libc, not the shim.
+    let lines = look(f.to_str().unwrap(), &[(&f, false, true)], &env);
+    assert_eq!(get(&lines, "stat"), format!("ok size=4 ino={ino}"));
+    assert_eq!(get(&lines, "access-W_OK"), "ok");
+}
+
+/// Real programs: coreutils' stat (statx), test -r/-w (faccessat), and
+/// Python's os.path.exists (stat64).
+#[test]
+fn real_programs_look_at_sets() {
+    let d = TempDir::new("stat-real");
+    let f = d.file("f", b"0123456789");
+    let run = |program: &Path, args: &[&str]| {
+        let mut cmd = preloaded(program);
+        cmd.args(args).env("FDSET_ADD_FD", "fd=3,set=1");
+        inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
+        cmd.output().expect("run program")
+    };
+    let out = run(Path::new("stat"), &["-c", "%s %F", "/dev/fdset/1"]);
+    assert_eq!(stdout_of(&out), "10 regular file\n", "{}", stderr_of(&out));
+    assert!(
+        run(Path::new("test"), &["-r", "/dev/fdset/1"])
+            .status
+            .success()
+    );
+    assert!(
+        !run(Path::new("test"), &["-w", "/dev/fdset/1"])
+            .status
+            .success()
+    );
+    let out = run(Path::new("stat"), &["/dev/fdset/7"]);
+    assert!(
+        stderr_of(&out).contains("No such file or directory"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(
+        &python(),
+        &[
+            "-c",
+            "import os; print(os.path.exists('/dev/fdset/1'), os.path.getsize('/dev/fdset/1'), os.path.exists('/dev/fdset/2'), os.access('/dev/fdset/1', os.W_OK))",
+        ],
+    );
+    assert_eq!(
+        stdout_of(&out),
+        "True 10 False False\n",
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -7,6 +7,9 @@
  *   dup2 OLD NEW         -> "ok" or "err ERRNO"
  *   closefrom N          -> "ok"
  *   env NAME             -> "env VALUE" or "unset"
+ *   vforkclose FD        -> a vfork child closes FD and exits: "ok"
+ *   exec                 -> this program again, in place (prints "main" anew)
+ *   execfail             -> an exec that fails: "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void reply_rc(int rc) {
@@ -54,6 +58,23 @@ int main(void) {
             const char *v = getenv(b);
             if (v) printf("env %s\n", v);
             else printf("unset\n");
+        } else if (sscanf(line, "vforkclose %d", &x) == 1) {
+            pid_t pid = vfork();
+            if (pid == 0) {
+                close(x);
+                _exit(0);
+            }
+            int st;
+            reply_rc(pid < 0 ? -1 : waitpid(pid, &st, 0));
+        } else if (strcmp(line, "exec") == 0) {
+            char *argv[] = {"qmp_step", NULL};
+            fflush(stdout);
+            execv("/proc/self/exe", argv);
+            printf("err %d\n", errno);
+        } else if (strcmp(line, "execfail") == 0) {
+            char *argv[] = {"none", NULL};
+            execv("/nonexistent/program", argv);
+            printf("err %d\n", errno);
         } else if (strcmp(line, "exit") == 0) {
             return 0;
         } else {

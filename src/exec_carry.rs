@@ -83,6 +83,8 @@ pub struct Prepared {
     pub inherit: Vec<RawFd>,
     cloexec_cleared: bool,
     memfd: RawFd,
+    /// The monitors were handed over (an exec in this process).
+    control: bool,
 }
 
 impl Prepared {
@@ -100,13 +102,16 @@ impl Prepared {
         }
         // SAFETY: our memfd.
         unsafe { sys::close(self.memfd) };
+        if self.control {
+            crate::qmp_server::resume_after_failed_exec();
+        }
         sys::set_errno(saved);
     }
 }
 
 /// The state to carry, or `None` when there is nothing (then the exec goes
 /// ahead untouched). Takes the registry lock only to read.
-fn collect_state() -> Option<ExecState> {
+fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
     let st = shim::lock()?;
     let cfg = shim::config();
     let mut out = ExecState {
@@ -115,9 +120,9 @@ fn collect_state() -> Option<ExecState> {
         log: cfg.log,
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
-        always_in_use: true,
+        always_in_use: control.is_none(),
         sets: Vec::new(),
-        control: None,
+        control,
     };
     for (&id, set) in st.registry.sets() {
         let mut cs = CarriedSet { id, members: Vec::new(), dups: Vec::new() };
@@ -139,7 +144,7 @@ fn collect_state() -> Option<ExecState> {
         }
     }
     drop(st);
-    if out.sets.is_empty() && out.prefixes.is_empty() && out.aliases.is_empty() {
+    if out.sets.is_empty() && out.prefixes.is_empty() && out.aliases.is_empty() && out.control.is_none() {
         return None;
     }
     Some(out)
@@ -182,13 +187,38 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     if !unsafe { env_preloads_us(envp) } {
         return None;
     }
-    let state = collect_state()?;
-    let memfd = write_memfd(state.to_json().as_bytes())?;
+    // Monitors go along only with an exec in this very process (not from a
+    // forked child, not through posix_spawn): spec section 7.
+    let handed = if clear_cloexec && !shim::foreign_process() {
+        crate::qmp_server::export_for_exec()
+    } else {
+        None
+    };
+    let resume = |handed: bool| {
+        if handed {
+            crate::qmp_server::resume_after_failed_exec();
+        }
+    };
+    let (control, control_fds) = match handed {
+        Some((v, fds)) => (Some(v), fds),
+        None => (None, Vec::new()),
+    };
+    let had_control = control.is_some();
+    let Some(state) = collect_state(control) else {
+        resume(had_control);
+        return None;
+    };
+    let Some(memfd) = write_memfd(state.to_json().as_bytes()) else {
+        resume(had_control);
+        return None;
+    };
     let mut inherit: Vec<RawFd> = state.sets.iter().flat_map(|s| s.members.iter().map(|m| m.fd)).collect();
+    inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
         // SAFETY: our memfd.
         unsafe { sys::close(memfd) };
+        resume(had_control);
         return None;
     };
     let mut env = Vec::new();
@@ -213,7 +243,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
             sys::fcntl_int(fd, libc::F_SETFD, 0);
         }
     }
-    Some(Prepared { _state_entry: entry, env, inherit, cloexec_cleared: clear_cloexec, memfd })
+    Some(Prepared { _state_entry: entry, env, inherit, cloexec_cleared: clear_cloexec, memfd, control: had_control })
 }
 
 /// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
@@ -289,6 +319,10 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     st.registry.set_always_in_use(state.always_in_use);
+    drop(st);
+    if let Some(control) = &state.control {
+        crate::qmp_server::resume_from_exec(control)?;
+    }
     Ok(())
 }
 

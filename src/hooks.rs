@@ -629,3 +629,44 @@ pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut 
 pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
     guarded(-1, || unsafe { spawn_carry::pclose(stream).unwrap_or_else(|| sys::pclose(stream)) })
 }
+
+// ------------------------------------------------------------------ vfork
+// A vfork child runs on its parent's memory until it execs: hooks in it must
+// not change the registry. Counting the vforks under way lets the hot paths
+// skip the `getpid` that tells a vfork child apart (shim::in_vfork_child).
+
+/// The error path of the trampoline: undo the count, set errno.
+extern "C" fn vfork_failed(err: c_int) -> c_int {
+    shim::VFORKS_ACTIVE.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    sys::set_errno(err);
+    -1
+}
+
+/// `vfork` as glibc does it (the return address kept in a register, as the
+/// child may overwrite the stack), around a count of vforks under way: the
+/// parent decrements it when it resumes; the child returns 0 untouched.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vfork() -> libc::pid_t {
+    core::arch::naked_asm!(
+        "lock inc qword ptr [rip + {active}]",
+        "pop rdi",
+        "mov eax, 58", // SYS_vfork
+        "syscall",
+        "push rdi",
+        "test rax, rax",
+        "jz 2f",
+        "cmp rax, -4095",
+        "jae 3f",
+        "lock dec qword ptr [rip + {active}]",
+        "2:",
+        "ret",
+        "3:",
+        "neg eax",
+        "mov edi, eax",
+        "jmp {failed}",
+        active = sym shim::VFORKS_ACTIVE,
+        failed = sym vfork_failed,
+    )
+}

@@ -102,6 +102,7 @@ fn load() -> Result<(), String> {
     }
     shim::add_launch_sets(&specs)?;
     if control.is_empty()
+        && !crate::qmp_server::serving()
         && let Some(mut st) = shim::lock()
     {
         // Without a control socket nobody could ever remove these sets.

@@ -303,6 +303,52 @@ impl Connection {
         Self::default()
     }
 
+    /// Everything of the connection's state, for an exec in the same
+    /// process to carry (spec section 7: no second greeting, nothing lost).
+    pub fn export(&self) -> serde_json::Value {
+        serde_json::json!({
+            "negotiated": self.negotiated,
+            "input": hex_encode(&self.input),
+            "skipping": self.skipping,
+            "incomplete": self.incomplete,
+            "fds": self.fds.iter().collect::<Vec<_>>(),
+        })
+    }
+
+    /// The inverse of [`Connection::export`]; the caller checks that the
+    /// queued fds are open.
+    pub fn import(v: &serde_json::Value) -> Result<Connection, String> {
+        let o = v.as_object().ok_or("a connection is not an object")?;
+        let flag = |k: &str| o.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let input = o
+            .get("input")
+            .and_then(serde_json::Value::as_str)
+            .map(hex_decode)
+            .unwrap_or(Some(Vec::new()))
+            .ok_or("a connection's input is not hex")?;
+        if input.len() > 4 * MAX_INPUT {
+            return Err("a connection's input is too large".into());
+        }
+        let mut fds = VecDeque::new();
+        for f in o.get("fds").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let fd = f
+                .as_i64()
+                .filter(|&n| (3..(1 << 20)).contains(&n))
+                .ok_or("a queued fd is out of range")?;
+            if fds.len() >= MAX_QUEUED_FDS {
+                return Err("too many queued fds".into());
+            }
+            fds.push_back(fd as RawFd);
+        }
+        Ok(Connection {
+            negotiated: flag("negotiated"),
+            input,
+            skipping: flag("skipping"),
+            incomplete: flag("incomplete"),
+            fds,
+        })
+    }
+
     pub fn negotiated(&self) -> bool {
         self.negotiated
     }
@@ -557,4 +603,20 @@ fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {
         .field("desc", e.desc.as_str())
         .end();
     reply(out, "error", &err, id);
+}
+
+/// Lower-case hex of `b` (carried input bytes need not be UTF-8).
+pub fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The inverse of [`hex_encode`]; `None` for anything else.
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
 }

@@ -27,6 +27,128 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// This process is a forked child: nothing is served (spec section 7).
 static IN_CHILD: AtomicBool = AtomicBool::new(false);
 
+/// The helper thread is running in this process.
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Handing the monitors to the next program image (an exec in this
+/// process): the exec'ing thread asks, the helper parks at a point where no
+/// command is half done and publishes its state.
+enum Handoff {
+    Idle,
+    Requested,
+    Parked(Option<(serde_json::Value, Vec<RawFd>)>),
+    Resume,
+}
+static HANDOFF: Mutex<Handoff> = Mutex::new(Handoff::Idle);
+static HANDOFF_CV: Condvar = Condvar::new();
+
+fn lock_handoff() -> MutexGuard<'static, Handoff> {
+    HANDOFF.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether the helper thread serves monitors in this process.
+pub fn serving() -> bool {
+    SERVING.load(Ordering::Acquire) && !IN_CHILD.load(Ordering::Acquire)
+}
+
+/// Before an exec in this process: park the helper thread and return the
+/// monitors' state with the descriptors that must survive the exec. Call
+/// without the registry lock. `None`: nothing is served (or the helper did
+/// not answer in time). After this, the exec must be followed by
+/// [`resume_after_failed_exec`] if it returns.
+pub fn export_for_exec() -> Option<(serde_json::Value, Vec<RawFd>)> {
+    if !serving() {
+        return None;
+    }
+    let mut h = lock_handoff();
+    *h = Handoff::Requested;
+    wake();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Handoff::Parked(state) = &mut *h {
+            return state.take();
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            *h = Handoff::Idle;
+            return None;
+        }
+        h = HANDOFF_CV.wait_timeout(h, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+    }
+}
+
+/// The exec did not happen: the helper serves on.
+pub fn resume_after_failed_exec() {
+    let mut h = lock_handoff();
+    if matches!(*h, Handoff::Parked(_)) {
+        *h = Handoff::Resume;
+        HANDOFF_CV.notify_all();
+    }
+}
+
+/// Take a carried descriptor as the shim's, at its number (spec section 7:
+/// the new image sees the same monitors).
+fn adopt(st: &mut Locked, fd: RawFd, socket: bool) -> Result<RawFd, String> {
+    if !(3..(1 << 20)).contains(&fd) || sys::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
+        return Err(format!("FDSET_STATE: control fd {fd} is not open"));
+    }
+    if fdtable::kind(fd) != fdtable::FREE {
+        return Err(format!("FDSET_STATE: control fd {fd} is named twice"));
+    }
+    if socket && sockopt_int(fd, libc::SO_TYPE).is_none() {
+        return Err(format!("FDSET_STATE: control fd {fd} is not a socket"));
+    }
+    sys::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+    fdtable::mark(fd, fdtable::OWNED);
+    st.extra_owned.push(fd);
+    Ok(fd)
+}
+
+/// In the new image after an exec in the same process: serve the carried
+/// monitors on, with no second greeting and their unparsed input kept.
+pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
+    let bad = |w: &str| format!("FDSET_STATE: {w}");
+    let o = v.as_object().ok_or_else(|| bad("control is not an object"))?;
+    let mut helper = Helper { listeners: Vec::new(), broken_listeners: Vec::new(), monitors: Vec::new(), wake: -1 };
+    let mut st = shim::lock().ok_or_else(|| bad("registry busy"))?;
+    for l in o.get("listeners").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let fd = l.as_i64().and_then(|n| RawFd::try_from(n).ok()).ok_or_else(|| bad("a listener is not an fd"))?;
+        helper.listeners.push(adopt(&mut st, fd, true)?);
+    }
+    for m in o.get("monitors").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        let fd = m
+            .get("fd")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|n| RawFd::try_from(n).ok())
+            .ok_or_else(|| bad("a monitor has no fd"))?;
+        let fd = adopt(&mut st, fd, true)?;
+        let conn = Connection::import(m.get("conn").unwrap_or(&serde_json::Value::Null)).map_err(|e| bad(&e))?;
+        for q in conn.queued_fds() {
+            adopt(&mut st, q, false)?;
+        }
+        let out = m
+            .get("out")
+            .and_then(serde_json::Value::as_str)
+            .and_then(qmp_protocol::hex_decode)
+            .ok_or_else(|| bad("a monitor's output is not hex"))?;
+        if out.len() > 2 * qmp_protocol::MAX_OUTPUT {
+            return Err(bad("a monitor's output is too large"));
+        }
+        st.registry.monitor_connected();
+        helper.monitors.push(Monitor { fd, conn, out, sent: 0, gone: false });
+    }
+    st.registry.set_always_in_use(false);
+    // SAFETY: plain syscall.
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if efd < 0 {
+        return Err("cannot create the control thread's eventfd".to_string());
+    }
+    helper.wake = own(&mut st, efd).ok_or("cannot keep the control thread's eventfd")?;
+    WAKE_FD.store(helper.wake, Ordering::Release);
+    drop(st);
+    spawn_helper(helper)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wait {
     Idle,
@@ -252,6 +374,9 @@ fn spawn_helper(helper: Helper) -> Result<(), String> {
         });
     // SAFETY: restores this thread's mask.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    if r.is_ok() {
+        SERVING.store(true, Ordering::Release);
+    }
     r.map(|_| ())
         .map_err(|e| format!("cannot start the control thread: {e}"))
 }
@@ -560,8 +685,44 @@ impl Helper {
         }
     }
 
+    /// If an exec in this process asked for the monitors: publish them and
+    /// wait until the exec failed (if it succeeds this thread is gone).
+    fn hand_off_if_asked(&mut self) {
+        if !matches!(*lock_handoff(), Handoff::Requested) {
+            return;
+        }
+        self.flush_all();
+        self.reap();
+        // Numbers brought up to date; the moves lock is not held while
+        // parked (a program thread's dup2 may need it).
+        drop(self.sync());
+        let mut fds: Vec<RawFd> = self.listeners.clone();
+        let monitors: Vec<serde_json::Value> = self
+            .monitors
+            .iter()
+            .map(|m| {
+                fds.push(m.fd);
+                fds.extend(m.conn.queued_fds());
+                serde_json::json!({
+                    "fd": m.fd,
+                    "conn": m.conn.export(),
+                    "out": qmp_protocol::hex_encode(&m.out[m.sent..]),
+                })
+            })
+            .collect();
+        let state = serde_json::json!({"listeners": self.listeners, "monitors": monitors});
+        let mut h = lock_handoff();
+        *h = Handoff::Parked(Some((state, fds)));
+        HANDOFF_CV.notify_all();
+        while matches!(*h, Handoff::Parked(_)) {
+            h = HANDOFF_CV.wait(h).unwrap_or_else(|e| e.into_inner());
+        }
+        *h = Handoff::Idle;
+    }
+
     /// Flush, reap, wait for events, handle them.
     fn turn(&mut self, buf: &mut [u8]) {
+        self.hand_off_if_asked();
         // Commands held back while output piled up are run once it is sent:
         // no new input may come to wake us for them. Until none is left,
         // or the socket is full (then POLLOUT wakes us).

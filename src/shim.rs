@@ -387,17 +387,18 @@ pub fn open_set(path: &[u8], number: SetNumber, flags: i32) -> RawFd {
         sys::set_errno(libc::EAGAIN);
         return -1;
     };
-    let outcome = if foreign_process() {
+    let foreign = in_vfork_child();
+    let outcome = if foreign {
         // A vfork child shares the parent's memory: open from a copy, and
         // record nothing (its dup is a plain descriptor of the child's).
         st.registry.clone().open(&mut RealOps, set, flags)
     } else {
         st.registry.open(&mut RealOps, set, flags)
     };
-    if let OpenOutcome::Opened { dup, .. } = outcome {
-        if !foreign_process() {
-            fdtable::mark(dup, fdtable::DUP);
-        }
+    if let OpenOutcome::Opened { dup, .. } = outcome
+        && !foreign
+    {
+        fdtable::mark(dup, fdtable::DUP);
     }
     drop(st);
     if log_enabled() {
@@ -431,7 +432,7 @@ pub fn close_marked(fd: RawFd, kind: u8) -> i32 {
 }
 
 fn close_dup(fd: RawFd) -> i32 {
-    if foreign_process() {
+    if in_vfork_child() {
         // A vfork child: its descriptor table is its own, the registry is
         // the parent's.
         // SAFETY: the child's own close.
@@ -471,7 +472,7 @@ fn close_dup(fd: RawFd) -> i32 {
 /// forget it if it is a dup; if it is the shim's own, move the shim's copy
 /// away so that the call closes only the program's.
 pub fn forget_before_implicit_close(fd: RawFd) {
-    if fdtable::kind(fd) == fdtable::FREE || foreign_process() {
+    if fdtable::kind(fd) == fdtable::FREE || in_vfork_child() {
         return;
     }
     let Some(mut st) = lock() else {
@@ -515,7 +516,7 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
 
 /// `dup2`/`dup3` (`flags` is `None` for dup2) onto a number the fd table marks.
 pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
-    if foreign_process() {
+    if in_vfork_child() {
         // SAFETY: a vfork child's own descriptors; the registry is not its.
         return unsafe {
             match flags {
@@ -610,7 +611,7 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
     owned.extend(pending);
     owned.sort_unstable();
     owned.dedup();
-    let foreign = foreign_process();
+    let foreign = in_vfork_child();
     let dups: Vec<RawFd> = if foreign {
         Vec::new()
     } else {
@@ -752,11 +753,28 @@ pub fn record_owner_pid() {
     OWNER_PID.store(unsafe { libc::getpid() }, Ordering::Release);
 }
 
-/// Whether this hook runs in a process other than the registry's owner.
+/// Whether this hook runs in a process other than the registry's owner
+/// (exact: one `getpid` system call).
 pub fn foreign_process() -> bool {
     // SAFETY: no preconditions.
     let pid = unsafe { libc::getpid() };
     pid != OWNER_PID.load(Ordering::Acquire)
+}
+
+/// `vfork` calls under way in this address space (the shim's `vfork`
+/// counts them). Only while one is, can a hook run in a child that shares
+/// the registry's memory, so the hot paths ask `getpid` only then.
+pub static VFORKS_ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// [`foreign_process`] for the hot paths: free unless a `vfork` is under
+/// way. (A child of a raw `clone` without `CLONE_VM` has its own copy of
+/// the registry, which it may change.)
+#[inline]
+pub fn in_vfork_child() -> bool {
+    if cfg!(target_arch = "x86_64") && VFORKS_ACTIVE.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    foreign_process()
 }
 
 /// `pthread_atfork` handlers: the lock is taken before the fork so that the

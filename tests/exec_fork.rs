@@ -1,6 +1,9 @@
 //! Sets that follow the program across fork and exec (spec section 7, issue 5).
 mod common;
+mod qmp_support;
 use common::*;
+use qmp_support::*;
+use serde_json::json;
 use std::process::Command;
 
 const DATA: &[u8] = b"carried across exec\n";
@@ -237,4 +240,67 @@ fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
     );
     assert!(out.status.success(), "bwrap failed: {err}");
     assert_eq!(stdout_of(&out), text());
+}
+
+/// Issue 5 / spec 7 "exec in the same process": a QMP client connected
+/// before the exec keeps working after it: no second greeting, a command
+/// split across the exec is answered, `query-fdsets` answers the same, the
+/// dup the program kept stays recorded, `add-fd` after the exec works. A
+/// failed exec leaves the monitor served as before.
+#[test]
+fn qmp_monitor_survives_an_exec_in_place() {
+    let dir = TempDir::new("exec-qmp");
+    let path = dir.file("data.txt", b"before and after\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let file = std::fs::File::open(&path).expect("open data");
+    let r = q.add_fd(&file, json!({"fdset-id": 2, "opaque": "kept"}));
+    let member = r["return"]["fd"].as_i64().expect("member fd");
+    let before = q.exec("query-fdsets", json!({}));
+    assert_eq!(before, json!({"return": [{"fdset-id": 2, "fds": [{"fd": member, "opaque": "kept"}]}]}));
+    let dup = p.open("/dev/fdset/2", "r").expect("open set 2");
+
+    // A failed exec: everything as before.
+    assert!(p.step("execfail").starts_with("err "));
+    assert_eq!(q.exec("query-fdsets", json!({})), before);
+
+    // Half a command before the exec, the rest after it.
+    q.send(b"{\"execute\": \"query-");
+    assert_eq!(p.step("exec"), "main", "the program image was replaced");
+    q.send(b"fdsets\", \"id\": 7}");
+    assert_eq!(q.reply(), json!({"return": before["return"].clone(), "id": 7}));
+    // The dup kept across the exec still reads the file and is still a dup.
+    assert_eq!(p.step(&format!("read {dup}")), "data before and after|");
+    assert_eq!(p.step(&format!("close {dup}")), "ok");
+    // The monitor still adds and removes.
+    let file2 = std::fs::File::open(&path).expect("open data");
+    let r2 = q.add_fd(&file2, json!({"fdset-id": 3}));
+    let m2 = r2["return"]["fd"].as_i64().expect("second member");
+    let fd = p.open("/dev/fdset/3", "r").expect("open set 3 after exec");
+    assert_eq!(p.step(&format!("read {fd}")), "data before and after|");
+    assert_eq!(q.exec("remove-fd", json!({"fdset-id": 2})), json!({"return": {}}));
+    assert_eq!(
+        q.exec("query-fdsets", json!({})),
+        json!({"return": [{"fdset-id": 3, "fds": [{"fd": m2}]}]})
+    );
+    // Removing set 2 with no dup open closed its member in the new image.
+    assert!(p.fds_to(&path).iter().all(|&f| f as i64 != member), "member of removed set 2 still open");
+}
+
+/// spec 7 "fork" through `vfork`: the child runs on the parent's memory until
+/// it execs, yet closing a dup there must not change the parent's sets. With
+/// set 5 removed, its member must stay open until the parent closes its dup.
+#[test]
+fn vfork_child_does_not_change_the_parents_sets() {
+    let dir = TempDir::new("vfork");
+    let path = dir.file("data.txt", b"vfork\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let file = std::fs::File::open(&path).expect("open data");
+    let member = q.add_fd(&file, json!({"fdset-id": 5}))["return"]["fd"].as_i64().expect("fd") as i32;
+    drop(file);
+    let dup = p.open("/dev/fdset/5", "r").expect("open set 5");
+    assert_eq!(q.exec("remove-fd", json!({"fdset-id": 5})), json!({"return": {}}));
+    assert_eq!(p.step(&format!("vforkclose {dup}")), "ok");
+    assert!(p.fds_to(&path).contains(&member), "the child's close reached the parent's registry");
+    assert_eq!(p.step(&format!("close {dup}")), "ok");
+    assert!(p.fds_to(&path).is_empty(), "member not closed with the parent's last dup");
 }

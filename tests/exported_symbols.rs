@@ -61,6 +61,7 @@ const HOOKS: &[&str] = &[
     "system",
     "popen",
     "pclose",
+    "vfork",
 ];
 
 /// The issue 2 hooks that must be there whatever else is.

@@ -19,41 +19,44 @@ unsafe extern "C" {
 // which does not exist yet while this runs), and those would be called
 // instead of libc's.
 
-/// The value of `name` in `environ`.
-fn getenv(name: &CStr) -> Option<String> {
-    let key = name.to_bytes();
-    // SAFETY: environ is a NULL-terminated array of C strings; nothing else
-    // runs while the constructor does.
+/// The first `environ` slot at or after `from` whose entry is `key=...`,
+/// and the value's bytes.
+///
+/// # Safety
+/// `from` points into `environ` (a NULL-terminated array of C strings), and
+/// nothing else uses the environment meanwhile (the constructor runs alone).
+unsafe fn find_entry(mut from: *mut *mut libc::c_char, key: &[u8]) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
+    // SAFETY: per the contract.
     unsafe {
-        let mut p = environ;
-        while !p.is_null() && !(*p).is_null() {
-            let entry = CStr::from_ptr(*p).to_bytes();
+        while !from.is_null() && !(*from).is_null() {
+            let entry = CStr::from_ptr(*from).to_bytes();
             if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
-                return Some(String::from_utf8_lossy(&entry[key.len() + 1..]).into_owned());
+                return Some((from, &entry[key.len() + 1..]));
             }
-            p = p.add(1);
+            from = from.add(1);
         }
     }
     None
 }
 
+/// The value of `name` in `environ`.
+fn getenv(name: &CStr) -> Option<String> {
+    // SAFETY: the constructor runs alone; environ is the process's.
+    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
 /// Remove every `name=` entry from `environ`, in place.
 fn unsetenv(name: &CStr) {
-    let key = name.to_bytes();
     // SAFETY: as in getenv; entries after a removed one move down by one.
     unsafe {
-        let mut p = environ;
-        while !p.is_null() && !(*p).is_null() {
-            let entry = CStr::from_ptr(*p).to_bytes();
-            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
-                let mut q = p;
-                while !(*q).is_null() {
-                    *q = *q.add(1);
-                    q = q.add(1);
-                }
-            } else {
-                p = p.add(1);
+        let mut from = environ;
+        while let Some((slot, _)) = find_entry(from, name.to_bytes()) {
+            let mut q = slot;
+            while !(*q).is_null() {
+                *q = *q.add(1);
+                q = q.add(1);
             }
+            from = slot;
         }
     }
 }

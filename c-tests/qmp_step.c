@@ -7,6 +7,9 @@
  *   dup2 OLD NEW         -> "ok" or "err ERRNO"
  *   closefrom N          -> "ok"
  *   env NAME             -> "env VALUE" or "unset"
+ *   fopen PATH           -> "fp N" (a stdio stream kept as number N) or "err ERRNO"
+ *   fclose N             -> "ok" or "err ERRNO"
+ *   closerange LO HI     -> close_range(LO, HI, 0): "ok" or "err ERRNO"
  *   vforkclose FD        -> a vfork child closes FD and exits: "ok"
  *   exec                 -> this program again, in place (prints "main" anew)
  *   execfail             -> an exec that fails: "err ERRNO"
@@ -19,6 +22,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static FILE *streams[64];
 
 static void reply_rc(int rc) {
     if (rc < 0) printf("err %d\n", errno);
@@ -58,6 +63,15 @@ int main(void) {
             const char *v = getenv(b);
             if (v) printf("env %s\n", v);
             else printf("unset\n");
+        } else if (sscanf(line, "fopen %3999s", a) == 1) {
+            static int nstreams;
+            FILE *f = nstreams < 64 ? fopen(a, "r") : NULL;
+            if (!f) printf("err %d\n", errno);
+            else { streams[nstreams] = f; printf("fp %d\n", nstreams++); }
+        } else if (sscanf(line, "fclose %d", &x) == 1) {
+            reply_rc(x >= 0 && x < 64 && streams[x] ? fclose(streams[x]) : -1);
+        } else if (sscanf(line, "closerange %d %d", &x, &y) == 2) {
+            reply_rc(close_range((unsigned)x, (unsigned)y, 0));
         } else if (sscanf(line, "vforkclose %d", &x) == 1) {
             pid_t pid = vfork();
             if (pid == 0) {

@@ -48,6 +48,13 @@ pub struct MemberInfo {
     pub regular: bool,
 }
 
+/// What an open needs of the member it duplicates.
+#[derive(Clone, Copy)]
+struct MemberRef {
+    fd: RawFd,
+    info: MemberInfo,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub fd: RawFd,
@@ -307,7 +314,9 @@ impl Registry {
                 accmode: flags & O_ACCMODE,
             };
         };
-        let member = s.members[idx].clone();
+        // Only the number and the cached flags: no copy of the opaque text
+        // on the hot path.
+        let member = MemberRef { fd: s.members[idx].fd, info: s.members[idx].info };
         if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
             return OpenOutcome::SyncMismatch {
                 set,
@@ -352,7 +361,7 @@ impl Registry {
     fn apply_open_flags(
         ops: &mut dyn FdOps,
         dup: RawFd,
-        member: &Member,
+        member: &MemberRef,
         flags: i32,
     ) -> Result<(), (Errno, &'static str)> {
         let cur = ops.get_status_flags(dup).map_err(|e| (e, "F_GETFL"))?;

@@ -216,22 +216,23 @@ fn forged_state_memfd_naming_bad_fds_is_refused() {
     }
 }
 
-/// Issue 5: a sandbox that execs the program where the file itself is not
-/// visible at all (bubblewrap; the library's directory is bound so that the
-/// exec'd program can load it).
-#[test]
-fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
-    let lib = shim_lib();
-    let libdir = lib.parent().expect("lib dir").to_string_lossy().into_owned();
-    let dir = TempDir::new("bwrap");
-    let mut cmd = with_set("bwrap", &dir, DATA);
-    let data_dir = dir.path().to_string_lossy().into_owned();
-    cmd.args([
+/// bwrap arguments for a sandbox that sees /usr and the shim's directory,
+/// not the test's files, then runs `sh -c SCRIPT`.
+fn bwrap_args(libdir: &str, script: String) -> Vec<String> {
+    let mut a: Vec<String> = [
         "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-        "--symlink", "usr/bin", "/bin", "--ro-bind", &libdir, &libdir, "--dev", "/dev", "--proc", "/proc",
+        "--symlink", "usr/bin", "/bin", "--ro-bind", libdir, libdir, "--dev", "/dev", "--proc", "/proc",
         "--unshare-user-try", "--unshare-pid", "--", "/bin/sh", "-c",
-    ]);
-    cmd.arg(format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1"));
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(script);
+    a
+}
+
+/// Run a bwrap command; the sandbox must not see the data file yet read it.
+fn check_bwrap(mut cmd: Command) {
     let out = cmd.output().expect("run bwrap (install bubblewrap: .ci/setup does)");
     let err = stderr_of(&out);
     assert!(
@@ -240,6 +241,37 @@ fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
     );
     assert!(out.status.success(), "bwrap failed: {err}");
     assert_eq!(stdout_of(&out), text());
+}
+
+/// Issue 5: a sandbox that execs the program where the file itself is not
+/// visible at all (bubblewrap; the library's directory is bound so that the
+/// exec'd program can load it).
+#[test]
+fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
+    let libdir = shim_lib().parent().expect("lib dir").to_string_lossy().into_owned();
+    let dir = TempDir::new("bwrap");
+    let mut cmd = with_set("bwrap", &dir, DATA);
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    cmd.args(bwrap_args(&libdir, format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1")));
+    check_bwrap(cmd);
+}
+
+/// Issue 5: `fdset-run --file ... -- bwrap ... -- cat /dev/fdset/1`, the
+/// launcher's monitor connected to bwrap, the file's directory not bound.
+#[test]
+fn fdset_run_starts_bwrap_whose_child_reads_the_set() {
+    let libdir = shim_lib().parent().expect("lib dir").to_string_lossy().into_owned();
+    let dir = TempDir::new("bwrap-run");
+    let f = dir.file("data.txt", DATA);
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    let mut cmd = fdset_run();
+    cmd.arg("--file").arg(format!("set=1,path={}", f.display())).args(["--", "bwrap"]);
+    cmd.args(bwrap_args(&libdir, format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1")));
+    let started = std::time::Instant::now();
+    check_bwrap(cmd);
+    // The sandboxed child is not this process: no wait for a monitor
+    // hand-over that could never come.
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "took {:?}", started.elapsed());
 }
 
 /// Issue 5 / spec 7 "exec in the same process": a QMP client connected

@@ -344,6 +344,13 @@ impl Registry {
                 what,
             };
         }
+        // The number is free, so a record of it is stale: the program closed
+        // that dup where no hook sees it (fcloseall, closedir of an
+        // fdopendir). Forget it, or its set would count it forever.
+        if self.dup_owner.contains_key(&dup) {
+            let mut closed = Vec::new();
+            self.forget_dup(ops, dup, &mut closed);
+        }
         if let Some(s) = self.sets.get_mut(&set) {
             s.dups.push(dup);
         }

@@ -653,3 +653,23 @@ fn restored_state_behaves_like_the_original() {
         }]
     );
 }
+
+// ---- a dup closed where no hook sees it (README "Not supported": fcloseall,
+// closedir of an fdopendir): when its number comes back from a later dup,
+// the stale record goes, so its set's refcount does not stay raised forever.
+#[test]
+fn a_reused_dup_number_drops_the_stale_record() {
+    let (mut reg, mut fake) = monitored();
+    let m1 = add(&mut reg, &mut fake, 1, O_RDONLY);
+    add(&mut reg, &mut fake, 2, O_RDONLY);
+    let (_, d) = open_ok(&mut reg, &mut fake, 1, O_RDONLY);
+    assert!(remove(&mut reg, &mut fake, 1, None).expect("set 1").is_empty(), "a dup is open");
+    fake.program_close(d); // unseen by the registry
+    assert_eq!(refcount(&reg, 1), 1);
+    let (_, d2) = open_ok(&mut reg, &mut fake, 2, O_RDONLY);
+    assert_eq!(d2, d, "the fake hands out the lowest free number");
+    assert_eq!(reg.dup_owner(d), Some(2));
+    assert_eq!(refcount(&reg, 2), 1);
+    assert!(reg.set(1).is_none(), "set 1 (removed, no dup left) is dropped");
+    assert!(!fake.is_open(m1), "set 1's removed member is closed");
+}

@@ -134,9 +134,7 @@ extern "C" fn fdset_shim_init() {
     sys::set_errno(saved);
 }
 
-// Runs when the library is loaded, before the program's `main`. Not in the
-// unit-test executable.
-#[cfg(not(test))]
+// Runs when the library is loaded, before the program's `main`.
 #[used]
 #[unsafe(link_section = ".init_array")]
 static INIT: extern "C" fn() = fdset_shim_init;

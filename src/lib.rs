@@ -18,6 +18,8 @@ pub mod spawn_carry;
 pub mod stat_family;
 pub mod sys;
 
+// The constructor, like the hooks, stays out of the unit-test executable.
+#[cfg(not(test))]
 mod init;
 
 // The hooks are left out of the unit-test executable, where they would

@@ -2,7 +2,8 @@
 //! and qemu-img convert -O raw from a qcow2 set to a writable set via
 //! --prefix or --alias paths, qemu-img create into a writable set, and
 //! qemu-storage-daemon with a blockdev-add whose filename is a prefix path,
-//! all producing the same result as with ordinary paths").
+//! all producing the same result as with ordinary paths"), plus qemu-io and
+//! qemu-nbd, which the issue names among the tools that must work.
 //!
 //! The tools stub out `/dev/fdset/` themselves (ENOSYS), so they reach the
 //! shim only through `--prefix`/`--alias` paths. Each run is compared with the
@@ -212,6 +213,31 @@ fn qemu_io_reads_through_a_prefix_path() {
     assert!(!text.contains("Pattern verification failed"), "{text}");
 }
 
+/// The guest-visible bytes of image `p`, converted to raw in `dir`.
+fn raw_contents(p: &Path, dir: &Path) -> Vec<u8> {
+    let out = dir.join("check.raw");
+    success(
+        Command::new("qemu-img")
+            .args(["convert", "-O", "raw"])
+            .arg(p)
+            .arg(&out),
+    );
+    std::fs::read(&out).unwrap()
+}
+
+/// Write with qemu-io command `write` to the NBD export at `uri`, then copy
+/// the whole export to a raw file in `dir`; returns that file's path.
+fn write_then_read_over_nbd(uri: &str, write: &str, dir: &Path) -> PathBuf {
+    success(Command::new("qemu-io").args(["-f", "raw", "-c", write, uri]));
+    let raw = dir.join("via-nbd.raw");
+    success(
+        Command::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", "raw", uri])
+            .arg(&raw),
+    );
+    raw
+}
+
 /// A QMP conversation with qemu-storage-daemon on its stdio monitor.
 struct Daemon {
     child: std::process::Child,
@@ -285,18 +311,7 @@ fn daemon_round_trip(daemon: Command, filename: &str, dir: &Path) -> (Vec<u8>, V
         .map(|n| without_filenames(n["image"].clone()))
         .expect("node 'disk'");
     let uri = format!("nbd+unix:///disk?socket={}", sock.display());
-    success(
-        Command::new("qemu-io")
-            .args(["-f", "raw", "-c", "write -P 0x33 2M 128k"])
-            .arg(&uri),
-    );
-    let raw = dir.join("via-nbd.raw");
-    success(
-        Command::new("qemu-img")
-            .args(["convert", "-f", "raw", "-O", "raw"])
-            .arg(&uri)
-            .arg(&raw),
-    );
+    let raw = write_then_read_over_nbd(&uri, "write -P 0x33 2M 128k", dir);
     d.quit();
     (std::fs::read(&raw).unwrap(), image)
 }
@@ -338,18 +353,73 @@ fn qemu_storage_daemon_blockdev_add_with_a_prefix_path() {
     );
     assert_eq!(set_info, plain_info);
     // The write reached the file behind the set, as it did the ordinary one.
-    let raw_of = |p: &Path| {
-        let out = d.path().join("check.raw");
-        success(
-            Command::new("qemu-img")
-                .args(["convert", "-O", "raw"])
-                .arg(p)
-                .arg(&out),
-        );
-        std::fs::read(&out).unwrap()
-    };
     assert!(
-        raw_of(&through_set) == raw_of(&ordinary),
+        raw_contents(&through_set, d.path()) == raw_contents(&ordinary, d.path()),
+        "the image files differ after the write"
+    );
+}
+
+/// Serve `image` (qcow2) read-write with `qemu-nbd` started by `server`
+/// (with `-t`, so it outlives each client), write a pattern through NBD,
+/// read the whole disk back, then stop the server with SIGTERM.
+fn nbd_round_trip(mut server: Command, sock: &Path, dir: &Path) -> Vec<u8> {
+    let mut child = server.spawn().expect("start qemu-nbd");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "qemu-nbd never listened"
+        );
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("qemu-nbd exited early: {st:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let uri = format!("nbd+unix:///?socket={}", sock.display());
+    let raw = write_then_read_over_nbd(&uri, "write -P 0x44 3M 256k", dir);
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "qemu-nbd after SIGTERM: {status:?}");
+    let _ = std::fs::remove_file(sock);
+    std::fs::read(&raw).unwrap()
+}
+
+/// qemu-nbd serving a writable set through a prefix path gives the same
+/// disk, and leaves the same image file, as qemu-nbd on the ordinary path.
+#[test]
+fn qemu_nbd_serves_a_writable_set_through_a_prefix_path() {
+    let d = TempDir::new("qemu-nbd");
+    let through_set = make_qcow2(&d, "set.qcow2");
+    let ordinary = make_qcow2(&d, "plain.qcow2");
+    let sock = d.path().join("nbd.sock");
+    let nbd_args = ["-t", "-f", "qcow2", "-k", sock.to_str().unwrap()];
+
+    let mut plain = Command::new("qemu-nbd");
+    plain.args(nbd_args).arg(&ordinary);
+    let plain_bytes = nbd_round_trip(plain, &sock, d.path());
+
+    let mut shimmed = fdset_run();
+    shimmed
+        .arg("--file")
+        .arg(file_arg(1, &through_set, "rw"))
+        .args(["--prefix", "/run/fdset", "--", "qemu-nbd"])
+        .args(nbd_args)
+        .arg("/run/fdset/1");
+    let set_bytes = nbd_round_trip(shimmed, &sock, d.path());
+
+    assert_eq!(plain_bytes.len(), 16 << 20);
+    assert!(
+        plain_bytes[3 << 20..(3 << 20) + (256 << 10)]
+            .iter()
+            .all(|&b| b == 0x44)
+    );
+    assert!(plain_bytes[..1 << 20].iter().all(|&b| b == 0x5a));
+    assert!(
+        set_bytes == plain_bytes,
+        "the disk served from the set differs"
+    );
+    assert!(
+        raw_contents(&through_set, d.path()) == raw_contents(&ordinary, d.path()),
         "the image files differ after the write"
     );
 }

@@ -95,8 +95,9 @@ fn script_that_execs_python_reads_the_set() {
         .as_bytes(),
     );
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-    let cmd = with_set(&script, &dir, DATA);
-    assert_eq!(run_ok(cmd), text());
+    let out = output_of_fresh_executable(&mut with_set(&script, &dir, DATA));
+    assert!(out.status.success(), "status {:?}, stderr: {}", out.status, stderr_of(&out));
+    assert_eq!(stdout_of(&out), text());
 }
 
 /// Issue 5: the machine's own `python3`, which may itself be a wrapper

@@ -285,7 +285,7 @@ fn missing_library_is_refused() {
     let d = TempDir::new("run-nolib");
     let exe = d.path().join("fdset-run");
     std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
-    let out = run(Command::new(&exe)
+    let out = output_of_fresh_executable(Command::new(&exe)
         .env_remove("FDSET_SHIM_LIB")
         .args(["--", "true"]));
     assert_eq!(out.status.code(), Some(125));
@@ -298,7 +298,7 @@ fn missing_library_is_refused() {
         stderr_of(&out)
     );
     // The same copy works when told where the library is.
-    let out = run(Command::new(&exe)
+    let out = output_of_fresh_executable(Command::new(&exe)
         .env("FDSET_SHIM_LIB", shim_lib())
         .args(["--", "true"]));
     assert!(out.status.success(), "{}", stderr_of(&out));

@@ -189,3 +189,22 @@ pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
 pub fn file_arg(set: u32, path: &std::path::Path, mode: &str) -> String {
     format!("set={set},path={},mode={mode}", path.display())
 }
+
+/// `cmd.output()` for a program file the test has just written: while any
+/// other test thread is between fork and exec, its child still holds the
+/// file's (close-on-exec) write descriptor and exec fails with ETXTBSY.
+/// That passes within milliseconds, so retry for up to 5 s.
+pub fn output_of_fresh_executable(cmd: &mut Command) -> Output {
+    let start = std::time::Instant::now();
+    loop {
+        match cmd.output() {
+            Err(e)
+                if e.raw_os_error() == Some(libc::ETXTBSY)
+                    && start.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            r => return r.unwrap_or_else(|e| panic!("run {cmd:?}: {e}")),
+        }
+    }
+}

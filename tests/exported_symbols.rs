@@ -92,3 +92,46 @@ fn library_exports_only_hooks() {
         assert!(exported.iter().any(|s| s == hook), "{hook} is not exported");
     }
 }
+
+/// The guide: "keep hook symbols out of any executable". A binary that
+/// defined `open` or `close` itself would bind its own calls to them at link
+/// time, export or not, so both the dynamic and the full symbol tables of
+/// the launcher and the client must define none of the hook names.
+#[test]
+fn binaries_define_no_hook_symbols() {
+    let defined = |args: &[&str], file: &str| -> Vec<String> {
+        let out = Command::new("nm")
+            .args(args)
+            .arg(file)
+            .output()
+            .expect("run nm");
+        assert!(out.status.success(), "nm {file}: {}", stderr_of(&out));
+        stdout_of(&out)
+            .lines()
+            .filter_map(|l| l.split_whitespace().last())
+            .map(|s| s.split('@').next().unwrap_or(s).to_string())
+            .collect()
+    };
+    for bin in [
+        env!("CARGO_BIN_EXE_fdset-run"),
+        env!("CARGO_BIN_EXE_fdset-ctl"),
+    ] {
+        for table in [&["-D", "--defined-only"][..], &["--defined-only"][..]] {
+            let names = defined(table, bin);
+            // The full table of a Rust binary holds hundreds of names; an
+            // empty one (stripped) would make this check vacuous.
+            assert!(
+                table.len() == 2 || names.len() > 100,
+                "nm {table:?} {bin} listed almost nothing"
+            );
+            let hooks: Vec<&String> = names
+                .iter()
+                .filter(|s| HOOKS.contains(&s.as_str()))
+                .collect();
+            assert!(hooks.is_empty(), "{bin} defines hook symbols {hooks:?}");
+        }
+    }
+    // The same reading finds the hooks in the shim, so the check can fail.
+    let shim = defined(&["-D", "--defined-only"], shim_lib().to_str().unwrap());
+    assert!(shim.iter().any(|s| s == "open") && shim.iter().any(|s| s == "close"));
+}

@@ -125,11 +125,58 @@ pub struct ClosedMember {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotFound;
 
+/// Which set each open dup came from, indexed by descriptor number: closing
+/// a dup finds its set without a search, and the numbers the kernel hands
+/// out are small and dense, so the table stays short.
+#[derive(Clone, Debug, Default)]
+struct DupOwners {
+    by_fd: Vec<Option<u64>>,
+}
+
+impl DupOwners {
+    const fn new() -> Self {
+        DupOwners { by_fd: Vec::new() }
+    }
+
+    fn get(&self, fd: RawFd) -> Option<u64> {
+        let i = usize::try_from(fd).ok()?;
+        self.by_fd.get(i).copied().flatten()
+    }
+
+    fn insert(&mut self, fd: RawFd, set: u64) {
+        let Ok(i) = usize::try_from(fd) else {
+            return;
+        };
+        if i >= self.by_fd.len() {
+            self.by_fd.resize(i + 1, None);
+        }
+        self.by_fd[i] = Some(set);
+    }
+
+    fn remove(&mut self, fd: RawFd) -> Option<u64> {
+        let i = usize::try_from(fd).ok()?;
+        self.by_fd.get_mut(i)?.take()
+    }
+
+    fn clear(&mut self) {
+        self.by_fd.clear();
+    }
+
+    /// The dups' numbers, ascending.
+    fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.by_fd
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_some())
+            .map(|(i, _)| i as RawFd)
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
     sets: BTreeMap<u64, FdSet>,
     /// Which set each open dup came from.
-    dup_owner: BTreeMap<RawFd, u64>,
+    dup_owner: DupOwners,
     monitors: usize,
     /// Sets stay in use with no monitor (a process that has no control socket:
     /// nobody could ever remove its sets).
@@ -140,7 +187,7 @@ impl Registry {
     pub const fn new() -> Self {
         Registry {
             sets: BTreeMap::new(),
-            dup_owner: BTreeMap::new(),
+            dup_owner: DupOwners::new(),
             monitors: 0,
             always_in_use: false,
         }
@@ -172,11 +219,11 @@ impl Registry {
     }
 
     pub fn is_dup(&self, fd: RawFd) -> bool {
-        self.dup_owner.contains_key(&fd)
+        self.dup_owner.get(fd).is_some()
     }
 
     pub fn dup_owner(&self, fd: RawFd) -> Option<u64> {
-        self.dup_owner.get(&fd).copied()
+        self.dup_owner.get(fd)
     }
 
     /// Every descriptor the registry owns (members, removed or not).
@@ -185,7 +232,7 @@ impl Registry {
     }
 
     pub fn dup_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.dup_owner.keys().copied()
+        self.dup_owner.fds()
     }
 
     pub fn is_member(&self, fd: RawFd) -> bool {
@@ -347,7 +394,7 @@ impl Registry {
         // The number is free, so a record of it is stale: the program closed
         // that dup where no hook sees it (fcloseall, closedir of an
         // fdopendir). Forget it, or its set would count it forever.
-        if self.dup_owner.contains_key(&dup) {
+        if self.dup_owner.get(dup).is_some() {
             let mut closed = Vec::new();
             self.forget_dup(ops, dup, &mut closed);
         }
@@ -394,7 +441,7 @@ impl Registry {
         fd: RawFd,
         closed: &mut Vec<ClosedMember>,
     ) -> bool {
-        let Some(set) = self.dup_owner.remove(&fd) else {
+        let Some(set) = self.dup_owner.remove(fd) else {
             return false;
         };
         if let Some(s) = self.sets.get_mut(&set) {
@@ -469,7 +516,7 @@ impl Registry {
     /// A dup moved to another number (freopen puts it where the stream's
     /// descriptor was).
     pub fn renumber_dup(&mut self, old: RawFd, new: RawFd) -> bool {
-        let Some(set) = self.dup_owner.remove(&old) else {
+        let Some(set) = self.dup_owner.remove(old) else {
             return false;
         };
         self.dup_owner.insert(new, set);

@@ -104,6 +104,20 @@ fn adopt(st: &mut Locked, fd: RawFd, socket: bool) -> Result<RawFd, String> {
     Ok(fd)
 }
 
+/// The sets follow the monitor rule from now on, and the helper gets the
+/// eventfd that wakes it (shared by a fresh start and a resumed one).
+fn serve_from_now(st: &mut Locked, helper: &mut Helper) -> Result<(), String> {
+    st.registry.set_always_in_use(false);
+    // SAFETY: plain syscall.
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if efd < 0 {
+        return Err("cannot create the control thread's eventfd".to_string());
+    }
+    helper.wake = own(st, efd).ok_or("cannot keep the control thread's eventfd")?;
+    WAKE_FD.store(helper.wake, Ordering::Release);
+    Ok(())
+}
+
 /// In the new image after an exec in the same process: serve the carried
 /// monitors on, with no second greeting and their unparsed input kept.
 pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
@@ -137,14 +151,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
         st.registry.monitor_connected();
         helper.monitors.push(Monitor { fd, conn, out, sent: 0, gone: false });
     }
-    st.registry.set_always_in_use(false);
-    // SAFETY: plain syscall.
-    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if efd < 0 {
-        return Err("cannot create the control thread's eventfd".to_string());
-    }
-    helper.wake = own(&mut st, efd).ok_or("cannot keep the control thread's eventfd")?;
-    WAKE_FD.store(helper.wake, Ordering::Release);
+    serve_from_now(&mut st, &mut helper)?;
     drop(st);
     spawn_helper(helper)
 }
@@ -319,14 +326,7 @@ pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {
                 helper.monitors.push(Monitor::new(fd));
             }
         }
-        st.registry.set_always_in_use(false);
-        // SAFETY: plain syscall.
-        let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if efd < 0 {
-            return Err("cannot create the control thread's eventfd".to_string());
-        }
-        helper.wake = own(&mut st, efd).ok_or("cannot keep the control thread's eventfd")?;
-        WAKE_FD.store(helper.wake, Ordering::Release);
+        serve_from_now(&mut st, &mut helper)?;
     }
     if wait {
         *WAIT.lock().unwrap_or_else(|e| e.into_inner()) = Wait::Waiting;

@@ -125,17 +125,16 @@ pub fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut libc::stat
     let r = answer(&what, number).and_then(|a| {
         // SAFETY: buf is the caller's stat buffer; fstat is not hooked.
         last_errno(unsafe { libc::fstat(a.fd, buf) })?;
-        if shim::log_enabled() {
-            shim::log(&format!(
-                "{}: set {}: member fd {} answers",
-                what(),
-                a.set,
-                a.member
-            ));
-        }
+        log_answer(&what, &a);
         Ok(())
     });
     finish(saved, r)
+}
+
+fn log_answer(what: &dyn Fn() -> String, a: &Answer) {
+    if shim::log_enabled() {
+        shim::log(&format!("{}: set {}: member fd {} answers", what(), a.set, a.member));
+    }
 }
 
 /// `statx` for an fdset path: the kernel's `statx` of the answering member,
@@ -153,14 +152,7 @@ pub fn statx_set(
         let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_STATX_SYNC_TYPE);
         // SAFETY: an empty path with AT_EMPTY_PATH names a.fd; buf is the caller's.
         last_errno(unsafe { sys::statx(a.fd, c"".as_ptr(), flags, mask, buf) })?;
-        if shim::log_enabled() {
-            shim::log(&format!(
-                "{}: set {}: member fd {} answers",
-                what(),
-                a.set,
-                a.member
-            ));
-        }
+        log_answer(&what, &a);
         Ok(())
     });
     finish(saved, r)

@@ -348,7 +348,7 @@ macro_rules! stat_hook {
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(path, buf) },
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
             }
         }
     };
@@ -363,7 +363,7 @@ macro_rules! fstatat_hook {
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(dirfd, path, buf, flags) },
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
             }
         }
     };
@@ -388,7 +388,7 @@ macro_rules! xstat_hook {
                     -1
                 }
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
             }
         }
     };
@@ -407,7 +407,7 @@ macro_rules! fxstatat_hook {
                     -1
                 }
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || stat_family::stat_set(stringify!($name), unsafe { path_bytes(path) }, n, buf)),
+                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
             }
         }
     };
@@ -433,7 +433,7 @@ pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, 
     match unsafe { shim::fdset_path(path) } {
         None => unsafe { sys::statx(dirfd, path, flags, mask, buf) },
         // SAFETY: fdset_path only matches NUL-terminated paths.
-        Some(n) => guarded(-1, || stat_family::statx_set(unsafe { path_bytes(path) }, n, flags, mask, buf)),
+        Some(n) => guarded(-1, || unsafe { stat_family::statx_set(path_bytes(path), n, flags, mask, buf) }),
     }
 }
 

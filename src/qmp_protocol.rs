@@ -612,7 +612,7 @@ pub fn hex_encode(b: &[u8]) -> String {
 
 /// The inverse of [`hex_encode`]; `None` for anything else.
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

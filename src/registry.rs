@@ -444,10 +444,10 @@ impl Registry {
         let Some(set) = self.dup_owner.remove(fd) else {
             return false;
         };
-        if let Some(s) = self.sets.get_mut(&set) {
-            if let Some(pos) = s.dups.iter().position(|&d| d == fd) {
-                s.dups.swap_remove(pos);
-            }
+        if let Some(s) = self.sets.get_mut(&set)
+            && let Some(pos) = s.dups.iter().position(|&d| d == fd)
+        {
+            s.dups.swap_remove(pos);
         }
         self.cleanup(ops, set, closed);
         true

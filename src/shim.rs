@@ -547,12 +547,12 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
         return -1;
     }
     let kind = fdtable::kind(new);
-    if kind == fdtable::OWNED {
-        if let Err(e) = disown(&mut st, new) {
-            drop(st);
-            sys::set_errno(e);
-            return -1;
-        }
+    if kind == fdtable::OWNED
+        && let Err(e) = disown(&mut st, new)
+    {
+        drop(st);
+        sys::set_errno(e);
+        return -1;
     }
     // SAFETY: plain libc calls with the caller's arguments.
     let r = unsafe {

@@ -119,7 +119,10 @@ fn last_errno(r: c_int) -> Result<(), Errno> {
 /// `stat`, `lstat`, `fstatat` and the `__xstat` family for an fdset path
 /// (`call` names the hook for the log). An fdset path is not a symlink, so
 /// `lstat` answers as `stat` does.
-pub fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut libc::stat) -> c_int {
+///
+/// # Safety
+/// `buf` is valid for writing one `struct stat` (the caller's buffer).
+pub unsafe fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut libc::stat) -> c_int {
     let saved = sys::errno();
     let what = || format!("{call} {}", path_text(path));
     let r = answer(&what, number).and_then(|a| {
@@ -139,7 +142,10 @@ fn log_answer(what: &dyn Fn() -> String, a: &Answer) {
 
 /// `statx` for an fdset path: the kernel's `statx` of the answering member,
 /// with the caller's mask and sync flags.
-pub fn statx_set(
+///
+/// # Safety
+/// `buf` is valid for writing one `struct statx` (the caller's buffer).
+pub unsafe fn statx_set(
     path: &[u8],
     number: SetNumber,
     flags: c_int,

@@ -25,6 +25,8 @@ macro_rules! real_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
             #[allow(non_upper_case_globals)]
+            /// # Safety
+            /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
                 static SLOT: AtomicUsize = AtomicUsize::new(0);
                 let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
@@ -47,6 +49,8 @@ macro_rules! real_fns {
 macro_rules! real_open_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*; $mode:ident) ;)*) => {
         $(
+            /// # Safety
+            /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*, $mode: c_uint) -> c_int {
                 static SLOT: AtomicUsize = AtomicUsize::new(0);
                 let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());

@@ -67,19 +67,24 @@ const HOOKS: &[&str] = &[
 /// The issue 2 hooks that must be there whatever else is.
 const REQUIRED: usize = 20;
 
-#[test]
-fn library_exports_only_hooks() {
+/// The names `nm ARGS FILE` lists, without symbol versions (`open@GLIBC..`).
+fn defined_symbols(args: &[&str], file: &std::path::Path) -> Vec<String> {
     let out = Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(shim_lib())
+        .args(args)
+        .arg(file)
         .output()
         .expect("run nm");
-    assert!(out.status.success(), "nm failed: {}", stderr_of(&out));
-    let exported: Vec<String> = stdout_of(&out)
+    assert!(out.status.success(), "nm {}: {}", file.display(), stderr_of(&out));
+    stdout_of(&out)
         .lines()
-        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter_map(|l| l.split_whitespace().last())
         .map(|s| s.split('@').next().unwrap_or(s).to_string())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn library_exports_only_hooks() {
+    let exported = defined_symbols(&["-D", "--defined-only"], &shim_lib());
     let unexpected: Vec<&String> = exported
         .iter()
         .filter(|s| !HOOKS.contains(&s.as_str()))
@@ -99,25 +104,12 @@ fn library_exports_only_hooks() {
 /// the launcher and the client must define none of the hook names.
 #[test]
 fn binaries_define_no_hook_symbols() {
-    let defined = |args: &[&str], file: &str| -> Vec<String> {
-        let out = Command::new("nm")
-            .args(args)
-            .arg(file)
-            .output()
-            .expect("run nm");
-        assert!(out.status.success(), "nm {file}: {}", stderr_of(&out));
-        stdout_of(&out)
-            .lines()
-            .filter_map(|l| l.split_whitespace().last())
-            .map(|s| s.split('@').next().unwrap_or(s).to_string())
-            .collect()
-    };
     for bin in [
         env!("CARGO_BIN_EXE_fdset-run"),
         env!("CARGO_BIN_EXE_fdset-ctl"),
     ] {
         for table in [&["-D", "--defined-only"][..], &["--defined-only"][..]] {
-            let names = defined(table, bin);
+            let names = defined_symbols(table, std::path::Path::new(bin));
             // The full table of a Rust binary holds hundreds of names; an
             // empty one (stripped) would make this check vacuous.
             assert!(
@@ -132,6 +124,6 @@ fn binaries_define_no_hook_symbols() {
         }
     }
     // The same reading finds the hooks in the shim, so the check can fail.
-    let shim = defined(&["-D", "--defined-only"], shim_lib().to_str().unwrap());
+    let shim = defined_symbols(&["-D", "--defined-only"], &shim_lib());
     assert!(shim.iter().any(|s| s == "open") && shim.iter().any(|s| s == "close"));
 }

@@ -9,7 +9,6 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Not root and not us (the tests run as root: `nobody`).
 const OTHER_UID: u32 = 65534;
@@ -32,14 +31,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn wait_for(path: &Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(10), "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -70,8 +61,8 @@ fn control_socket_refuses_peers_of_another_uid() {
     let dir = TempDir::new("abuse-peer");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let sock = dir.path().join("ctl.qmp");
-    let _prog = Running(fdset_run().arg("--qmp").arg(&sock).args(["--", "sleep", "30"]).spawn().expect("start fdset-run"));
-    wait_for(&sock);
+    let mut prog = Running(fdset_run().arg("--qmp").arg(&sock).args(["--", "sleep", "30"]).spawn().expect("start fdset-run"));
+    wait_for_path(&sock, &mut prog.0);
     assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
 
     // The file mode stops another user at connect().

@@ -364,17 +364,7 @@ fn qemu_storage_daemon_blockdev_add_with_a_prefix_path() {
 /// read the whole disk back, then stop the server with SIGTERM.
 fn nbd_round_trip(mut server: Command, sock: &Path, dir: &Path) -> Vec<u8> {
     let mut child = server.spawn().expect("start qemu-nbd");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sock.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "qemu-nbd never listened"
-        );
-        if let Some(st) = child.try_wait().unwrap() {
-            panic!("qemu-nbd exited early: {st:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_path(sock, &mut child);
     let uri = format!("nbd+unix:///?socket={}", sock.display());
     let raw = write_then_read_over_nbd(&uri, "write -P 0x44 3M 256k", dir);
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

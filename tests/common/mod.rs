@@ -208,3 +208,20 @@ pub fn output_of_fresh_executable(cmd: &mut Command) -> Output {
         }
     }
 }
+
+/// Wait (up to 10 s) until `child` has made `path`, e.g. its listening
+/// socket; fails at once if the child exits first.
+pub fn wait_for_path(path: &std::path::Path, child: &mut std::process::Child) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            panic!("{} never appeared: the program exited ({st:?})", path.display());
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -40,6 +40,29 @@ pub fn parse_set_number(s: &[u8]) -> SetNumber {
     Ok(value)
 }
 
+/// The common case of [`parse_set_number`] read straight from a C string:
+/// 1 to 10 ASCII digits and the terminating NUL, value at most `i32::MAX`.
+/// `None` for anything else (the caller then measures the string and parses
+/// it in full), so the answer, when there is one, is the full parse's.
+///
+/// # Safety
+/// `s` points into a NUL-terminated string.
+#[inline]
+pub unsafe fn plain_set_number(s: *const u8) -> Option<u64> {
+    let mut value: u64 = 0;
+    for i in 0..11 {
+        // SAFETY: bytes before i were digits, not the NUL, so byte i is
+        // still inside the string.
+        let b = unsafe { *s.add(i) };
+        match b {
+            b'0'..=b'9' if i < 10 => value = value * 10 + u64::from(b - b'0'),
+            0 if i > 0 && value <= i32::MAX as u64 => return Some(value),
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Extra prefixes and exact-path aliases (`FDSET_PREFIX`, `FDSET_ALIAS`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathConfig {

@@ -39,8 +39,7 @@ fn mode_if_needed(flags: c_int, mode: c_uint) -> c_uint {
 unsafe fn open_fdset(path: *const c_char, number: crate::fdpath::SetNumber, flags: c_int) -> c_int {
     guarded(-1, || {
         // SAFETY: fdset_path only matches non-null NUL-terminated paths.
-        let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
-        shim::open_set(bytes, number, flags)
+        shim::open_set(|| unsafe { CStr::from_ptr(path) }.to_bytes(), number, flags)
     })
 }
 
@@ -162,7 +161,7 @@ unsafe fn fopen_fdset(path: *const c_char, number: crate::fdpath::SetNumber, mod
             sys::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
         };
-        let fd = shim::open_set(p, number, flags);
+        let fd = shim::open_set(|| p, number, flags);
         if fd < 0 {
             return std::ptr::null_mut();
         }
@@ -237,7 +236,7 @@ unsafe fn freopen_any(
             sys::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
         };
-        let fd = shim::open_set(p, number, flags);
+        let fd = shim::open_set(|| p, number, flags);
         if fd < 0 {
             // C: the original stream is closed even when the open fails.
             let e = sys::errno();

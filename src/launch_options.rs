@@ -204,10 +204,10 @@ fn parse_add_fd(value: &str) -> Result<Vec<AddFd>, String> {
     let mut out = Vec::new();
     for spec in specs {
         // The fd itself is checked by the launcher; the set id can be checked here.
-        if let Some(set) = spec.set {
-            if set > MAX_OPENABLE_SET as i64 {
-                set_id(&option, &set.to_string())?;
-            }
+        if let Some(set) = spec.set
+            && set > MAX_OPENABLE_SET as i64
+        {
+            set_id(&option, &set.to_string())?;
         }
         out.push(AddFd {
             option: option.clone(),

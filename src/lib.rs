@@ -10,6 +10,7 @@ pub mod exec_state;
 pub mod fdpath;
 pub mod fdtable;
 pub mod launch_spec;
+pub mod owner_lock;
 pub mod qmp_protocol;
 pub mod qmp_server;
 pub mod registry;

@@ -275,7 +275,7 @@ impl Registry {
     /// then run the set's cleanup.
     pub fn remove(
         &mut self,
-        ops: &mut dyn FdOps,
+        ops: &mut (impl FdOps + ?Sized),
         set: u64,
         fd: Option<RawFd>,
         closed: &mut Vec<ClosedMember>,
@@ -316,54 +316,42 @@ impl Registry {
 
     /// Choose the member an open with `flags` would duplicate: the newest one
     /// not removed with the same access mode, preferring a matching `O_DIRECT`.
-    fn choose(
-        s: &FdSet,
-        ops: &mut dyn FdOps,
-        flags: i32,
-    ) -> Option<usize> {
+    fn choose(s: &FdSet, ops: &mut (impl FdOps + ?Sized), flags: i32) -> Option<MemberRef> {
         let want = flags & O_ACCMODE;
-        let mut first = None;
-        let mut candidates = 0;
-        for (i, m) in s.members.iter().enumerate().rev() {
-            if m.removed || m.access_mode() != want {
-                continue;
-            }
-            candidates += 1;
-            if first.is_none() {
-                first = Some(i);
-            }
+        let mut candidates = s.members.iter().rev().filter(|m| !m.removed && m.access_mode() == want);
+        let newest = candidates.next()?;
+        let newest_ref = MemberRef { fd: newest.fd, info: newest.info };
+        if candidates.next().is_none() {
+            return Some(newest_ref);
         }
         // O_DIRECT can be changed with F_SETFL, so it is asked for only when
         // there is a choice to make.
-        if candidates > 1 {
-            for (i, m) in s.members.iter().enumerate().rev() {
-                if m.removed || m.access_mode() != want {
-                    continue;
-                }
+        s.members
+            .iter()
+            .rev()
+            .filter(|m| !m.removed && m.access_mode() == want)
+            .find(|m| {
                 let cur = ops.get_status_flags(m.fd).unwrap_or(m.info.status_flags);
-                if cur & libc::O_DIRECT == flags & libc::O_DIRECT {
-                    return Some(i);
-                }
-            }
-        }
-        first
+                cur & libc::O_DIRECT == flags & libc::O_DIRECT
+            })
+            .map(|m| MemberRef { fd: m.fd, info: m.info })
+            .or(Some(newest_ref))
     }
 
     /// Open set `set` with open(2) `flags` (spec section 2, "Open"). On failure
     /// nothing is left behind.
-    pub fn open(&mut self, ops: &mut dyn FdOps, set: u64, flags: i32) -> OpenOutcome {
-        let Some(s) = self.sets.get(&set) else {
+    pub fn open(&mut self, ops: &mut (impl FdOps + ?Sized), set: u64, flags: i32) -> OpenOutcome {
+        let Some(s) = self.sets.get_mut(&set) else {
             return OpenOutcome::NoSuchSet { set };
         };
-        let Some(idx) = Self::choose(s, ops, flags) else {
+        // Only the number and the cached flags: no copy of the opaque text
+        // on the hot path.
+        let Some(member) = Self::choose(s, ops, flags) else {
             return OpenOutcome::NoMemberForMode {
                 set,
                 accmode: flags & O_ACCMODE,
             };
         };
-        // Only the number and the cached flags: no copy of the opaque text
-        // on the hot path.
-        let member = MemberRef { fd: s.members[idx].fd, info: s.members[idx].info };
         if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
             return OpenOutcome::SyncMismatch {
                 set,
@@ -391,15 +379,12 @@ impl Registry {
                 what,
             };
         }
+        s.dups.push(dup);
         // The number is free, so a record of it is stale: the program closed
         // that dup where no hook sees it (fcloseall, closedir of an
         // fdopendir). Forget it, or its set would count it forever.
-        if self.dup_owner.get(dup).is_some() {
-            let mut closed = Vec::new();
-            self.forget_dup(ops, dup, &mut closed);
-        }
-        if let Some(s) = self.sets.get_mut(&set) {
-            s.dups.push(dup);
+        if let Some(stale_set) = self.dup_owner.get(dup) {
+            self.forget_stale_dup(ops, stale_set, dup);
         }
         self.dup_owner.insert(dup, set);
         OpenOutcome::Opened {
@@ -409,11 +394,26 @@ impl Registry {
         }
     }
 
+    /// Drop the record of a dup whose number the kernel handed out again
+    /// (just now, to a dup of `set`... or of another set).
+    #[cold]
+    fn forget_stale_dup(&mut self, ops: &mut (impl FdOps + ?Sized), stale_set: u64, fd: RawFd) {
+        self.dup_owner.remove(fd);
+        let mut closed = Vec::new();
+        if let Some(s) = self.sets.get_mut(&stale_set)
+            && let Some(pos) = s.dups.iter().position(|&d| d == fd)
+        {
+            // The new dup was pushed last; the stale record is the first.
+            s.dups.remove(pos);
+        }
+        self.cleanup(ops, stale_set, &mut closed);
+    }
+
     /// What open(2) would do to a fresh description, done to the shared one:
     /// status flags, truncation, offset 0. Calls skipped when they would
     /// change nothing.
     fn apply_open_flags(
-        ops: &mut dyn FdOps,
+        ops: &mut (impl FdOps + ?Sized),
         dup: RawFd,
         member: &MemberRef,
         flags: i32,
@@ -437,19 +437,24 @@ impl Registry {
     /// Returns whether `fd` was a dup.
     pub fn forget_dup(
         &mut self,
-        ops: &mut dyn FdOps,
+        ops: &mut (impl FdOps + ?Sized),
         fd: RawFd,
         closed: &mut Vec<ClosedMember>,
     ) -> bool {
         let Some(set) = self.dup_owner.remove(fd) else {
             return false;
         };
-        if let Some(s) = self.sets.get_mut(&set)
-            && let Some(pos) = s.dups.iter().position(|&d| d == fd)
-        {
+        let in_use = self.in_use();
+        let Some(s) = self.sets.get_mut(&set) else {
+            return true;
+        };
+        if let Some(pos) = s.dups.iter().position(|&d| d == fd) {
             s.dups.swap_remove(pos);
         }
-        self.cleanup(ops, set, closed);
+        // Cleanup has work only once the last dup is gone.
+        if s.dups.is_empty() && Self::cleanup_set(ops, set, s, in_use, closed) {
+            self.sets.remove(&set);
+        }
         true
     }
 
@@ -458,7 +463,7 @@ impl Registry {
     }
 
     /// The last monitor leaving runs cleanup on every set.
-    pub fn monitor_disconnected(&mut self, ops: &mut dyn FdOps, closed: &mut Vec<ClosedMember>) {
+    pub fn monitor_disconnected(&mut self, ops: &mut (impl FdOps + ?Sized), closed: &mut Vec<ClosedMember>) {
         self.monitors = self.monitors.saturating_sub(1);
         if self.monitors == 0 {
             let ids: Vec<u64> = self.sets.keys().copied().collect();
@@ -470,28 +475,53 @@ impl Registry {
 
     /// Close and drop every member with `refcount == 0 && (!in_use || removed)`;
     /// drop the set once it has no members and no dups.
-    pub fn cleanup(&mut self, ops: &mut dyn FdOps, set: u64, closed: &mut Vec<ClosedMember>) {
+    pub fn cleanup(&mut self, ops: &mut (impl FdOps + ?Sized), set: u64, closed: &mut Vec<ClosedMember>) {
         let in_use = self.in_use();
-        let Some(s) = self.sets.get_mut(&set) else {
-            return;
-        };
-        if s.dups.is_empty() {
-            s.members.retain(|m| {
-                let drop = !in_use || m.removed;
-                if drop {
-                    ops.close(m.fd);
-                    closed.push(ClosedMember {
-                        set,
-                        fd: m.fd,
-                        removed: m.removed,
-                    });
-                }
-                !drop
-            });
-        }
-        if s.members.is_empty() && s.dups.is_empty() {
+        if let Some(s) = self.sets.get_mut(&set)
+            && Self::cleanup_set(ops, set, s, in_use, closed)
+        {
             self.sets.remove(&set);
         }
+    }
+
+    /// [`Registry::cleanup`] of one set already found; true when the set is
+    /// left with no members and no dups (the caller drops it).
+    #[inline]
+    fn cleanup_set(
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        s: &mut FdSet,
+        in_use: bool,
+        closed: &mut Vec<ClosedMember>,
+    ) -> bool {
+        if s.dups.is_empty() && (!in_use || s.members.iter().any(|m| m.removed)) {
+            Self::close_unused_members(ops, set, s, in_use, closed);
+        }
+        s.members.is_empty() && s.dups.is_empty()
+    }
+
+    /// The closing part of cleanup (refcount 0): members removed, or all of
+    /// them when the set is not in use.
+    #[cold]
+    fn close_unused_members(
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        s: &mut FdSet,
+        in_use: bool,
+        closed: &mut Vec<ClosedMember>,
+    ) {
+        s.members.retain(|m| {
+            let drop = !in_use || m.removed;
+            if drop {
+                ops.close(m.fd);
+                closed.push(ClosedMember {
+                    set,
+                    fd: m.fd,
+                    removed: m.removed,
+                });
+            }
+            !drop
+        });
     }
 
     /// A member moved to another descriptor number (the program claimed its

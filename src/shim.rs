@@ -6,8 +6,7 @@ use crate::fdtable;
 use crate::registry::{ClosedMember, Errno, FdOps, MemberInfo, OpenOutcome, RawFd, Registry};
 use crate::sys;
 use once_cell::sync::OnceCell;
-use spin::mutex::{SpinMutex, SpinMutexGuard};
-use std::cell::Cell;
+use crate::owner_lock::{OwnerGuard, OwnerLock};
 use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -16,22 +15,13 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 /// the low numbers programs expect `open()` to hand out.
 pub const OWNED_FD_BASE: RawFd = 100;
 
-/// Waits by yielding the CPU: a holder that was preempted gets to run.
-pub struct YieldRelax;
-impl spin::RelaxStrategy for YieldRelax {
-    fn relax() {
-        // SAFETY: no preconditions.
-        unsafe { libc::sched_yield() };
-    }
-}
-
 pub struct State {
     pub registry: Registry,
     /// Shim-owned descriptors that are not set members (control sockets).
     pub extra_owned: Vec<RawFd>,
 }
 
-static STATE: SpinMutex<State, YieldRelax> = SpinMutex::new(State {
+static STATE: OwnerLock<State> = OwnerLock::new(State {
     registry: Registry::new(),
     extra_owned: Vec::new(),
 });
@@ -60,12 +50,6 @@ pub fn set_config(c: Config) {
     let _ = CONFIG.set(c);
 }
 
-thread_local! {
-    /// This thread holds the registry lock (a hook entered again on this
-    /// thread can only be a signal handler that interrupted the shim).
-    static IN_SHIM: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Dups closed by a signal handler while its thread held the lock.
 const PENDING_SLOTS: usize = 64;
 static PENDING: [AtomicI32; PENDING_SLOTS] = [const { AtomicI32::new(-1) }; PENDING_SLOTS];
@@ -74,58 +58,49 @@ static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// The registry lock. Dropping it first forgets the dups closed meanwhile by
 /// signal handlers.
 pub struct Locked {
-    guard: Option<SpinMutexGuard<'static, State, YieldRelax>>,
+    guard: OwnerGuard<'static, State>,
 }
 
 impl std::ops::Deref for Locked {
     type Target = State;
+    #[inline]
     fn deref(&self) -> &State {
-        match &self.guard {
-            Some(g) => g,
-            None => unreachable_state(),
-        }
+        &self.guard
     }
 }
 impl std::ops::DerefMut for Locked {
+    #[inline]
     fn deref_mut(&mut self) -> &mut State {
-        match &mut self.guard {
-            Some(g) => g,
-            None => unreachable_state(),
-        }
+        &mut self.guard
     }
 }
 
-#[cold]
-fn unreachable_state() -> ! {
-    // A Locked always holds its guard until drop; this cannot run.
-    std::process::abort()
-}
-
 impl Drop for Locked {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(mut g) = self.guard.take() {
-            drain_pending(&mut g);
-            drop(g);
-        }
-        IN_SHIM.with(|c| c.set(false));
+        drain_pending(&mut self.guard);
+        // The guard, dropped next, releases the lock.
     }
 }
 
 /// Take the registry lock; `None` when this thread already holds it (a signal
 /// handler running inside the shim), where waiting would deadlock.
+#[inline]
 pub fn lock() -> Option<Locked> {
-    if IN_SHIM.with(|c| c.replace(true)) {
-        return None;
-    }
-    let mut g = STATE.lock();
-    drain_pending(&mut g);
-    Some(Locked { guard: Some(g) })
+    let mut guard = STATE.lock().ok()?;
+    drain_pending(&mut guard);
+    Some(Locked { guard })
 }
 
+#[inline]
 fn drain_pending(st: &mut State) {
-    if PENDING_COUNT.load(Ordering::Acquire) == 0 {
-        return;
+    if PENDING_COUNT.load(Ordering::Acquire) != 0 {
+        drain_pending_now(st);
     }
+}
+
+#[cold]
+fn drain_pending_now(st: &mut State) {
     let mut closed = Vec::new();
     for slot in &PENDING {
         let fd = slot.swap(-1, Ordering::AcqRel);
@@ -161,9 +136,7 @@ pub struct RealOps;
 
 impl FdOps for RealOps {
     fn dup(&mut self, fd: RawFd, cloexec: bool) -> Result<RawFd, Errno> {
-        let cmd = if cloexec { libc::F_DUPFD_CLOEXEC } else { libc::F_DUPFD };
-        let r = sys::fcntl_int(fd, cmd, 0);
-        if r < 0 { Err(sys::errno()) } else { Ok(r) }
+        sys::direct::dup_lowest(fd, cloexec)
     }
     fn close(&mut self, fd: RawFd) {
         fdtable::mark(fd, fdtable::FREE);
@@ -171,19 +144,17 @@ impl FdOps for RealOps {
         unsafe { sys::close(fd) };
     }
     fn get_status_flags(&mut self, fd: RawFd) -> Result<i32, Errno> {
-        let r = sys::fcntl_int(fd, libc::F_GETFL, 0);
-        if r < 0 { Err(sys::errno()) } else { Ok(r) }
+        sys::direct::status_flags(fd)
     }
     fn set_status_flags(&mut self, fd: RawFd, flags: i32) -> Result<(), Errno> {
-        if sys::fcntl_int(fd, libc::F_SETFL, flags) < 0 { Err(sys::errno()) } else { Ok(()) }
+        sys::direct::set_status_flags(fd, flags)
     }
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno> {
         // SAFETY: plain syscall wrapper, not hooked.
         if unsafe { libc::ftruncate(fd, 0) } < 0 { Err(sys::errno()) } else { Ok(()) }
     }
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno> {
-        // SAFETY: plain syscall wrapper, not hooked.
-        if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 { Err(sys::errno()) } else { Ok(()) }
+        sys::direct::rewind(fd)
     }
 }
 
@@ -238,10 +209,15 @@ pub fn log(line: &str) {
     sys::write_all(2, s.as_bytes());
 }
 
+#[inline]
 pub fn log_closed(closed: &[ClosedMember]) {
-    if closed.is_empty() || !log_enabled() {
-        return;
+    if !closed.is_empty() && log_enabled() {
+        log_closed_now(closed);
     }
+}
+
+#[cold]
+fn log_closed_now(closed: &[ClosedMember]) {
     for c in closed {
         let why = if c.removed {
             "it was removed and no dup is open"
@@ -345,6 +321,12 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
                 return None;
             }
         }
+        // SAFETY: as above, the byte after the prefix is within the string.
+        let number = unsafe { path.add(crate::fdpath::FDSET_DIR.len()) }.cast::<u8>();
+        // SAFETY: as above.
+        if let Some(n) = unsafe { crate::fdpath::plain_set_number(number) } {
+            return Some(Ok(n));
+        }
     }
     // SAFETY: as above.
     unsafe { resolve_path(path, paths) }
@@ -365,13 +347,15 @@ unsafe fn resolve_path(path: *const libc::c_char, paths: &PathConfig) -> Option<
 // ---------------------------------------------------------------- open
 
 /// Open an fd set for a path that named one; returns the new fd or -1 with
-/// errno set. On success errno is left as it was.
-pub fn open_set(path: &[u8], number: SetNumber, flags: i32) -> RawFd {
+/// errno set. On success errno is left as it was. `path` gives the path's
+/// bytes for the log (measured only when logging).
+pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) -> RawFd {
     let saved = sys::errno();
     let set = match number {
         Ok(n) => n,
         Err(()) => {
             if log_enabled() {
+                let path = path();
                 log(&format!(
                     "open {}: EINVAL: '{}' is not a set number (0..2147483647)",
                     String::from_utf8_lossy(path),
@@ -402,7 +386,7 @@ pub fn open_set(path: &[u8], number: SetNumber, flags: i32) -> RawFd {
     }
     drop(st);
     if log_enabled() {
-        log_open(path, flags, &outcome);
+        log_open(path(), flags, &outcome);
     }
     match outcome.result() {
         Ok(fd) => {
@@ -793,7 +777,6 @@ fn release_after_fork() {
     if FORK_HELD.swap(0, Ordering::AcqRel) == 1 {
         // SAFETY: this thread took the lock in atfork_prepare and forgot the guard.
         unsafe { STATE.force_unlock() };
-        IN_SHIM.with(|c| c.set(false));
     }
 }
 

@@ -189,7 +189,16 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
 }
 
 /// Streams opened by [`popen`], with the child to wait for in [`pclose`].
-static POPENED: SpinMutex<Vec<(usize, pid_t)>, crate::shim::YieldRelax> = SpinMutex::new(Vec::new());
+static POPENED: SpinMutex<Vec<(usize, pid_t)>, YieldRelax> = SpinMutex::new(Vec::new());
+
+/// Waits by yielding the CPU: a holder that was preempted gets to run.
+struct YieldRelax;
+impl spin::RelaxStrategy for YieldRelax {
+    fn relax() {
+        // SAFETY: no preconditions.
+        unsafe { libc::sched_yield() };
+    }
+}
 
 /// `popen(cmd, mode)` with the sets carried. `None`: nothing to carry (or a
 /// mode to leave to libc).

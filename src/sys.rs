@@ -126,6 +126,58 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e }
 }
 
+/// The descriptor operations of an fdset open, as direct system calls
+/// (rustix): glibc's variadic `fcntl` wrapper costs more instructions than
+/// the shim's own work there, and none of these is a cancellation point or
+/// hooked. `errno` is left alone; failures return it.
+pub mod direct {
+    use rustix::fd::{BorrowedFd, IntoRawFd};
+    use rustix::fs::{OFlags, SeekFrom};
+    use std::os::fd::RawFd;
+
+    fn errno(e: rustix::io::Errno) -> i32 {
+        e.raw_os_error()
+    }
+
+    /// # Safety
+    /// `fd` is open for the duration of the call.
+    unsafe fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+        // SAFETY: per the contract.
+        unsafe { BorrowedFd::borrow_raw(fd) }
+    }
+
+    /// The lowest free number for the same open file description
+    /// (`F_DUPFD_CLOEXEC` or `dup`, which is `F_DUPFD` from 0).
+    pub fn dup_lowest(fd: RawFd, cloexec: bool) -> Result<RawFd, i32> {
+        // SAFETY: an invalid fd only makes the call fail with EBADF.
+        let fd = unsafe { borrow(fd) };
+        let new = if cloexec { rustix::io::fcntl_dupfd_cloexec(fd, 0) } else { rustix::io::dup(fd) };
+        new.map(IntoRawFd::into_raw_fd).map_err(errno)
+    }
+
+    /// `F_GETFL`.
+    pub fn status_flags(fd: RawFd) -> Result<i32, i32> {
+        // SAFETY: as above.
+        rustix::fs::fcntl_getfl(unsafe { borrow(fd) })
+            .map(|f| f.bits() as i32)
+            .map_err(errno)
+    }
+
+    /// `F_SETFL`.
+    pub fn set_status_flags(fd: RawFd, flags: i32) -> Result<(), i32> {
+        // SAFETY: as above.
+        rustix::fs::fcntl_setfl(unsafe { borrow(fd) }, OFlags::from_bits_retain(flags as u32)).map_err(errno)
+    }
+
+    /// `lseek(fd, 0, SEEK_SET)`.
+    pub fn rewind(fd: RawFd) -> Result<(), i32> {
+        // SAFETY: as above.
+        rustix::fs::seek(unsafe { borrow(fd) }, SeekFrom::Start(0))
+            .map(drop)
+            .map_err(errno)
+    }
+}
+
 /// `fcntl` is not hooked, so calling it directly is safe.
 pub fn fcntl_int(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
     // SAFETY: integer-argument fcntl commands only.

@@ -158,7 +158,7 @@ fn verbose_logs_decisions() {
     assert!(out.status.success());
     let err = stderr_of(&out);
     assert!(
-        err.contains(&format!("fdset-run: set 1: fd "))
+        err.contains("fdset-run: set 1: fd ")
             && err.contains(&format!("= {} (O_RDONLY)", f.display())),
         "{err}"
     );

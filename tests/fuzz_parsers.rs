@@ -8,7 +8,7 @@ mod fdpath;
 #[path = "../src/launch_spec.rs"]
 mod launch_spec;
 
-use fdpath::{FDSET_DIR, PathConfig, parse_set_number};
+use fdpath::{FDSET_DIR, PathConfig, parse_set_number, plain_set_number};
 use launch_spec::{AddFdSpec, parse_add_fd};
 use proptest::prelude::*;
 
@@ -102,6 +102,26 @@ proptest! {
         let mut path = FDSET_DIR.to_vec();
         path.extend_from_slice(&text);
         prop_assert_eq!(PathConfig::default().resolve(&path), Some(strtol_reference(&text)));
+        // The hooks' shortcut for plain digits, when it answers, answers the same.
+        let c = std::ffi::CString::new(text.clone()).expect("no NUL");
+        // SAFETY: a NUL-terminated string.
+        if let Some(v) = unsafe { plain_set_number(c.as_ptr().cast()) } {
+            prop_assert_eq!(Ok(v), strtol_reference(&text));
+        }
+    }
+
+    // The shortcut answers for every plain number a program would write
+    // (1 to 10 digits, at most i32::MAX) and leaves the rest to the full parse.
+    #[test]
+    fn plain_digits_take_the_shortcut(text in "[0-9]{1,12}") {
+        let c = std::ffi::CString::new(text.clone()).expect("no NUL");
+        // SAFETY: a NUL-terminated string.
+        let got = unsafe { plain_set_number(c.as_ptr().cast()) };
+        let fits = text.len() <= 10 && text.parse::<u64>().is_ok_and(|v| v <= i32::MAX as u64);
+        prop_assert_eq!(got.is_some(), fits, "{}", text);
+        if let Some(v) = got {
+            prop_assert_eq!(Ok(v), strtol_reference(text.as_bytes()));
+        }
     }
 
     // Spec 5: a path that is neither /dev/fdset/..., a prefix nor an alias is

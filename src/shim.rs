@@ -321,15 +321,29 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
                 return None;
             }
         }
-        // SAFETY: as above, the byte after the prefix is within the string.
-        let number = unsafe { path.add(crate::fdpath::FDSET_DIR.len()) }.cast::<u8>();
-        // SAFETY: as above.
-        if let Some(n) = unsafe { crate::fdpath::plain_set_number(number) } {
-            return Some(Ok(n));
-        }
+        // SAFETY: the whole prefix matched, as above.
+        return Some(unsafe { fdset_dir_number(path) });
     }
     // SAFETY: as above.
     unsafe { resolve_path(path, paths) }
+}
+
+/// The set number of a path that starts with `/dev/fdset/`: plain digits
+/// read in place, anything else measured and parsed in full. Out of line,
+/// like `resolve_path`.
+///
+/// # Safety
+/// `path` is a NUL-terminated string that starts with `FDSET_DIR`.
+#[inline(never)]
+unsafe fn fdset_dir_number(path: *const libc::c_char) -> SetNumber {
+    // SAFETY: per the contract, the byte after the prefix is within the string.
+    let number = unsafe { path.add(crate::fdpath::FDSET_DIR.len()) }.cast::<u8>();
+    // SAFETY: as above.
+    match unsafe { crate::fdpath::plain_set_number(number) } {
+        Some(n) => Ok(n),
+        // SAFETY: as above.
+        None => crate::fdpath::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes()),
+    }
 }
 
 /// The rest of `fdset_path`, out of line so that the common rejection above

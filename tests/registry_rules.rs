@@ -673,3 +673,30 @@ fn a_reused_dup_number_drops_the_stale_record() {
     assert!(reg.set(1).is_none(), "set 1 (removed, no dup left) is dropped");
     assert!(!fake.is_open(m1), "set 1's removed member is closed");
 }
+
+// The same, when the reused number comes back to the stale record's own set
+// and no monitor is connected: the new dup is counted before the stale one
+// goes, so the cleanup that follows sees refcount 1 and keeps the member
+// the new dup was made from (spec section 2: members close at refcount 0).
+#[test]
+fn a_reused_dup_number_in_its_own_set_keeps_the_member_for_the_new_dup() {
+    let (mut reg, mut fake) = monitored();
+    let m = add(&mut reg, &mut fake, 1, O_RDONLY);
+    let (_, d) = open_ok(&mut reg, &mut fake, 1, O_RDONLY);
+    assert!(disconnect(&mut reg, &mut fake).is_empty(), "a dup is open");
+    fake.program_close(d); // unseen by the registry
+    let (_, d2) = open_ok(&mut reg, &mut fake, 1, O_RDONLY);
+    assert_eq!(d2, d, "the fake hands out the lowest free number");
+    assert_eq!(refcount(&reg, 1), 1);
+    assert_eq!(reg.dup_owner(d), Some(1));
+    assert!(fake.is_open(m), "the member stays while the new dup is open");
+    assert_eq!(
+        close_dup(&mut reg, &mut fake, d),
+        vec![ClosedMember {
+            set: 1,
+            fd: m,
+            removed: false
+        }]
+    );
+    assert!(reg.set(1).is_none());
+}

@@ -60,7 +60,8 @@ impl FakeFds {
         Self::default()
     }
 
-    fn lowest_free(&self) -> RawFd {
+    /// The number the next dup or open gets (the kernel's rule).
+    pub fn lowest_free(&self) -> RawFd {
         let mut fd = 3;
         while self.fds.contains_key(&fd) {
             fd += 1;

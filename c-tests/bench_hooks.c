@@ -70,29 +70,56 @@ static void openat_close(const char *path, long n) {
     }
 }
 
-/* Both figures of `fdset`: blocks of the two loops alternate so that a slow
- * phase of the machine hits both alike. */
-static void fdset_vs_path(const char *set, const char *path, long n, long sets) {
-    double t_set = 0, t_path = 0;
+/* The calls a `paired` loop makes: the program's or libc's own. */
+struct calls {
+    int (*open)(const char *, int, ...);
+    int (*close)(int);
+    int (*stat)(const char *, struct stat *);
+};
+
+/* One timed loop: what it runs, and on what. */
+struct job {
+    void (*run)(const struct job *, long n);
+    const char *path;          /* opened or stat'ed */
+    int fd;                    /* duplicated */
+    const struct calls *calls; /* paired: whose open/close/stat */
+    char kind;                 /* paired: 'o'pen+close, 'c'lose of a dup, 's'tat */
+};
+
+/* ns per iteration of two loops timed in alternating blocks of one process,
+ * so that a slow phase of the machine hits both alike. */
+static void alternate(const struct job *a, const struct job *b, long n, double ns[2]) {
+    double t_a = 0, t_b = 0;
     long block = n / 20 > 0 ? n / 20 : 1;
     for (long done = 0; done < n; done += block) {
         double t0 = now_ns();
-        open_close(set, block);
+        a->run(a, block);
         double t1 = now_ns();
-        open_close(path, block);
+        b->run(b, block);
         double t2 = now_ns();
-        t_set += t1 - t0;
-        t_path += t2 - t1;
+        t_a += t1 - t0;
+        t_b += t2 - t1;
     }
     long total = ((n + block - 1) / block) * block;
-    printf("%.2f %.2f %ld\n", t_set / (double)total, t_path / (double)total, sets);
+    ns[0] = t_a / (double)total;
+    ns[1] = t_b / (double)total;
+}
+
+static void open_close_job(const struct job *j, long n) { open_close(j->path, n); }
+
+/* Both figures of `fdset`. */
+static void fdset_vs_path(const char *set, const char *path, long n, long sets) {
+    struct job a = {.run = open_close_job, .path = set}, b = {.run = open_close_job, .path = path};
+    double ns[2];
+    alternate(&a, &b, n, ns);
+    printf("%.2f %.2f %ld\n", ns[0], ns[1], sets);
 }
 
 /* The system calls an fdset open+close of a regular file makes, with
  * nothing around them. */
-static void dup_getfl_lseek_close(int member, long n) {
+static void syscalls_job(const struct job *j, long n) {
     for (long i = 0; i < n; i++) {
-        int fd = fcntl(member, F_DUPFD, 0);
+        int fd = fcntl(j->fd, F_DUPFD, 0);
         if (fd < 0) die("F_DUPFD");
         if (fcntl(fd, F_GETFL) < 0) die("F_GETFL");
         if (lseek(fd, 0, SEEK_SET) != 0) die("lseek");
@@ -103,28 +130,13 @@ static void dup_getfl_lseek_close(int member, long n) {
 static void syscalls_vs_path(const char *path, long n) {
     int member = open(path, O_RDONLY);
     if (member < 0) die(path);
-    double t_calls = 0, t_path = 0;
-    long block = n / 20 > 0 ? n / 20 : 1;
-    for (long done = 0; done < n; done += block) {
-        double t0 = now_ns();
-        dup_getfl_lseek_close(member, block);
-        double t1 = now_ns();
-        open_close(path, block);
-        double t2 = now_ns();
-        t_calls += t1 - t0;
-        t_path += t2 - t1;
-    }
-    long total = ((n + block - 1) / block) * block;
-    printf("%.2f %.2f\n", t_calls / (double)total, t_path / (double)total);
+    struct job a = {.run = syscalls_job, .fd = member}, b = {.run = open_close_job, .path = path};
+    double ns[2];
+    alternate(&a, &b, n, ns);
+    printf("%.2f %.2f\n", ns[0], ns[1]);
 }
 
 /* ---- paired: the program's call against libc's own, in one process ---- */
-
-struct calls {
-    int (*open)(const char *, int, ...);
-    int (*close)(int);
-    int (*stat)(const char *, struct stat *);
-};
 
 /* The functions a call in this program reaches (the shim's when preloaded). */
 static struct calls program_calls(void) {
@@ -150,17 +162,18 @@ static struct calls libc_calls(void) {
     return c;
 }
 
-static void run_kind(const struct calls *c, const char *kind, const char *path, int base, long n) {
+static void paired_job(const struct job *j, long n) {
+    const struct calls *c = j->calls;
     struct stat st;
     for (long i = 0; i < n; i++) {
-        if (kind[0] == 'o') {
-            int fd = c->open(path, O_RDONLY);
-            if (fd < 0) die(path);
+        if (j->kind == 'o') {
+            int fd = c->open(j->path, O_RDONLY);
+            if (fd < 0) die(j->path);
             if (c->close(fd) != 0) die("close");
-        } else if (kind[0] == 'c') {
-            if (c->close(dup(base)) != 0) die("close");
-        } else if (c->stat(path, &st) != 0) {
-            die(path);
+        } else if (j->kind == 'c') {
+            if (c->close(dup(j->fd)) != 0) die("close");
+        } else if (c->stat(j->path, &st) != 0) {
+            die(j->path);
         }
     }
 }
@@ -173,19 +186,12 @@ static int paired(const char *kind, const char *path, long n) {
     struct calls prog = program_calls(), own = libc_calls();
     int base = open(path, O_RDONLY);
     if (base < 0) die(path);
-    double t_prog = 0, t_own = 0;
-    long block = n / 20 > 0 ? n / 20 : 1;
-    for (long done = 0; done < n; done += block) {
-        double t0 = now_ns();
-        run_kind(&prog, kind, path, base, block);
-        double t1 = now_ns();
-        run_kind(&own, kind, path, base, block);
-        double t2 = now_ns();
-        t_prog += t1 - t0;
-        t_own += t2 - t1;
-    }
-    long total = ((n + block - 1) / block) * block;
-    printf("%.2f %.2f\n", t_prog / (double)total, t_own / (double)total);
+    struct job a = {.run = paired_job, .path = path, .fd = base, .calls = &prog, .kind = kind[0]};
+    struct job b = a;
+    b.calls = &own;
+    double ns[2];
+    alternate(&a, &b, n, ns);
+    printf("%.2f %.2f\n", ns[0], ns[1]);
     return 0;
 }
 

@@ -379,12 +379,14 @@ impl Registry {
                 what,
             };
         }
+        // Counted first: the cleanup below must see this dup.
         s.dups.push(dup);
         // The number is free, so a record of it is stale: the program closed
         // that dup where no hook sees it (fcloseall, closedir of an
         // fdopendir). Forget it, or its set would count it forever.
-        if let Some(stale_set) = self.dup_owner.get(dup) {
-            self.forget_stale_dup(ops, stale_set, dup);
+        if self.dup_owner.get(dup).is_some() {
+            let mut closed = Vec::new();
+            self.forget_dup(ops, dup, &mut closed);
         }
         self.dup_owner.insert(dup, set);
         OpenOutcome::Opened {
@@ -392,21 +394,6 @@ impl Registry {
             member: member.fd,
             dup,
         }
-    }
-
-    /// Drop the record of a dup whose number the kernel handed out again
-    /// (just now, to a dup of `set`... or of another set).
-    #[cold]
-    fn forget_stale_dup(&mut self, ops: &mut (impl FdOps + ?Sized), stale_set: u64, fd: RawFd) {
-        self.dup_owner.remove(fd);
-        let mut closed = Vec::new();
-        if let Some(s) = self.sets.get_mut(&stale_set)
-            && let Some(pos) = s.dups.iter().position(|&d| d == fd)
-        {
-            // The new dup was pushed last; the stale record is the first.
-            s.dups.remove(pos);
-        }
-        self.cleanup(ops, stale_set, &mut closed);
     }
 
     /// What open(2) would do to a fresh description, done to the shared one:

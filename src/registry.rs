@@ -318,7 +318,8 @@ impl Registry {
     /// not removed with the same access mode, preferring a matching `O_DIRECT`.
     fn choose(s: &FdSet, ops: &mut (impl FdOps + ?Sized), flags: i32) -> Option<MemberRef> {
         let want = flags & O_ACCMODE;
-        let mut candidates = s.members.iter().rev().filter(|m| !m.removed && m.access_mode() == want);
+        let eligible = |m: &&Member| !m.removed && m.access_mode() == want;
+        let mut candidates = s.members.iter().rev().filter(eligible);
         let newest = candidates.next()?;
         let newest_ref = MemberRef { fd: newest.fd, info: newest.info };
         if candidates.next().is_none() {
@@ -329,7 +330,7 @@ impl Registry {
         s.members
             .iter()
             .rev()
-            .filter(|m| !m.removed && m.access_mode() == want)
+            .filter(eligible)
             .find(|m| {
                 let cur = ops.get_status_flags(m.fd).unwrap_or(m.info.status_flags);
                 cur & libc::O_DIRECT == flags & libc::O_DIRECT
@@ -438,8 +439,7 @@ impl Registry {
         if let Some(pos) = s.dups.iter().position(|&d| d == fd) {
             s.dups.swap_remove(pos);
         }
-        // Cleanup has work only once the last dup is gone.
-        if s.dups.is_empty() && Self::cleanup_set(ops, set, s, in_use, closed) {
+        if Self::cleanup_set(ops, set, s, in_use, closed) {
             self.sets.remove(&set);
         }
         true

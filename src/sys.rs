@@ -139,40 +139,40 @@ pub mod direct {
         e.raw_os_error()
     }
 
-    /// # Safety
-    /// `fd` is open for the duration of the call.
-    unsafe fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-        // SAFETY: per the contract.
-        unsafe { BorrowedFd::borrow_raw(fd) }
+    /// The registry's descriptors as rustix wants them. A number that is not
+    /// open only makes the system call fail with `EBADF`; -1 (a niche of
+    /// `BorrowedFd`) is refused the same way without a call.
+    fn borrow(fd: RawFd) -> Result<BorrowedFd<'static>, i32> {
+        if fd < 0 {
+            return Err(libc::EBADF);
+        }
+        // SAFETY: not -1; the kernel checks the rest.
+        Ok(unsafe { BorrowedFd::borrow_raw(fd) })
     }
 
     /// The lowest free number for the same open file description
     /// (`F_DUPFD_CLOEXEC` or `dup`, which is `F_DUPFD` from 0).
     pub fn dup_lowest(fd: RawFd, cloexec: bool) -> Result<RawFd, i32> {
-        // SAFETY: an invalid fd only makes the call fail with EBADF.
-        let fd = unsafe { borrow(fd) };
+        let fd = borrow(fd)?;
         let new = if cloexec { rustix::io::fcntl_dupfd_cloexec(fd, 0) } else { rustix::io::dup(fd) };
         new.map(IntoRawFd::into_raw_fd).map_err(errno)
     }
 
     /// `F_GETFL`.
     pub fn status_flags(fd: RawFd) -> Result<i32, i32> {
-        // SAFETY: as above.
-        rustix::fs::fcntl_getfl(unsafe { borrow(fd) })
+        rustix::fs::fcntl_getfl(borrow(fd)?)
             .map(|f| f.bits() as i32)
             .map_err(errno)
     }
 
     /// `F_SETFL`.
     pub fn set_status_flags(fd: RawFd, flags: i32) -> Result<(), i32> {
-        // SAFETY: as above.
-        rustix::fs::fcntl_setfl(unsafe { borrow(fd) }, OFlags::from_bits_retain(flags as u32)).map_err(errno)
+        rustix::fs::fcntl_setfl(borrow(fd)?, OFlags::from_bits_retain(flags as u32)).map_err(errno)
     }
 
     /// `lseek(fd, 0, SEEK_SET)`.
     pub fn rewind(fd: RawFd) -> Result<(), i32> {
-        // SAFETY: as above.
-        rustix::fs::seek(unsafe { borrow(fd) }, SeekFrom::Start(0))
+        rustix::fs::seek(borrow(fd)?, SeekFrom::Start(0))
             .map(drop)
             .map_err(errno)
     }

@@ -342,6 +342,19 @@ impl Registry {
     /// Open set `set` with open(2) `flags` (spec section 2, "Open"). On failure
     /// nothing is left behind.
     pub fn open(&mut self, ops: &mut (impl FdOps + ?Sized), set: u64, flags: i32) -> OpenOutcome {
+        self.open_with_closed(ops, set, flags, &mut Vec::new())
+    }
+
+    /// [`Registry::open`], also telling which members it closed: the dup's
+    /// number may have been a stale record's (see below), whose set is then
+    /// cleaned up.
+    pub fn open_with_closed(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        flags: i32,
+        closed: &mut Vec<ClosedMember>,
+    ) -> OpenOutcome {
         let Some(s) = self.sets.get_mut(&set) else {
             return OpenOutcome::NoSuchSet { set };
         };
@@ -386,8 +399,7 @@ impl Registry {
         // that dup where no hook sees it (fcloseall, closedir of an
         // fdopendir). Forget it, or its set would count it forever.
         if self.dup_owner.get(dup).is_some() {
-            let mut closed = Vec::new();
-            self.forget_dup(ops, dup, &mut closed);
+            self.forget_dup(ops, dup, closed);
         }
         self.dup_owner.insert(dup, set);
         OpenOutcome::Opened {

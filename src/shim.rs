@@ -386,12 +386,13 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
         return -1;
     };
     let foreign = in_vfork_child();
+    let mut closed = Vec::new();
     let outcome = if foreign {
         // A vfork child shares the parent's memory: open from a copy, and
         // record nothing (its dup is a plain descriptor of the child's).
         st.registry.clone().open(&mut RealOps, set, flags)
     } else {
-        st.registry.open(&mut RealOps, set, flags)
+        st.registry.open_with_closed(&mut RealOps, set, flags, &mut closed)
     };
     if let OpenOutcome::Opened { dup, .. } = outcome
         && !foreign
@@ -402,6 +403,7 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
     if log_enabled() {
         log_open(path(), flags, &outcome);
     }
+    log_closed(&closed);
     match outcome.result() {
         Ok(fd) => {
             sys::set_errno(saved);

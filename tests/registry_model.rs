@@ -344,7 +344,8 @@ impl Run {
             self.fake.fail_next(op, e);
         }
         let expect = self.model.expect_open(id, flags, injected);
-        let outcome = self.reg.open(&mut self.fake, id, flags);
+        let mut closed_by_open = Vec::new();
+        let outcome = self.reg.open_with_closed(&mut self.fake, id, flags, &mut closed_by_open);
         self.fake.clear_fail();
         let events = self.fake.take_events();
         let ctx = format!(
@@ -355,6 +356,7 @@ impl Run {
             Expect::Fail(e) => {
                 assert_eq!(outcome.result(), Err(e), "{ctx}");
                 assert_eq!(events, vec![], "{ctx}: a refused open touches no fd");
+                assert_eq!(closed_by_open, vec![], "{ctx}");
             }
             Expect::Dup { set, member, fail } => {
                 let m = self.model.sets[&set].members[member].clone();
@@ -370,6 +372,7 @@ impl Run {
                     .collect();
                 if let Some(e) = fail {
                     assert_eq!(outcome.result(), Err(e), "{ctx}");
+                    assert_eq!(closed_by_open, vec![], "{ctx}: a failed open closes no member");
                     // Nothing left behind: any dup made was closed again.
                     assert_eq!(
                         FakeFds::closed(&events),
@@ -413,6 +416,9 @@ impl Run {
                     let mut want_fds: Vec<i32> = want_closed.iter().map(|c| c.fd).collect();
                     want_fds.sort_unstable();
                     assert_eq!(FakeFds::closed(&events), want_fds, "{ctx}: members closed by the open");
+                    closed_by_open.sort_by_key(|c| (c.set, c.fd));
+                    want_closed.sort_by_key(|c| (c.set, c.fd));
+                    assert_eq!(closed_by_open, want_closed, "{ctx}: members the open reports closed");
                     let truncated = events.contains(&Event::Truncate(fd));
                     assert_eq!(
                         truncated,

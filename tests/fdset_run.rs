@@ -206,6 +206,37 @@ fn signals_are_forwarded() {
     }
 }
 
+/// Issue 4: SIGINT reaches the program when it comes from a terminal too:
+/// Ctrl-C on a pty signals the whole foreground process group (fdset-run
+/// and the program), and fdset-run still exits with the program's status
+/// (130) instead of dying of the signal itself.
+#[test]
+fn ctrl_c_on_a_terminal_ends_the_program_with_status_130() {
+    let d = TempDir::new("run-ctrl-c");
+    let f = d.file("in.txt", b"read through set 1\n");
+    let script = "import os, pty, select, sys, time\n\
+        run, spec = sys.argv[1], sys.argv[2]\n\
+        pid, tty = pty.fork()\n\
+        if pid == 0:\n    os.execv(run, [run, '--file', spec, '--', 'sh', '-c', 'cat /dev/fdset/1; echo ready; exec sleep 30'])\n\
+        out = b''\n\
+        deadline = time.time() + 20\n\
+        def read_some():\n    global out\n    if select.select([tty], [], [], 0.1)[0]:\n        try:\n            out += os.read(tty, 4096)\n        except OSError:\n            pass\n\
+        while b'ready' not in out and time.time() < deadline:\n    read_some()\n\
+        os.write(tty, b'\\x03')\n\
+        while True:\n    done, status = os.waitpid(pid, os.WNOHANG)\n    if done:\n        break\n    if time.time() > deadline:\n        os.kill(pid, 9)\n        print('timeout', out)\n        sys.exit(1)\n    read_some()\n\
+        print(out.decode(errors='replace'))\n\
+        print('status', os.waitstatus_to_exitcode(status))\n";
+    let mut cmd = Command::new(python());
+    without_shim_env(&mut cmd);
+    shim_lib();
+    cmd.args(["-c", script, env!("CARGO_BIN_EXE_fdset-run"), &file_arg(1, &f, "ro")]);
+    let out = run(&mut cmd);
+    let text = stdout_of(&out);
+    assert!(out.status.success(), "{text}{}", stderr_of(&out));
+    assert!(text.contains("read through set 1"), "{text}");
+    assert!(text.trim_end().ends_with("status 130"), "{text}");
+}
+
 /// Issue 4: "Every bad option is refused before the program starts, with a
 /// message that names the option and the fix".
 #[test]

@@ -144,13 +144,19 @@ pub fn stderr_of(out: &Output) -> String {
 pub fn fdset_run() -> Command {
     shim_lib();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fdset-run"));
+    without_shim_env(&mut cmd);
+    cmd
+}
+
+/// Leave out of `cmd`'s environment every FDSET_* variable and LD_PRELOAD
+/// this test process may have inherited.
+pub fn without_shim_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("FDSET_") {
             cmd.env_remove(&k);
         }
     }
     cmd.env_remove("LD_PRELOAD");
-    cmd
 }
 
 /// The Python interpreter itself: `python3` may be a wrapper script (pyenv)

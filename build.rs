@@ -7,9 +7,13 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=c-tests");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo")).join("c-tests");
-    std::fs::create_dir_all(&out).expect("create OUT_DIR/c-tests");
-    println!("cargo:rustc-env=FDSET_C_TESTS_DIR={}", out.display());
+    // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out: the programs go to
+    // target/<profile>/c-tests/, where fdset-testkit finds them beside the
+    // binaries.
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let profile_dir = out_dir.ancestors().nth(3).expect("OUT_DIR is inside target/<profile>");
+    let out = profile_dir.join("c-tests");
+    std::fs::create_dir_all(&out).expect("create target/<profile>/c-tests");
 
     let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
     let mut sources: Vec<PathBuf> = std::fs::read_dir("c-tests")

@@ -5,10 +5,8 @@
 //!
 //! `FDSET_BENCH_QUICK=1` runs fewer rounds (a smoke run; figures noisier).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
 
-use common::*;
+use fdset_testkit::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

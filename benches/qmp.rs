@@ -4,13 +4,9 @@
 //! a listening socket. The soft RLIMIT_NOFILE is raised (the program holds
 //! one member fd per set). `FDSET_BENCH_QUICK=1`: fewer rounds.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "../tests/qmp_support/mod.rs"]
-mod qmp_support;
 
-use common::*;
-use qmp_support::*;
+use fdset_testkit::*;
+use fdset_testkit::qmp::*;
 use serde_json::json;
 use std::fs::File;
 use std::time::{Duration, Instant};

@@ -6,9 +6,9 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
-use crate::exec_state::{CarriedMember, CarriedSet, ExecState};
-use crate::fdpath::PathConfig;
-use crate::registry::RawFd;
+use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
+use fdset_core::paths::PathConfig;
+use fdset_core::registry::RawFd;
 use crate::{fdtable, shim, sys};
 use libc::c_char;
 use once_cell::sync::OnceCell;
@@ -253,7 +253,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     let fd: RawFd = value
         .parse()
         .ok()
-        .filter(|&n| (3..=crate::exec_state::MAX_FD as i32).contains(&n))
+        .filter(|&n| (3..=fdset_core::exec_state::MAX_FD as i32).contains(&n))
         .ok_or_else(|| bad(format!("'{value}' is not a descriptor number")))?;
     let link = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| bad("bad fd".into()))?;
     let mut target = [0u8; 64];
@@ -276,7 +276,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
         text.extend_from_slice(&buf[..r as usize]);
         off += r as libc::off_t;
-        if text.len() > crate::exec_state::MAX_STATE_BYTES {
+        if text.len() > fdset_core::exec_state::MAX_STATE_BYTES {
             break;
         }
     }
@@ -310,7 +310,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             fdtable::mark(m.fd, fdtable::OWNED);
             st.registry.restore_member(
                 set.id,
-                crate::registry::Member { fd: m.fd, opaque: m.opaque, removed: m.removed, info },
+                fdset_core::registry::Member { fd: m.fd, opaque: m.opaque, removed: m.removed, info },
             );
         }
         for d in set.dups {

@@ -36,7 +36,7 @@ fn mode_if_needed(flags: c_int, mode: c_uint) -> c_uint {
 
 /// # Safety
 /// `path` is a NUL-terminated string (checked non-null by the caller).
-unsafe fn open_fdset(path: *const c_char, number: crate::fdpath::SetNumber, flags: c_int) -> c_int {
+unsafe fn open_fdset(path: *const c_char, number: fdset_core::paths::SetNumber, flags: c_int) -> c_int {
     guarded(-1, || {
         // SAFETY: fdset_path only matches non-null NUL-terminated paths.
         shim::open_set(|| unsafe { CStr::from_ptr(path) }.to_bytes(), number, flags)
@@ -149,7 +149,7 @@ fn fopen_flags(mode: &[u8]) -> Option<c_int> {
 
 /// # Safety
 /// `path` and `mode` are NUL-terminated strings.
-unsafe fn fopen_fdset(path: *const c_char, number: crate::fdpath::SetNumber, mode: *const c_char) -> *mut FILE {
+unsafe fn fopen_fdset(path: *const c_char, number: fdset_core::paths::SetNumber, mode: *const c_char) -> *mut FILE {
     guarded(std::ptr::null_mut(), || {
         if mode.is_null() {
             sys::set_errno(libc::EINVAL);

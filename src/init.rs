@@ -1,8 +1,8 @@
 //! Start-up: read the environment once, take the launch-time sets, then hide
 //! the variables from any program this one starts (spec sections 4 and 5).
 
-use crate::fdpath::PathConfig;
-use crate::launch_spec;
+use fdset_core::paths::PathConfig;
+use fdset_core::launch::add_fd;
 use crate::shim::{self, Config};
 use crate::sys;
 use std::ffi::CStr;
@@ -88,7 +88,7 @@ fn load() -> Result<(), String> {
     shim::set_config(Config { paths, log });
 
     let specs = match getenv(c"FDSET_ADD_FD") {
-        Some(s) => launch_spec::parse_add_fd(&s)?,
+        Some(s) => add_fd::parse_add_fd(&s)?,
         None => Vec::new(),
     };
     // Checked before any fd changes hands.

@@ -6,14 +6,9 @@
 //! (process state, locking, slow paths) → `registry` (the rules, plain Rust).
 
 pub mod exec_carry;
-pub mod exec_state;
-pub mod fdpath;
 pub mod fdtable;
-pub mod launch_spec;
 pub mod owner_lock;
-pub mod qmp_protocol;
 pub mod qmp_server;
-pub mod registry;
 pub mod shim;
 pub mod spawn_carry;
 pub mod stat_family;

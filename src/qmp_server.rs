@@ -13,8 +13,8 @@
 //! `MOVES`, and never holds the registry lock during socket I/O.
 
 use crate::fdtable;
-use crate::qmp_protocol::{self, Connection, FdSetOps, Feed};
-use crate::registry::{RawFd, SetView};
+use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
+use fdset_core::registry::{RawFd, SetView};
 use crate::shim::{self, Locked, RealOps};
 use crate::sys;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -143,9 +143,9 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
         let out = m
             .get("out")
             .and_then(serde_json::Value::as_str)
-            .and_then(qmp_protocol::hex_decode)
+            .and_then(qmp::hex_decode)
             .ok_or_else(|| bad("a monitor's output is not hex"))?;
-        if out.len() > 2 * qmp_protocol::MAX_OUTPUT {
+        if out.len() > 2 * qmp::MAX_OUTPUT {
             return Err(bad("a monitor's output is too large"));
         }
         st.registry.monitor_connected();
@@ -398,7 +398,7 @@ impl Monitor {
         Monitor {
             fd,
             conn: Connection::new(),
-            out: qmp_protocol::greeting().into_bytes(),
+            out: qmp::greeting().into_bytes(),
             sent: 0,
             gone: false,
         }
@@ -411,7 +411,7 @@ impl Monitor {
     /// Read more only while replies are being taken and no command waits
     /// (a client that sends without reading is not buffered for).
     fn wants_input(&self) -> bool {
-        self.backlog() < qmp_protocol::MAX_OUTPUT && !self.conn.held_back()
+        self.backlog() < qmp::MAX_OUTPUT && !self.conn.held_back()
     }
 
     /// Send what the socket takes now. Call with `MOVES` held.
@@ -706,7 +706,7 @@ impl Helper {
                 serde_json::json!({
                     "fd": m.fd,
                     "conn": m.conn.export(),
-                    "out": qmp_protocol::hex_encode(&m.out[m.sent..]),
+                    "out": qmp::hex_encode(&m.out[m.sent..]),
                 })
             })
             .collect();
@@ -901,7 +901,7 @@ impl Helper {
             return;
         };
         self.apply(&mut lock_moves());
-        let mut room = qmp_protocol::MAX_QUEUED_FDS - self.monitors[i].conn.queued_fds().count();
+        let mut room = qmp::MAX_QUEUED_FDS - self.monitors[i].conn.queued_fds().count();
         for fd in fds {
             if truncated || room == 0 {
                 // SAFETY: as above.

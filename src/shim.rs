@@ -1,9 +1,9 @@
 //! The shim's process-wide state and the slow paths of the hooks: everything
 //! between the thin C layer (`hooks.rs`) and the plain rules (`registry.rs`).
 
-use crate::fdpath::{PathConfig, SetNumber};
+use fdset_core::paths::{PathConfig, SetNumber};
 use crate::fdtable;
-use crate::registry::{ClosedMember, Errno, FdOps, MemberInfo, OpenOutcome, RawFd, Registry};
+use fdset_core::registry::{ClosedMember, Errno, FdOps, MemberInfo, OpenOutcome, RawFd, Registry};
 use crate::sys;
 use once_cell::sync::OnceCell;
 use crate::owner_lock::{OwnerGuard, OwnerLock};
@@ -314,7 +314,7 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
         // Only /dev/fdset/ can match: compare in place up to the first
         // difference instead of measuring the whole path (issue 6: at most
         // 60 instructions added to an ordinary open).
-        for (i, &want) in crate::fdpath::FDSET_DIR.iter().enumerate().skip(1) {
+        for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate().skip(1) {
             // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
             // byte i is still within the string.
             if unsafe { *path.add(i) } as u8 != want {
@@ -337,12 +337,12 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
 #[inline(never)]
 unsafe fn fdset_dir_number(path: *const libc::c_char) -> SetNumber {
     // SAFETY: per the contract, the byte after the prefix is within the string.
-    let number = unsafe { path.add(crate::fdpath::FDSET_DIR.len()) }.cast::<u8>();
+    let number = unsafe { path.add(fdset_core::paths::FDSET_DIR.len()) }.cast::<u8>();
     // SAFETY: as above.
-    match unsafe { crate::fdpath::plain_set_number(number) } {
+    match unsafe { fdset_core::paths::plain_set_number(number) } {
         Some(n) => Ok(n),
         // SAFETY: as above.
-        None => crate::fdpath::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes()),
+        None => fdset_core::paths::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes()),
     }
 }
 
@@ -710,7 +710,7 @@ pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
 
 /// Take launch-time members (`FDSET_ADD_FD`) into the registry. Every spec is
 /// checked first, so that a bad one stops the program before any fd changes.
-pub fn add_launch_sets(specs: &[crate::launch_spec::AddFdSpec]) -> Result<(), String> {
+pub fn add_launch_sets(specs: &[fdset_core::launch::add_fd::AddFdSpec]) -> Result<(), String> {
     let inheritable = |fd: i32| {
         let f = sys::fcntl_int(fd, libc::F_GETFD, 0);
         f >= 0 && f & libc::FD_CLOEXEC == 0
@@ -724,7 +724,7 @@ pub fn add_launch_sets(specs: &[crate::launch_spec::AddFdSpec]) -> Result<(), St
         return Err("internal error: registry locked at start-up".to_string());
     };
     for (fd, set, opaque) in &checked {
-        let info = member_info(*fd).map_err(|_| crate::launch_spec::FD_INVALID.to_string())?;
+        let info = member_info(*fd).map_err(|_| fdset_core::launch::add_fd::FD_INVALID.to_string())?;
         let owned = dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
         fdtable::mark(owned, fdtable::OWNED);
         st.registry.add_member(Some(*set), owned, opaque.clone(), info);

@@ -6,8 +6,8 @@
 //! modes the visible members serve (the rules are `registry::look`,
 //! `registry::access_allowed`, `registry::exec_permitted`).
 
-use crate::fdpath::SetNumber;
-use crate::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
+use fdset_core::paths::SetNumber;
+use fdset_core::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
 use crate::shim::{self, errno_name};
 use crate::sys;
 use libc::{c_int, c_uint};

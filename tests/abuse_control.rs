@@ -2,8 +2,7 @@
 //! own user (file mode 0600, then SO_PEERCRED: same uid or root), and the
 //! control fds and FDSET_* variables do not reach a program started
 //! without the shim.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;

@@ -1,8 +1,7 @@
 //! The README's main command, `./demo.sh`, run exactly as a user would on a
 //! fresh clone after setup (issue 4: "a test runs exactly that command").
 //! It builds the release profile (about a minute the first time).
-mod common;
-use common::*;
+use fdset_testkit::*;
 
 #[test]
 fn readme_demo_runs() {

@@ -1,8 +1,6 @@
 //! Sets that follow the program across fork and exec (spec section 7, issue 5).
-mod common;
-mod qmp_support;
-use common::*;
-use qmp_support::*;
+use fdset_testkit::*;
+use fdset_testkit::qmp::*;
 use serde_json::json;
 use std::process::Command;
 

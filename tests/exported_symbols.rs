@@ -1,7 +1,6 @@
 //! Issue 2 "Crate and layout": the library exports the hooks and nothing
 //! else (`nm -D --defined-only` shows no Rust internals).
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::process::Command;
 
 /// Issue 2's interposed calls. Other issues' hooks are listed below them;

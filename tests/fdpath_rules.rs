@@ -1,8 +1,6 @@
 //! `/dev/fdset/N` parsing and the configured prefixes and aliases (spec
 //! section 2 "Open" step 1, section 5).
-#[allow(dead_code)]
-#[path = "../src/fdpath.rs"]
-mod fdpath;
+use fdset_core::paths as fdpath;
 
 use fdpath::{PathConfig, parse_set_number};
 

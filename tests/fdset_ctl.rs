@@ -1,9 +1,7 @@
 //! `fdset-ctl` (issue 3.6) against a program under the shim serving a
 //! listening control socket: each subcommand, its output, and its errors.
-mod common;
-mod qmp_support;
-use common::*;
-use qmp_support::*;
+use fdset_testkit::*;
+use fdset_testkit::qmp::*;
 use serde_json::json;
 use std::process::{Command, Output};
 

@@ -1,8 +1,7 @@
 //! `FDSET_LOG=1` (issue 4, item 3): one line per fdset decision on stderr,
 //! with the reason; tested for a success, an EACCES, an ENOENT, a stat, and
 //! members closed by cleanup.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;

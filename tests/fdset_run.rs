@@ -1,7 +1,6 @@
 //! `fdset-run` end to end (issue 4, item 1): each option, exit status,
 //! signal forwarding, and the message for each bad option.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 

@@ -1,12 +1,8 @@
 //! Issue 6, "Abuse": property-based fuzzing of the path parser (spec section
 //! 2 "Open" step 1) and of the `FDSET_ADD_FD` parser (spec section 4). A
 //! short run by default; `FDSET_STRESS_LONG=1` runs 1,000,000 cases each.
-#[allow(dead_code)]
-#[path = "../src/fdpath.rs"]
-mod fdpath;
-#[allow(dead_code)]
-#[path = "../src/launch_spec.rs"]
-mod launch_spec;
+use fdset_core::paths as fdpath;
+use fdset_core::launch::add_fd as launch_spec;
 
 use fdpath::{FDSET_DIR, PathConfig, parse_set_number, plain_set_number};
 use launch_spec::{AddFdSpec, parse_add_fd};

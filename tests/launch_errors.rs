@@ -3,8 +3,7 @@
 //! runs. Bad FDSET_PREFIX / FDSET_ALIAS / FDSET_ADD_FD syntax stop the
 //! program the same way. And the variables are hidden from its children
 //! (spec section 5).
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::process::Output;
 
 /// Run shim_env_report with fd 3 and fd 4 inherited (read-only files) and

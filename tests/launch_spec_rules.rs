@@ -1,7 +1,5 @@
 //! `FDSET_ADD_FD` syntax and QEMU's checks, in QEMU's order (spec section 4).
-#[allow(dead_code)]
-#[path = "../src/launch_spec.rs"]
-mod launch_spec;
+use fdset_core::launch::add_fd as launch_spec;
 
 use launch_spec::{AddFdSpec, FD_INVALID, FD_REQUIRED, FD_STDIO, SET_REQUIRED, parse_add_fd};
 

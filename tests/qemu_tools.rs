@@ -8,8 +8,7 @@
 //! The tools stub out `/dev/fdset/` themselves (ENOSYS), so they reach the
 //! shim only through `--prefix`/`--alias` paths. Each run is compared with the
 //! same operation on ordinary paths.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

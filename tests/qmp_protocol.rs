@@ -2,15 +2,9 @@
 //! fed with bytes and fd numbers, acting on a real `Registry` whose
 //! descriptors are fake numbers, so that every fd can be accounted for.
 
-#[path = "support/fake_fdops.rs"]
-#[allow(dead_code)]
-mod fake_fdops;
-#[path = "../src/qmp_protocol.rs"]
-#[allow(dead_code)]
-mod qmp_protocol;
-#[path = "../src/registry.rs"]
-#[allow(dead_code)]
-mod registry;
+use fdset_testkit::fake_fdops;
+use fdset_core::qmp as qmp_protocol;
+use fdset_core::registry;
 
 use fake_fdops::FakeFds;
 use proptest::prelude::*;

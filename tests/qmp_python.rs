@@ -2,8 +2,7 @@
 //! and 3): tests/py/qmp_e2e.py starts c-tests/qmp_step.c under the shim with
 //! a listening control socket and drives it with qemu.qmp's QMPClient,
 //! checking /proc/PID/fd after each step. `.ci/setup` installs qemu.qmp.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::process::Command;
 
 #[test]

@@ -1,8 +1,7 @@
 //! Issue 2 "Real programs under the shim with FDSET_ADD_FD": unmodified
 //! coreutils, a shell and Python read /dev/fdset/1 and get the file's exact
 //! bytes (spec section 1).
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -129,7 +128,7 @@ fn dd_if_copies_exact_bytes() {
     );
 }
 
-/// The interpreter binary itself (common::python): `python3` on PATH may be a
+/// The interpreter binary itself (fdset_testkit::python): `python3` on PATH may be a
 /// shell wrapper (pyenv), which is the exec issue's subject, not this one's.
 #[test]
 fn python_open_reads_exact_binary_bytes() {

@@ -2,10 +2,8 @@
 //! so that refcounts decide when members close (issue 2: "fclose, dup2,
 //! close_range over dups keep refcounts right"; members closed at the right
 //! moments, checked in /proc/PID/fd).
-mod common;
-mod qmp_support;
-use common::*;
-use qmp_support::*;
+use fdset_testkit::*;
+use fdset_testkit::qmp::*;
 use serde_json::json;
 
 /// A removed set's member stays open while any dup is open, and closes

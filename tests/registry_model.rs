@@ -6,12 +6,8 @@
 //! Every step is checked: which fds are open (the fake's view), which fds the
 //! step closed, refcounts, `query()` output, each open's result and effects.
 //! `FDSET_MODEL_STEPS` (default 25000 per seed, 8 seeds) runs longer sequences.
-#[allow(dead_code)]
-#[path = "support/fake_fdops.rs"]
-mod fake_fdops;
-#[allow(dead_code)]
-#[path = "../src/registry.rs"]
-mod registry;
+use fdset_testkit::fake_fdops;
+use fdset_core::registry;
 
 use fake_fdops::{Event, FakeFds, Op};
 use libc::{

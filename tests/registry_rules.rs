@@ -1,11 +1,7 @@
 //! Unit tests of the registry rules (spec section 2), one or more per rule,
 //! with a recording fake of the descriptor operations.
-#[allow(dead_code)]
-#[path = "support/fake_fdops.rs"]
-mod fake_fdops;
-#[allow(dead_code)]
-#[path = "../src/registry.rs"]
-mod registry;
+use fdset_testkit::fake_fdops;
+use fdset_core::registry;
 
 use fake_fdops::{Event, FakeFds, Op};
 use libc::{

@@ -2,8 +2,7 @@
 //! point, open semantics (spec section 2 "Open"), close semantics ("Close",
 //! section 6) and fork safety. Each program checks itself and prints
 //! "ok NAME" per part; these tests assert the parts that must have run.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

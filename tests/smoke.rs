@@ -1,7 +1,6 @@
 //! The first promise of the README: a program reads the file behind an
 //! inherited fd when it opens /dev/fdset/1 (spec section 1, section 4).
-mod common;
-use common::*;
+use fdset_testkit::*;
 
 #[test]
 fn c_program_reads_launch_time_set() {

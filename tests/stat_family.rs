@@ -1,8 +1,7 @@
 //! Programs that look before they open (issue 4, item 2): stat, lstat,
 //! fstatat, statx, access, faccessat and glibc's __xstat family answer for
 //! fdset paths from the set's members.
-mod common;
-use common::*;
+use fdset_testkit::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;

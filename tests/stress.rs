@@ -1,10 +1,8 @@
 //! Issue 6, "Stress and faults": C programs under the preloaded shim, each
 //! with a deadline (a deadlock fails the test instead of hanging it).
 //! `FDSET_STRESS_LONG=1` runs the long versions (README "Guarantees").
-mod common;
-mod qmp_support;
-use common::*;
-use qmp_support::Qmp;
+use fdset_testkit::*;
+use fdset_testkit::qmp::Qmp;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;

@@ -213,34 +213,8 @@ impl Client {
 
     /// One blank byte carrying `fd` (as qemu.qmp's send_fd_scm does).
     fn send_fd(&self, fd: RawFd) -> Result<(), Failure> {
-        let mut cbuf = [0u64; 4];
-        let byte = [b' '];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_ptr() as *mut _,
-            iov_len: 1,
-        };
-        // SAFETY: plain data; the pointers set below outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        // SAFETY: cbuf holds CMSG_SPACE(4) bytes, aligned for cmsghdr.
-        unsafe {
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = libc::SCM_RIGHTS;
-            (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
-            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<RawFd>(), fd);
-        }
-        // SAFETY: msg describes valid buffers.
-        if unsafe { libc::sendmsg(self.stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } < 0 {
-            return Err(Error(format!(
-                "cannot send fd: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        Ok(())
+        fdset_core::scm::send_fds(self.stream.as_raw_fd(), &[fd], b" ")
+            .map_err(|e| Error(format!("cannot send fd: {e}")))
     }
 }
 

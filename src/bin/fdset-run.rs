@@ -7,12 +7,7 @@
 //! forwards SIGINT/SIGTERM/SIGHUP and exits with the program's status. It is
 //! a normal binary: it does not link the hooks.
 
-#[path = "../launch_options.rs"]
-mod launch_options;
-#[path = "../launch_spec.rs"]
-#[allow(dead_code)]
-mod launch_spec;
-
+use fdset_core::launch::{add_fd as launch_spec, options as launch_options};
 use launch_options::{DataSource, DataSpec, FileMode, FileSpec, LaunchOptions, Parsed};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};

@@ -3,7 +3,7 @@
 //! duplicated, and when. Misuse (closing or duplicating a number that is not
 //! open) panics: for the registry that is a bug, never an error to report.
 
-use crate::registry::{Errno, FdOps, RawFd, SETFL_MASK};
+use fdset_core::registry::{Errno, FdOps, RawFd, SETFL_MASK};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,7 @@
 //! Shared by the QMP integration tests: a C program stepped through its
 //! stdin under the shim, a minimal QMP client over Unix sockets (with
 //! SCM_RIGHTS), and the program's fd table from /proc.
-#![allow(dead_code)]
-
-use crate::common::*;
+use crate::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -268,36 +266,7 @@ impl Qmp {
     }
 }
 
-/// sendmsg of `bytes` with `fds` attached.
-pub fn send_fds(sock: RawFd, fds: &[RawFd], bytes: &[u8]) -> std::io::Result<()> {
-    let mut cbuf = vec![0u64; (fds.len() * 4 + 64) / 8 + 1];
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut _,
-        iov_len: bytes.len(),
-    };
-    // SAFETY: plain data, pointers set below outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    if !fds.is_empty() {
-        // SAFETY: the buffer holds CMSG_SPACE for these fds.
-        unsafe {
-            let len = libc::CMSG_SPACE((fds.len() * 4) as u32) as usize;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = len;
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = libc::SCM_RIGHTS;
-            (*c).cmsg_len = libc::CMSG_LEN((fds.len() * 4) as u32) as usize;
-            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c).cast(), fds.len());
-        }
-    }
-    // SAFETY: msg describes valid buffers.
-    if unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
+pub use fdset_core::scm::send_fds;
 
 pub fn generic(desc: &str) -> Value {
     json!({"error": {"class": "GenericError", "desc": desc}})

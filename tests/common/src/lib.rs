@@ -1,6 +1,10 @@
-//! Shared by the integration tests: where the built shim, binaries and C test
-//! programs are, and how to run a program under the preloaded shim.
-#![allow(dead_code)]
+//! fdset-testkit: what the integration tests and benches of fdset-shim
+//! share. Where the built shim, binaries and C test programs are, how to run a
+//! program under the preloaded shim, a QMP client (`qmp`) and a recording fake
+//! of the registry's descriptor operations (`fake_fdops`).
+
+pub mod fake_fdops;
+pub mod qmp;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -23,7 +27,7 @@ pub fn shim_lib() -> PathBuf {
             let release = dir.file_name().is_some_and(|n| n == "release");
             let mut cmd = Command::new(env!("CARGO"));
             cmd.args(["build", "--lib", "--quiet", "--manifest-path"])
-                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .arg(repo_root().join("Cargo.toml"))
                 .env("CARGO_TARGET_DIR", dir.parent().expect("target dir"));
             if release {
                 cmd.arg("--release");
@@ -37,9 +41,24 @@ pub fn shim_lib() -> PathBuf {
         .clone()
 }
 
-/// A C test program compiled by build.rs from `c-tests/NAME.c`.
+/// The workspace root (this crate is `tests/common` in it).
+pub fn repo_root() -> PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().and_then(|p| p.parent()).expect("tests/common has a root").to_path_buf()
+}
+
+/// One of the workspace's binaries (`fdset-run`, `fdset-ctl`), as cargo
+/// built it for the tests.
+pub fn bin(name: &str) -> PathBuf {
+    let p = profile_dir().join(name);
+    assert!(p.exists(), "{} was not built", p.display());
+    p
+}
+
+/// A C test program compiled by build.rs from `c-tests/NAME.c` into
+/// `target/<profile>/c-tests/`.
 pub fn c_test(name: &str) -> PathBuf {
-    let p = PathBuf::from(env!("FDSET_C_TESTS_DIR")).join(name);
+    let p = profile_dir().join("c-tests").join(name);
     assert!(p.exists(), "{} was not built", p.display());
     p
 }
@@ -143,7 +162,7 @@ pub fn stderr_of(out: &Output) -> String {
 /// no inherited FDSET_* variables or LD_PRELOAD.
 pub fn fdset_run() -> Command {
     shim_lib();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fdset-run"));
+    let mut cmd = Command::new(bin("fdset-run"));
     without_shim_env(&mut cmd);
     cmd
 }

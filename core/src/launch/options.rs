@@ -2,7 +2,7 @@
 //! through `#[path]` and unit-tested here. Every message names the option as
 //! written and says how to fix it; nothing here touches a file.
 
-use crate::launch_spec::{self, split_opts};
+use super::add_fd::{self as launch_spec, split_opts};
 use std::ffi::OsString;
 use std::path::PathBuf;
 

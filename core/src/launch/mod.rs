@@ -1,0 +1,5 @@
+//! What a launch is told: QEMU's `-add-fd` syntax (`FDSET_ADD_FD`) and
+//! fdset-run's command line.
+
+pub mod add_fd;
+pub mod options;

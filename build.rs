@@ -11,7 +11,10 @@ fn main() {
     // target/<profile>/c-tests/, where fdset-testkit finds them beside the
     // binaries.
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    let profile_dir = out_dir.ancestors().nth(3).expect("OUT_DIR is inside target/<profile>");
+    let profile_dir = out_dir
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR is inside target/<profile>");
     let out = profile_dir.join("c-tests");
     std::fs::create_dir_all(&out).expect("create target/<profile>/c-tests");
 
@@ -30,14 +33,26 @@ fn main() {
             .filter_map(|l| l.trim().strip_prefix("// build-flags:"))
             .flat_map(|l| l.split_whitespace())
             .collect();
-        let name = src.file_stem().expect("file name").to_string_lossy().into_owned();
+        let name = src
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
         let mut cmd: Command = compiler.to_command();
-        cmd.args(["-O2", "-g", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-pthread"])
-            .args(&extra)
-            .arg("-o")
-            .arg(out.join(&name))
-            .arg(&src)
-            .args(["-I", "c-tests"]);
+        cmd.args([
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-D_GNU_SOURCE",
+            "-pthread",
+        ])
+        .args(&extra)
+        .arg("-o")
+        .arg(out.join(&name))
+        .arg(&src)
+        .args(["-I", "c-tests"]);
         let status = cmd.status().expect("run the C compiler");
         assert!(status.success(), "compiling {} failed", src.display());
     }

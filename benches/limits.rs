@@ -5,7 +5,6 @@
 //!
 //! `FDSET_BENCH_QUICK=1` runs fewer rounds (a smoke run; figures noisier).
 
-
 use fdset_testkit::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,13 +35,22 @@ fn command(program: &Path, preload: bool) -> Command {
 
 /// Run to completion within `limit`; stdout as numbers. `None` on timeout.
 fn run_numbers(mut cmd: Command, limit: Duration) -> Option<Vec<f64>> {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn benchmark");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn benchmark");
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait benchmark") {
             let out = child.wait_with_output().expect("benchmark output");
             assert!(status.success(), "{cmd:?} failed: {}", stderr_of(&out));
-            return Some(stdout_of(&out).split_whitespace().map(|w| w.parse().expect("a number")).collect());
+            return Some(
+                stdout_of(&out)
+                    .split_whitespace()
+                    .map(|w| w.parse().expect("a number"))
+                    .collect(),
+            );
         }
         if start.elapsed() > limit {
             let _ = child.kill();
@@ -98,12 +106,18 @@ fn ratio_row(rows: &mut Vec<Row>, figure: &str, ratio: f64, detail: String, targ
 /// Instructions executed by `bench args` under callgrind.
 fn instructions(bench: &Path, args: &[&str], preload: bool, out: &Path) -> u64 {
     let mut cmd = command(Path::new("valgrind"), preload);
-    cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out.display())).arg(bench).args(args);
+    cmd.arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(bench)
+        .args(args);
     let o = cmd.output().expect("run valgrind (installed by .ci/setup)");
     assert!(o.status.success(), "valgrind failed: {}", stderr_of(&o));
     let text = std::fs::read_to_string(out).expect("callgrind output");
     text.lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .expect("callgrind totals line")
@@ -118,7 +132,12 @@ fn added_instructions(bench: &Path, mode: &str, path: &str, dir: &Path) -> f64 {
     for (i, preload) in [false, true].into_iter().enumerate() {
         let f = |n: u64| {
             let n = n.to_string();
-            instructions(bench, &[mode, path, &n], preload, &dir.join(format!("cg.{mode}.{preload}.{n}")))
+            instructions(
+                bench,
+                &[mode, path, &n],
+                preload,
+                &dir.join(format!("cg.{mode}.{preload}.{n}")),
+            )
         };
         per_call[i] = (f(long) as f64 - f(short) as f64) / (long - short) as f64;
     }
@@ -137,7 +156,13 @@ fn start_ms(program: &Path, preload: bool, n: usize, setup: &dyn Fn(&mut Command
     t.elapsed().as_secs_f64() * 1e3 / n as f64
 }
 
-fn start_row(rows: &mut Vec<Row>, figure: &str, rounds: usize, target_ms: f64, setup: &dyn Fn(&mut Command)) {
+fn start_row(
+    rows: &mut Vec<Row>,
+    figure: &str,
+    rounds: usize,
+    target_ms: f64,
+    setup: &dyn Fn(&mut Command),
+) {
     let prog = c_test("bench_true");
     let (mut off, mut on) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -157,9 +182,13 @@ fn start_row(rows: &mut Vec<Row>, figure: &str, rounds: usize, target_ms: f64, s
 /// makes each one set.
 fn launch_sets(cmd: &mut Command, file: &Path, sets: usize) {
     let f = open_for_child(file, false, true);
-    let files = (0..sets).map(|i| (f.try_clone().expect("dup"), 3 + i as i32)).collect();
+    let files = (0..sets)
+        .map(|i| (f.try_clone().expect("dup"), 3 + i as i32))
+        .collect();
     inherit_fds(cmd, files);
-    let spec: Vec<String> = (0..sets).map(|i| format!("fd={},set={}", 3 + i, i + 1)).collect();
+    let spec: Vec<String> = (0..sets)
+        .map(|i| format!("fd={},set={}", 3 + i, i + 1))
+        .collect();
     cmd.env("FDSET_ADD_FD", spec.join(";"));
 }
 
@@ -192,12 +221,20 @@ fn main() {
             &mut rows,
             &format!("{figure}, with/without"),
             p.ratio_on / p.ratio_off,
-            format!("vs libc's own: {:.3} with, {:.3} without", p.ratio_on, p.ratio_off),
+            format!(
+                "vs libc's own: {:.3} with, {:.3} without",
+                p.ratio_on, p.ratio_off
+            ),
             1.02,
         );
         rows.push(Row {
             figure: "  the same, separate processes (information)".to_string(),
-            value: format!("{:.3} ({:.0} vs {:.0} ns)", p.ns_on / p.ns_off, p.ns_on, p.ns_off),
+            value: format!(
+                "{:.3} ({:.0} vs {:.0} ns)",
+                p.ns_on / p.ns_off,
+                p.ns_on,
+                p.ns_off
+            ),
             target: "-".into(),
             pass: None,
         });
@@ -207,14 +244,25 @@ fn main() {
     let (mut set_ns, mut path_ns) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let mut cmd = preloaded(&bench);
-        cmd.args(["fdset", "/dev/fdset/1", data_s, &(200_000 / scale).to_string()]);
+        cmd.args([
+            "fdset",
+            "/dev/fdset/1",
+            data_s,
+            &(200_000 / scale).to_string(),
+        ]);
         launch_sets(&mut cmd, &data, 1);
         let v = run_numbers(cmd, Duration::from_secs(120)).expect("fdset benchmark finished");
         set_ns.push(v[0]);
         path_ns.push(v[1]);
     }
     let (s, p) = (median(set_ns), median(path_ns));
-    ratio_row(&mut rows, "open+close of /dev/fdset/1 vs of the file by path", s / p, format!("{s:.0} vs {p:.0} ns"), 0.4);
+    ratio_row(
+        &mut rows,
+        "open+close of /dev/fdset/1 vs of the file by path",
+        s / p,
+        format!("{s:.0} vs {p:.0} ns"),
+        0.4,
+    );
     // What is left when the shim does nothing but its system calls (no
     // preload): the part of the figure above that no user-space work can save.
     let mut floor = Vec::new();
@@ -238,7 +286,13 @@ fn main() {
         let (mut v, mut used) = (Vec::new(), 0.0);
         for _ in 0..rounds {
             let mut cmd = preloaded(&bench);
-            cmd.args(["many-sets", sets, "/dev/fdset/0", data_s, &(200_000 / scale).to_string()]);
+            cmd.args([
+                "many-sets",
+                sets,
+                "/dev/fdset/0",
+                data_s,
+                &(200_000 / scale).to_string(),
+            ]);
             let r = run_numbers(cmd, Duration::from_secs(limit))?;
             v.push(r[0]);
             used = r[2];
@@ -265,7 +319,11 @@ fn main() {
     // open loops also close: the close loop's figure (dup is not hooked) is
     // taken off theirs.
     let close_added = added_instructions(&bench, "close", data_s, dir.path());
-    for (figure, mode) in [("instructions added: open", "open"), ("instructions added: openat", "openat"), ("instructions added: close", "close")] {
+    for (figure, mode) in [
+        ("instructions added: open", "open"),
+        ("instructions added: openat", "openat"),
+        ("instructions added: close", "close"),
+    ] {
         let added = if mode == "close" {
             close_added
         } else {
@@ -287,10 +345,20 @@ fn main() {
     });
 
     // 5. Process start.
-    start_row(&mut rows, "process start, with/without", rounds, 1.0, &|_| {});
-    start_row(&mut rows, "process start with 100 launch-time sets, with/without", rounds, 2.0, &|cmd| {
-        launch_sets(cmd, &data, 100)
-    });
+    start_row(
+        &mut rows,
+        "process start, with/without",
+        rounds,
+        1.0,
+        &|_| {},
+    );
+    start_row(
+        &mut rows,
+        "process start with 100 launch-time sets, with/without",
+        rounds,
+        2.0,
+        &|cmd| launch_sets(cmd, &data, 100),
+    );
 
     // 7. QMP, from a client in the same machine (the benchmark process talks
     // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
@@ -329,14 +397,25 @@ fn main() {
 fn print_table(rows: &[Row]) {
     let w0 = rows.iter().map(|r| r.figure.len()).max().unwrap_or(6);
     let w1 = rows.iter().map(|r| r.value.len()).max().unwrap_or(5);
-    println!("| {:w0$} | {:w1$} | {:10} | result |", "figure", "value", "target");
-    println!("|{}|{}|{}|--------|", "-".repeat(w0 + 2), "-".repeat(w1 + 2), "-".repeat(12));
+    println!(
+        "| {:w0$} | {:w1$} | {:10} | result |",
+        "figure", "value", "target"
+    );
+    println!(
+        "|{}|{}|{}|--------|",
+        "-".repeat(w0 + 2),
+        "-".repeat(w1 + 2),
+        "-".repeat(12)
+    );
     for r in rows {
         let result = match r.pass {
             Some(true) => "pass",
             Some(false) => "FAIL",
             None => "n/a",
         };
-        println!("| {:w0$} | {:w1$} | {:10} | {result:6} |", r.figure, r.value, r.target);
+        println!(
+            "| {:w0$} | {:w1$} | {:10} | {result:6} |",
+            r.figure, r.value, r.target
+        );
     }
 }

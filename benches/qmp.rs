@@ -4,9 +4,8 @@
 //! a listening socket. The soft RLIMIT_NOFILE is raised (the program holds
 //! one member fd per set). `FDSET_BENCH_QUICK=1`: fewer rounds.
 
-
-use fdset_testkit::*;
 use fdset_testkit::qmp::*;
+use fdset_testkit::*;
 use serde_json::json;
 use std::fs::File;
 use std::time::{Duration, Instant};

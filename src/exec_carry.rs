@@ -6,10 +6,10 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
+use crate::{fdtable, shim, sys};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::RawFd;
-use crate::{fdtable, shim, sys};
 use libc::c_char;
 use once_cell::sync::OnceCell;
 use std::ffi::{CStr, CString};
@@ -33,11 +33,16 @@ fn our_file_name() -> &'static [u8] {
         let ok = unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null();
         let full = if ok {
             // SAFETY: dli_fname is a NUL-terminated path.
-            unsafe { CStr::from_ptr(info.dli_fname) }.to_bytes().to_vec()
+            unsafe { CStr::from_ptr(info.dli_fname) }
+                .to_bytes()
+                .to_vec()
         } else {
             b"libfdset_shim.so".to_vec()
         };
-        full.rsplit(|&b| b == b'/').next().unwrap_or(b"libfdset_shim.so").to_vec()
+        full.rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or(b"libfdset_shim.so")
+            .to_vec()
     })
 }
 
@@ -125,11 +130,19 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         control,
     };
     for (&id, set) in st.registry.sets() {
-        let mut cs = CarriedSet { id, members: Vec::new(), dups: Vec::new() };
+        let mut cs = CarriedSet {
+            id,
+            members: Vec::new(),
+            dups: Vec::new(),
+        };
         for m in &set.members {
             // A member the program closed with a raw syscall is gone.
             if sys::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
-                cs.members.push(CarriedMember { fd: m.fd, opaque: m.opaque.clone(), removed: m.removed });
+                cs.members.push(CarriedMember {
+                    fd: m.fd,
+                    opaque: m.opaque.clone(),
+                    removed: m.removed,
+                });
             }
         }
         for &d in &set.dups {
@@ -144,7 +157,11 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         }
     }
     drop(st);
-    if out.sets.is_empty() && out.prefixes.is_empty() && out.aliases.is_empty() && out.control.is_none() {
+    if out.sets.is_empty()
+        && out.prefixes.is_empty()
+        && out.aliases.is_empty()
+        && out.control.is_none()
+    {
         return None;
     }
     Some(out)
@@ -182,7 +199,11 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
     // SAFETY: reading the process's environment pointer.
-    let envp = if envp.is_null() { unsafe { environ } } else { envp };
+    let envp = if envp.is_null() {
+        unsafe { environ }
+    } else {
+        envp
+    };
     // SAFETY: per the contract.
     if !unsafe { env_preloads_us(envp) } {
         return None;
@@ -212,7 +233,11 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
         resume(had_control);
         return None;
     };
-    let mut inherit: Vec<RawFd> = state.sets.iter().flat_map(|s| s.members.iter().map(|m| m.fd)).collect();
+    let mut inherit: Vec<RawFd> = state
+        .sets
+        .iter()
+        .flat_map(|s| s.members.iter().map(|m| m.fd))
+        .collect();
     inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
@@ -230,7 +255,10 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
             break;
         }
         // SAFETY: each entry is a C string.
-        if !unsafe { CStr::from_ptr(e) }.to_bytes().starts_with(STATE_PREFIX) {
+        if !unsafe { CStr::from_ptr(e) }
+            .to_bytes()
+            .starts_with(STATE_PREFIX)
+        {
             env.push(e);
         }
         // SAFETY: still inside the array.
@@ -243,7 +271,14 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
             sys::fcntl_int(fd, libc::F_SETFD, 0);
         }
     }
-    Some(Prepared { _state_entry: entry, env, inherit, cloexec_cleared: clear_cloexec, memfd, control: had_control })
+    Some(Prepared {
+        _state_entry: entry,
+        env,
+        inherit,
+        cloexec_cleared: clear_cloexec,
+        memfd,
+        control: had_control,
+    })
 }
 
 /// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
@@ -306,11 +341,17 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     for set in state.sets {
         for m in set.members {
             sys::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            let info = shim::member_info(m.fd).map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
+            let info =
+                shim::member_info(m.fd).map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
             fdtable::mark(m.fd, fdtable::OWNED);
             st.registry.restore_member(
                 set.id,
-                fdset_core::registry::Member { fd: m.fd, opaque: m.opaque, removed: m.removed, info },
+                fdset_core::registry::Member {
+                    fd: m.fd,
+                    opaque: m.opaque,
+                    removed: m.removed,
+                    info,
+                },
             );
         }
         for d in set.dups {

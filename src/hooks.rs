@@ -36,7 +36,11 @@ fn mode_if_needed(flags: c_int, mode: c_uint) -> c_uint {
 
 /// # Safety
 /// `path` is a NUL-terminated string (checked non-null by the caller).
-unsafe fn open_fdset(path: *const c_char, number: fdset_core::paths::SetNumber, flags: c_int) -> c_int {
+unsafe fn open_fdset(
+    path: *const c_char,
+    number: fdset_core::paths::SetNumber,
+    flags: c_int,
+) -> c_int {
     guarded(-1, || {
         // SAFETY: fdset_path only matches non-null NUL-terminated paths.
         shim::open_set(|| unsafe { CStr::from_ptr(path) }.to_bytes(), number, flags)
@@ -63,7 +67,12 @@ macro_rules! openat_hook {
     ($name:ident, $real:path) => {
         /// An absolute fdset path ignores `dirfd`, as the kernel would.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+        pub unsafe extern "C" fn $name(
+            dirfd: c_int,
+            path: *const c_char,
+            flags: c_int,
+            mode: c_uint,
+        ) -> c_int {
             // SAFETY: path comes from the caller of openat().
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(dirfd, path, flags, mode_if_needed(flags, mode)) },
@@ -109,7 +118,9 @@ macro_rules! creat_hook {
             // SAFETY: path comes from the caller.
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(path, mode) },
-                Some(n) => unsafe { open_fdset(path, n, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) },
+                Some(n) => unsafe {
+                    open_fdset(path, n, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC)
+                },
             }
         }
     };
@@ -149,14 +160,23 @@ fn fopen_flags(mode: &[u8]) -> Option<c_int> {
 
 /// # Safety
 /// `path` and `mode` are NUL-terminated strings.
-unsafe fn fopen_fdset(path: *const c_char, number: fdset_core::paths::SetNumber, mode: *const c_char) -> *mut FILE {
+unsafe fn fopen_fdset(
+    path: *const c_char,
+    number: fdset_core::paths::SetNumber,
+    mode: *const c_char,
+) -> *mut FILE {
     guarded(std::ptr::null_mut(), || {
         if mode.is_null() {
             sys::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
         }
         // SAFETY: caller's NUL-terminated strings.
-        let (p, m) = unsafe { (CStr::from_ptr(path).to_bytes(), CStr::from_ptr(mode).to_bytes()) };
+        let (p, m) = unsafe {
+            (
+                CStr::from_ptr(path).to_bytes(),
+                CStr::from_ptr(mode).to_bytes(),
+            )
+        };
         let Some(flags) = fopen_flags(m) else {
             sys::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
@@ -231,7 +251,12 @@ unsafe fn freopen_any(
             return std::ptr::null_mut();
         }
         // SAFETY: caller's NUL-terminated strings.
-        let (p, m) = unsafe { (CStr::from_ptr(path).to_bytes(), CStr::from_ptr(mode).to_bytes()) };
+        let (p, m) = unsafe {
+            (
+                CStr::from_ptr(path).to_bytes(),
+                CStr::from_ptr(mode).to_bytes(),
+            )
+        };
         let Some(flags) = fopen_flags(m) else {
             sys::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
@@ -248,7 +273,12 @@ unsafe fn freopen_any(
         }
         shim::forget_before_implicit_close(old);
         // /dev/null accepts any mode but 'x' (it exists).
-        let null_mode: Vec<u8> = m.iter().copied().filter(|&c| c != b'x').chain([0]).collect();
+        let null_mode: Vec<u8> = m
+            .iter()
+            .copied()
+            .filter(|&c| c != b'x')
+            .chain([0])
+            .collect();
         // SAFETY: a valid path and mode; stream is the caller's.
         let fp = unsafe { real(c"/dev/null".as_ptr(), null_mode.as_ptr().cast(), stream) };
         if fp.is_null() {
@@ -267,13 +297,21 @@ unsafe fn freopen_any(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn freopen(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE {
+pub unsafe extern "C" fn freopen(
+    path: *const c_char,
+    mode: *const c_char,
+    stream: *mut FILE,
+) -> *mut FILE {
     // SAFETY: forwarded as given.
     unsafe { freopen_any(sys::freopen, path, mode, stream) }
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn freopen64(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE {
+pub unsafe extern "C" fn freopen64(
+    path: *const c_char,
+    mode: *const c_char,
+    stream: *mut FILE,
+) -> *mut FILE {
     // SAFETY: forwarded as given.
     unsafe { freopen_any(sys::freopen64, path, mode, stream) }
 }
@@ -347,7 +385,9 @@ macro_rules! stat_hook {
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(path, buf) },
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
+                Some(n) => guarded(-1, || unsafe {
+                    stat_family::stat_set(stringify!($name), path_bytes(path), n, buf)
+                }),
             }
         }
     };
@@ -357,12 +397,19 @@ macro_rules! fstatat_hook {
     ($name:ident, $real:path) => {
         /// An absolute fdset path ignores `dirfd` and `flags`.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int {
+        pub unsafe extern "C" fn $name(
+            dirfd: c_int,
+            path: *const c_char,
+            buf: *mut libc::stat,
+            flags: c_int,
+        ) -> c_int {
             // SAFETY: path comes from the caller.
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(dirfd, path, buf, flags) },
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
+                Some(n) => guarded(-1, || unsafe {
+                    stat_family::stat_set(stringify!($name), path_bytes(path), n, buf)
+                }),
             }
         }
     };
@@ -378,7 +425,11 @@ macro_rules! xstat_hook {
     ($name:ident, $real:path) => {
         /// glibc before 2.33 compiled `stat()` into a call to this.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int {
+        pub unsafe extern "C" fn $name(
+            ver: c_int,
+            path: *const c_char,
+            buf: *mut libc::stat,
+        ) -> c_int {
             // SAFETY: path comes from the caller.
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(ver, path, buf) },
@@ -387,7 +438,9 @@ macro_rules! xstat_hook {
                     -1
                 }
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
+                Some(n) => guarded(-1, || unsafe {
+                    stat_family::stat_set(stringify!($name), path_bytes(path), n, buf)
+                }),
             }
         }
     };
@@ -397,7 +450,13 @@ macro_rules! fxstatat_hook {
     ($name:ident, $real:path) => {
         /// glibc before 2.33 compiled `fstatat()` into a call to this.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int {
+        pub unsafe extern "C" fn $name(
+            ver: c_int,
+            dirfd: c_int,
+            path: *const c_char,
+            buf: *mut libc::stat,
+            flags: c_int,
+        ) -> c_int {
             // SAFETY: path comes from the caller.
             match unsafe { shim::fdset_path(path) } {
                 None => unsafe { $real(ver, dirfd, path, buf, flags) },
@@ -406,7 +465,9 @@ macro_rules! fxstatat_hook {
                     -1
                 }
                 // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe { stat_family::stat_set(stringify!($name), path_bytes(path), n, buf) }),
+                Some(n) => guarded(-1, || unsafe {
+                    stat_family::stat_set(stringify!($name), path_bytes(path), n, buf)
+                }),
             }
         }
     };
@@ -427,12 +488,20 @@ fxstatat_hook!(__fxstatat64, sys::fxstatat64);
 
 /// `statx` (coreutils' `stat` and `ls`): the member's own statx.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int {
+pub unsafe extern "C" fn statx(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mask: c_uint,
+    buf: *mut libc::statx,
+) -> c_int {
     // SAFETY: path comes from the caller.
     match unsafe { shim::fdset_path(path) } {
         None => unsafe { sys::statx(dirfd, path, flags, mask, buf) },
         // SAFETY: fdset_path only matches NUL-terminated paths.
-        Some(n) => guarded(-1, || unsafe { stat_family::statx_set(path_bytes(path), n, flags, mask, buf) }),
+        Some(n) => guarded(-1, || unsafe {
+            stat_family::statx_set(path_bytes(path), n, flags, mask, buf)
+        }),
     }
 }
 
@@ -446,7 +515,13 @@ macro_rules! access_hook {
                 None => unsafe { $real(path, mode) },
                 // SAFETY: fdset_path only matches NUL-terminated paths.
                 Some(n) => guarded(-1, || {
-                    stat_family::access_set(stringify!($name), unsafe { path_bytes(path) }, n, mode, $effective)
+                    stat_family::access_set(
+                        stringify!($name),
+                        unsafe { path_bytes(path) },
+                        n,
+                        mode,
+                        $effective,
+                    )
                 }),
             }
         }
@@ -459,7 +534,12 @@ access_hook!(eaccess, sys::eaccess, true);
 
 /// `faccessat`: `AT_EACCESS` checks with the effective ids.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+pub unsafe extern "C" fn faccessat(
+    dirfd: c_int,
+    path: *const c_char,
+    mode: c_int,
+    flags: c_int,
+) -> c_int {
     // SAFETY: path comes from the caller.
     match unsafe { shim::fdset_path(path) } {
         None => unsafe { sys::faccessat(dirfd, path, mode, flags) },
@@ -481,33 +561,55 @@ use crate::sys::CharPP;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     guarded(-1, || unsafe {
-        run_exec(envp, |e| sys::execve(path, argv, e), || sys::execve(path, argv, envp))
+        run_exec(
+            envp,
+            |e| sys::execve(path, argv, e),
+            || sys::execve(path, argv, envp),
+        )
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
     guarded(-1, || unsafe {
-        run_exec(std::ptr::null(), |e| sys::execve(path, argv, e), || sys::execv(path, argv))
+        run_exec(
+            std::ptr::null(),
+            |e| sys::execve(path, argv, e),
+            || sys::execv(path, argv),
+        )
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
     guarded(-1, || unsafe {
-        run_exec(std::ptr::null(), |e| sys::execvpe(file, argv, e), || sys::execvp(file, argv))
+        run_exec(
+            std::ptr::null(),
+            |e| sys::execvpe(file, argv, e),
+            || sys::execvp(file, argv),
+        )
     })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     guarded(-1, || unsafe {
-        run_exec(envp, |e| sys::execvpe(file, argv, e), || sys::execvpe(file, argv, envp))
+        run_exec(
+            envp,
+            |e| sys::execvpe(file, argv, e),
+            || sys::execvpe(file, argv, envp),
+        )
     })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: CharPP, envp: CharPP, flags: c_int) -> c_int {
+pub unsafe extern "C" fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: CharPP,
+    envp: CharPP,
+    flags: c_int,
+) -> c_int {
     guarded(-1, || unsafe {
         run_exec(
             envp,
@@ -520,7 +622,11 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: CharP
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
     guarded(-1, || unsafe {
-        run_exec(envp, |e| sys::fexecve(fd, argv, e), || sys::fexecve(fd, argv, envp))
+        run_exec(
+            envp,
+            |e| sys::fexecve(fd, argv, e),
+            || sys::fexecve(fd, argv, envp),
+        )
     })
 }
 
@@ -593,7 +699,9 @@ pub unsafe extern "C" fn posix_spawn(
     argv: CharPP,
     envp: CharPP,
 ) -> c_int {
-    guarded(libc::EIO, || unsafe { spawn_carry::spawn(sys::posix_spawn, pid, path, fa, attr, argv, envp) })
+    guarded(libc::EIO, || unsafe {
+        spawn_carry::spawn(sys::posix_spawn, pid, path, fa, attr, argv, envp)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -605,7 +713,9 @@ pub unsafe extern "C" fn posix_spawnp(
     argv: CharPP,
     envp: CharPP,
 ) -> c_int {
-    guarded(libc::EIO, || unsafe { spawn_carry::spawn(sys::posix_spawnp, pid, file, fa, attr, argv, envp) })
+    guarded(libc::EIO, || unsafe {
+        spawn_carry::spawn(sys::posix_spawnp, pid, file, fa, attr, argv, envp)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -614,7 +724,9 @@ pub unsafe extern "C" fn system(cmd: *const c_char) -> c_int {
         // SAFETY: "is there a shell" query.
         return unsafe { sys::system(cmd) };
     }
-    guarded(-1, || unsafe { spawn_carry::system(cmd).unwrap_or_else(|| sys::system(cmd)) })
+    guarded(-1, || unsafe {
+        spawn_carry::system(cmd).unwrap_or_else(|| sys::system(cmd))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -626,7 +738,9 @@ pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
-    guarded(-1, || unsafe { spawn_carry::pclose(stream).unwrap_or_else(|| sys::pclose(stream)) })
+    guarded(-1, || unsafe {
+        spawn_carry::pclose(stream).unwrap_or_else(|| sys::pclose(stream))
+    })
 }
 
 // ------------------------------------------------------------------ vfork

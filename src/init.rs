@@ -1,14 +1,21 @@
 //! Start-up: read the environment once, take the launch-time sets, then hide
 //! the variables from any program this one starts (spec sections 4 and 5).
 
-use fdset_core::paths::PathConfig;
-use fdset_core::launch::add_fd;
 use crate::shim::{self, Config};
 use crate::sys;
+use fdset_core::launch::add_fd;
+use fdset_core::paths::PathConfig;
 use std::ffi::CStr;
 
 /// Variables the shim consumes.
-const CONSUMED: &[&CStr] = &[c"FDSET_ADD_FD", c"FDSET_PREFIX", c"FDSET_ALIAS", c"FDSET_STATE", c"FDSET_CONTROL_FD", c"FDSET_WAIT"];
+const CONSUMED: &[&CStr] = &[
+    c"FDSET_ADD_FD",
+    c"FDSET_PREFIX",
+    c"FDSET_ALIAS",
+    c"FDSET_STATE",
+    c"FDSET_CONTROL_FD",
+    c"FDSET_WAIT",
+];
 
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
@@ -25,7 +32,10 @@ unsafe extern "C" {
 /// # Safety
 /// `from` points into `environ` (a NULL-terminated array of C strings), and
 /// nothing else uses the environment meanwhile (the constructor runs alone).
-unsafe fn find_entry(mut from: *mut *mut libc::c_char, key: &[u8]) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
+unsafe fn find_entry(
+    mut from: *mut *mut libc::c_char,
+    key: &[u8],
+) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
     // SAFETY: per the contract.
     unsafe {
         while !from.is_null() && !(*from).is_null() {
@@ -42,7 +52,8 @@ unsafe fn find_entry(mut from: *mut *mut libc::c_char, key: &[u8]) -> Option<(*m
 /// The value of `name` in `environ`.
 fn getenv(name: &CStr) -> Option<String> {
     // SAFETY: the constructor runs alone; environ is the process's.
-    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    unsafe { find_entry(environ, name.to_bytes()) }
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Remove every `name=` entry from `environ`, in place.

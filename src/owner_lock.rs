@@ -60,16 +60,22 @@ impl<T> OwnerLock<T> {
     }
 
     #[cold]
-    fn lock_contended(&self, me: usize, mut holder: usize) -> Result<OwnerGuard<'_, T>, HeldByThisThread> {
+    fn lock_contended(
+        &self,
+        me: usize,
+        mut holder: usize,
+    ) -> Result<OwnerGuard<'_, T>, HeldByThisThread> {
         loop {
             if holder == me {
                 return Err(HeldByThisThread);
             }
             if holder == UNLOCKED {
-                match self
-                    .holder
-                    .compare_exchange_weak(UNLOCKED, me, Ordering::Acquire, Ordering::Relaxed)
-                {
+                match self.holder.compare_exchange_weak(
+                    UNLOCKED,
+                    me,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => return Ok(OwnerGuard { lock: self }),
                     Err(h) => {
                         holder = h;

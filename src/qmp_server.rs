@@ -13,10 +13,10 @@
 //! `MOVES`, and never holds the registry lock during socket I/O.
 
 use crate::fdtable;
-use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
-use fdset_core::registry::{RawFd, SetView};
 use crate::shim::{self, Locked, RealOps};
 use crate::sys;
+use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
+use fdset_core::registry::{RawFd, SetView};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -73,7 +73,10 @@ pub fn export_for_exec() -> Option<(serde_json::Value, Vec<RawFd>)> {
             *h = Handoff::Idle;
             return None;
         }
-        h = HANDOFF_CV.wait_timeout(h, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        h = HANDOFF_CV
+            .wait_timeout(h, deadline - now)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
     }
 }
 
@@ -122,21 +125,42 @@ fn serve_from_now(st: &mut Locked, helper: &mut Helper) -> Result<(), String> {
 /// monitors on, with no second greeting and their unparsed input kept.
 pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
     let bad = |w: &str| format!("FDSET_STATE: {w}");
-    let o = v.as_object().ok_or_else(|| bad("control is not an object"))?;
-    let mut helper = Helper { listeners: Vec::new(), broken_listeners: Vec::new(), monitors: Vec::new(), wake: -1 };
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("control is not an object"))?;
+    let mut helper = Helper {
+        listeners: Vec::new(),
+        broken_listeners: Vec::new(),
+        monitors: Vec::new(),
+        wake: -1,
+    };
     let mut st = shim::lock().ok_or_else(|| bad("registry busy"))?;
-    for l in o.get("listeners").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-        let fd = l.as_i64().and_then(|n| RawFd::try_from(n).ok()).ok_or_else(|| bad("a listener is not an fd"))?;
+    for l in o
+        .get("listeners")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let fd = l
+            .as_i64()
+            .and_then(|n| RawFd::try_from(n).ok())
+            .ok_or_else(|| bad("a listener is not an fd"))?;
         helper.listeners.push(adopt(&mut st, fd, true)?);
     }
-    for m in o.get("monitors").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+    for m in o
+        .get("monitors")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
         let fd = m
             .get("fd")
             .and_then(serde_json::Value::as_i64)
             .and_then(|n| RawFd::try_from(n).ok())
             .ok_or_else(|| bad("a monitor has no fd"))?;
         let fd = adopt(&mut st, fd, true)?;
-        let conn = Connection::import(m.get("conn").unwrap_or(&serde_json::Value::Null)).map_err(|e| bad(&e))?;
+        let conn = Connection::import(m.get("conn").unwrap_or(&serde_json::Value::Null))
+            .map_err(|e| bad(&e))?;
         for q in conn.queued_fds() {
             adopt(&mut st, q, false)?;
         }
@@ -149,7 +173,13 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
             return Err(bad("a monitor's output is too large"));
         }
         st.registry.monitor_connected();
-        helper.monitors.push(Monitor { fd, conn, out, sent: 0, gone: false });
+        helper.monitors.push(Monitor {
+            fd,
+            conn,
+            out,
+            sent: 0,
+            gone: false,
+        });
     }
     serve_from_now(&mut st, &mut helper)?;
     drop(st);

@@ -1,12 +1,12 @@
 //! The shim's process-wide state and the slow paths of the hooks: everything
 //! between the thin C layer (`hooks.rs`) and the plain rules (`registry.rs`).
 
-use fdset_core::paths::{PathConfig, SetNumber};
 use crate::fdtable;
-use fdset_core::registry::{ClosedMember, Errno, FdOps, MemberInfo, OpenOutcome, RawFd, Registry};
-use crate::sys;
-use once_cell::sync::OnceCell;
 use crate::owner_lock::{OwnerGuard, OwnerLock};
+use crate::sys;
+use fdset_core::paths::{PathConfig, SetNumber};
+use fdset_core::registry::{ClosedMember, Errno, FdOps, MemberInfo, OpenOutcome, RawFd, Registry};
+use once_cell::sync::OnceCell;
 use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -151,7 +151,11 @@ impl FdOps for RealOps {
     }
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno> {
         // SAFETY: plain syscall wrapper, not hooked.
-        if unsafe { libc::ftruncate(fd, 0) } < 0 { Err(sys::errno()) } else { Ok(()) }
+        if unsafe { libc::ftruncate(fd, 0) } < 0 {
+            Err(sys::errno())
+        } else {
+            Ok(())
+        }
     }
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno> {
         sys::direct::rewind(fd)
@@ -168,7 +172,8 @@ pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
     // SAFETY: st is plain data filled by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a stat buffer.
-    let regular = unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
+    let regular =
+        unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
     Ok(MemberInfo {
         status_flags: flags,
         regular,
@@ -268,7 +273,12 @@ pub(crate) fn errno_name(e: Errno) -> String {
 
 fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
     let mut s = String::new();
-    let _ = write!(s, "open {} flags={}: ", String::from_utf8_lossy(path), flags_text(flags));
+    let _ = write!(
+        s,
+        "open {} flags={}: ",
+        String::from_utf8_lossy(path),
+        flags_text(flags)
+    );
     let _ = match *outcome {
         OpenOutcome::Opened { set, member, dup } => {
             write!(s, "set {set}: dup of member fd {member} -> fd {dup}")
@@ -283,7 +293,12 @@ fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
             s,
             "EINVAL: set {set} member fd {member} differs in O_SYNC from the request"
         ),
-        OpenOutcome::SyscallFailed { set, member, errno, what } => write!(
+        OpenOutcome::SyscallFailed {
+            set,
+            member,
+            errno,
+            what,
+        } => write!(
             s,
             "{}: set {set} member fd {member}: {what} failed",
             errno_name(errno)
@@ -342,7 +357,9 @@ unsafe fn fdset_dir_number(path: *const libc::c_char) -> SetNumber {
     match unsafe { fdset_core::paths::plain_set_number(number) } {
         Some(n) => Ok(n),
         // SAFETY: as above.
-        None => fdset_core::paths::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes()),
+        None => {
+            fdset_core::paths::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes())
+        }
     }
 }
 
@@ -392,7 +409,8 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
         // record nothing (its dup is a plain descriptor of the child's).
         st.registry.clone().open(&mut RealOps, set, flags)
     } else {
-        st.registry.open_with_closed(&mut RealOps, set, flags, &mut closed)
+        st.registry
+            .open_with_closed(&mut RealOps, set, flags, &mut closed)
     };
     if let OpenOutcome::Opened { dup, .. } = outcome
         && !foreign
@@ -499,7 +517,11 @@ pub fn forget_before_implicit_close(fd: RawFd) {
 /// the lock held.
 pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
     let new = sys::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, OWNED_FD_BASE.max(fd + 1));
-    let new = if new < 0 { sys::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 3) } else { new };
+    let new = if new < 0 {
+        sys::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 3)
+    } else {
+        new
+    };
     if new < 0 {
         return Err(sys::errno());
     }
@@ -724,10 +746,13 @@ pub fn add_launch_sets(specs: &[fdset_core::launch::add_fd::AddFdSpec]) -> Resul
         return Err("internal error: registry locked at start-up".to_string());
     };
     for (fd, set, opaque) in &checked {
-        let info = member_info(*fd).map_err(|_| fdset_core::launch::add_fd::FD_INVALID.to_string())?;
-        let owned = dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
+        let info =
+            member_info(*fd).map_err(|_| fdset_core::launch::add_fd::FD_INVALID.to_string())?;
+        let owned =
+            dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
         fdtable::mark(owned, fdtable::OWNED);
-        st.registry.add_member(Some(*set), owned, opaque.clone(), info);
+        st.registry
+            .add_member(Some(*set), owned, opaque.clone(), info);
     }
     // As QEMU does, the originals are closed only once every spec has its
     // duplicate, so one fd named in several specs is a member of each set.
@@ -821,6 +846,10 @@ extern "C" fn atfork_child() {
 pub fn register_atfork() {
     // SAFETY: the handlers are plain extern "C" functions that live forever.
     unsafe {
-        libc::pthread_atfork(Some(atfork_prepare), Some(atfork_parent), Some(atfork_child));
+        libc::pthread_atfork(
+            Some(atfork_prepare),
+            Some(atfork_parent),
+            Some(atfork_child),
+        );
     }
 }

@@ -117,9 +117,25 @@ unsafe fn spawn_shell(
     prep: &Prepared,
     pid: &mut pid_t,
 ) -> c_int {
-    let argv: [*const c_char; 5] = [c"sh".as_ptr(), c"-c".as_ptr(), c"--".as_ptr(), cmd, std::ptr::null()];
+    let argv: [*const c_char; 5] = [
+        c"sh".as_ptr(),
+        c"-c".as_ptr(),
+        c"--".as_ptr(),
+        cmd,
+        std::ptr::null(),
+    ];
     // SAFETY: valid arguments; fa and attr are initialised by the caller.
-    unsafe { spawn_prepared(sys::posix_spawn, pid, c"/bin/sh".as_ptr(), fa, attr, argv.as_ptr(), prep) }
+    unsafe {
+        spawn_prepared(
+            sys::posix_spawn,
+            pid,
+            c"/bin/sh".as_ptr(),
+            fa,
+            attr,
+            argv.as_ptr(),
+            prep,
+        )
+    }
 }
 
 /// `system(cmd)` as glibc does it (SIGINT/SIGQUIT ignored and SIGCHLD
@@ -225,7 +241,11 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         prep.failed();
         return Some(std::ptr::null_mut());
     }
-    let (parent_end, child_end, target) = if reading { (fds[0], fds[1], 1) } else { (fds[1], fds[0], 0) };
+    let (parent_end, child_end, target) = if reading {
+        (fds[0], fds[1], 1)
+    } else {
+        (fds[1], fds[0], 0)
+    };
     let mut pid: pid_t = 0;
     // SAFETY (block): file actions on a local object; spawn with them.
     let r = unsafe {

@@ -6,10 +6,10 @@
 //! modes the visible members serve (the rules are `registry::look`,
 //! `registry::access_allowed`, `registry::exec_permitted`).
 
-use fdset_core::paths::SetNumber;
-use fdset_core::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
 use crate::shim::{self, errno_name};
 use crate::sys;
+use fdset_core::paths::SetNumber;
+use fdset_core::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
 use libc::{c_int, c_uint};
 
 /// A private duplicate of the answering member, closed on drop: taken under
@@ -136,7 +136,12 @@ pub unsafe fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut lib
 
 fn log_answer(what: &dyn Fn() -> String, a: &Answer) {
     if shim::log_enabled() {
-        shim::log(&format!("{}: set {}: member fd {} answers", what(), a.set, a.member));
+        shim::log(&format!(
+            "{}: set {}: member fd {} answers",
+            what(),
+            a.set,
+            a.member
+        ));
     }
 }
 

@@ -154,7 +154,11 @@ pub mod direct {
     /// (`F_DUPFD_CLOEXEC` or `dup`, which is `F_DUPFD` from 0).
     pub fn dup_lowest(fd: RawFd, cloexec: bool) -> Result<RawFd, i32> {
         let fd = borrow(fd)?;
-        let new = if cloexec { rustix::io::fcntl_dupfd_cloexec(fd, 0) } else { rustix::io::dup(fd) };
+        let new = if cloexec {
+            rustix::io::fcntl_dupfd_cloexec(fd, 0)
+        } else {
+            rustix::io::dup(fd)
+        };
         new.map(IntoRawFd::into_raw_fd).map_err(errno)
     }
 

@@ -60,12 +60,25 @@ fn control_socket_refuses_peers_of_another_uid() {
     let dir = TempDir::new("abuse-peer");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let sock = dir.path().join("ctl.qmp");
-    let mut prog = Running(fdset_run().arg("--qmp").arg(&sock).args(["--", "sleep", "30"]).spawn().expect("start fdset-run"));
+    let mut prog = Running(
+        fdset_run()
+            .arg("--qmp")
+            .arg(&sock)
+            .args(["--", "sleep", "30"])
+            .spawn()
+            .expect("start fdset-run"),
+    );
     wait_for_path(&sock, &mut prog.0);
-    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // The file mode stops another user at connect().
-    assert_eq!(first_line_as(OTHER_UID, &sock), format!("refused: {}", libc::EACCES));
+    assert_eq!(
+        first_line_as(OTHER_UID, &sock),
+        format!("refused: {}", libc::EACCES)
+    );
     // Were the mode loosened, the server itself still turns the peer away:
     // closed before the greeting.
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -77,15 +90,28 @@ fn control_socket_refuses_peers_of_another_uid() {
 
 /// `ls -l /proc/self/fd` and the FDSET_* variables, as seen by a program the
 /// shimmed program starts without LD_PRELOAD.
-const GRANDCHILD: &str = "env -u LD_PRELOAD sh -c 'ls -l /proc/self/fd; env | grep ^FDSET_ || true'";
+const GRANDCHILD: &str =
+    "env -u LD_PRELOAD sh -c 'ls -l /proc/self/fd; env | grep ^FDSET_ || true'";
 
 fn check_grandchild(out: &str, member: &Path) {
     assert!(out.contains(" 0 -> "), "the listing ran:\n{out}");
-    assert!(!out.contains("socket:"), "a socket reached the grandchild:\n{out}");
-    assert!(!out.contains(&member.display().to_string()), "a set member reached the grandchild:\n{out}");
+    assert!(
+        !out.contains("socket:"),
+        "a socket reached the grandchild:\n{out}"
+    );
+    assert!(
+        !out.contains(&member.display().to_string()),
+        "a set member reached the grandchild:\n{out}"
+    );
     // FDSET_SHIM_LIB is fdset-run's own setting, not the shim's.
-    let vars: Vec<&str> = out.lines().filter(|l| l.starts_with("FDSET_") && !l.starts_with("FDSET_SHIM_LIB=")).collect();
-    assert!(vars.is_empty(), "FDSET_ variables reached the grandchild: {vars:?}");
+    let vars: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("FDSET_") && !l.starts_with("FDSET_SHIM_LIB="))
+        .collect();
+    assert!(
+        vars.is_empty(),
+        "FDSET_ variables reached the grandchild: {vars:?}"
+    );
 }
 
 // Issue 6: "The control fds and the environment variables are consumed: a
@@ -111,16 +137,30 @@ fn control_fds_and_variables_do_not_reach_a_grandchild_without_the_shim() {
     // The same with the control socket given straight to a preloaded program.
     let (ours, theirs) = UnixStream::pair().unwrap();
     let mut cmd = preloaded("sh");
-    cmd.args(["-c", GRANDCHILD]).stdin(Stdio::null()).stdout(Stdio::piped());
-    cmd.env("FDSET_CONTROL_FD", "3").env("FDSET_ADD_FD", "fd=4,set=1");
+    cmd.args(["-c", GRANDCHILD])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    cmd.env("FDSET_CONTROL_FD", "3")
+        .env("FDSET_ADD_FD", "fd=4,set=1");
     let control = std::fs::File::from(std::os::fd::OwnedFd::from(theirs));
-    inherit_fds(&mut cmd, vec![(control, 3), (open_for_child(&f, false, true), 4)]);
+    inherit_fds(
+        &mut cmd,
+        vec![(control, 3), (open_for_child(&f, false, true), 4)],
+    );
     let mut child = cmd.spawn().expect("spawn sh");
     let mut greeting = String::new();
     BufReader::new(&ours).read_line(&mut greeting).unwrap();
-    assert!(greeting.starts_with("{\"QMP\""), "the program serves its control socket: {greeting:?}");
+    assert!(
+        greeting.starts_with("{\"QMP\""),
+        "the program serves its control socket: {greeting:?}"
+    );
     let mut text = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
     assert!(child.wait().unwrap().success());
     check_grandchild(&text, &f);
 }

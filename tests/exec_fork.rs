@@ -1,6 +1,6 @@
 //! Sets that follow the program across fork and exec (spec section 7, issue 5).
-use fdset_testkit::*;
 use fdset_testkit::qmp::*;
+use fdset_testkit::*;
 use serde_json::json;
 use std::process::Command;
 
@@ -17,7 +17,12 @@ fn with_set(program: impl AsRef<std::ffi::OsStr>, dir: &TempDir, data: &[u8]) ->
 
 fn run_ok(mut cmd: Command) -> String {
     let out = cmd.output().expect("spawn");
-    assert!(out.status.success(), "status {:?}, stderr: {}", out.status, stderr_of(&out));
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr_of(&out)
+    );
     stdout_of(&out)
 }
 
@@ -29,9 +34,22 @@ fn text() -> String {
 #[test]
 fn every_fork_and_spawn_path_carries_the_sets() {
     let methods = [
-        "fork-execve", "fork-execv", "fork-execvp", "fork-execvpe", "fork-execl", "fork-execle",
-        "fork-execlp", "fork-execl_many", "fork-fexecve", "fork-execveat", "vfork", "clone",
-        "posix_spawn", "posix_spawnp", "system", "popen",
+        "fork-execve",
+        "fork-execv",
+        "fork-execvp",
+        "fork-execvpe",
+        "fork-execl",
+        "fork-execle",
+        "fork-execlp",
+        "fork-execl_many",
+        "fork-fexecve",
+        "fork-execveat",
+        "vfork",
+        "clone",
+        "posix_spawn",
+        "posix_spawnp",
+        "system",
+        "popen",
     ];
     for m in methods {
         let dir = TempDir::new("exec");
@@ -55,7 +73,9 @@ fn posix_spawn_keeps_the_callers_file_actions() {
 /// spec 7 "exec in the same process": the new image sees the same sets.
 #[test]
 fn exec_in_place_through_each_exec_function() {
-    for m in ["execve", "execv", "execvp", "execvpe", "execl", "execle", "execlp", "fexecve", "execveat"] {
+    for m in [
+        "execve", "execv", "execvp", "execvpe", "execl", "execle", "execlp", "fexecve", "execveat",
+    ] {
         let dir = TempDir::new("exec");
         let mut cmd = with_set(c_test("exec_paths"), &dir, DATA);
         cmd.args([&format!("inplace-{m}"), "/dev/fdset/1"]);
@@ -92,9 +112,15 @@ fn script_that_execs_python_reads_the_set() {
         )
         .as_bytes(),
     );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let out = output_of_fresh_executable(&mut with_set(&script, &dir, DATA));
-    assert!(out.status.success(), "status {:?}, stderr: {}", out.status, stderr_of(&out));
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr_of(&out)
+    );
     assert_eq!(stdout_of(&out), text());
 }
 
@@ -102,13 +128,24 @@ fn script_that_execs_python_reads_the_set() {
 /// script (pyenv's shim is one here: checked below so the test says which).
 #[test]
 fn machines_python3_reads_the_set() {
-    let which = Command::new("sh").args(["-c", "command -v python3"]).output().expect("sh");
+    let which = Command::new("sh")
+        .args(["-c", "command -v python3"])
+        .output()
+        .expect("sh");
     let path = String::from_utf8_lossy(&which.stdout).trim().to_string();
-    let head = std::fs::read(&path).map(|b| b.starts_with(b"#!")).unwrap_or(false);
-    eprintln!("python3 is {path} ({})", if head { "a script wrapper" } else { "a binary" });
+    let head = std::fs::read(&path)
+        .map(|b| b.starts_with(b"#!"))
+        .unwrap_or(false);
+    eprintln!(
+        "python3 is {path} ({})",
+        if head { "a script wrapper" } else { "a binary" }
+    );
     let dir = TempDir::new("exec");
     let mut cmd = with_set(&path, &dir, DATA);
-    cmd.args(["-c", "import sys; sys.stdout.write(open('/dev/fdset/1').read())"]);
+    cmd.args([
+        "-c",
+        "import sys; sys.stdout.write(open('/dev/fdset/1').read())",
+    ]);
     assert_eq!(run_ok(cmd), text());
 }
 
@@ -158,8 +195,14 @@ fn clean_environment_and_non_preloaded_children_get_nothing() {
         let targets = child_fd_targets(&shell);
         assert!(!targets.is_empty(), "{shell}: listed nothing");
         for t in &targets {
-            assert!(!t.contains("data.txt"), "{shell}: member leaked: {targets:?}");
-            assert!(!t.contains("fdset-state"), "{shell}: state leaked: {targets:?}");
+            assert!(
+                !t.contains("data.txt"),
+                "{shell}: member leaked: {targets:?}"
+            );
+            assert!(
+                !t.contains("fdset-state"),
+                "{shell}: state leaked: {targets:?}"
+            );
         }
     }
 }
@@ -193,15 +236,24 @@ fn forged_state_is_refused() {
 #[test]
 fn forged_state_memfd_naming_bad_fds_is_refused() {
     for (json, want) in [
-        (r#"{"version":1,"sets":[{"id":1,"members":[{"fd":600}]}]}"#, "fd 600 is not open"),
-        (r#"{"version":1,"sets":[{"id":1,"members":[{"fd":5000000}]}]}"#, "descriptor number"),
+        (
+            r#"{"version":1,"sets":[{"id":1,"members":[{"fd":600}]}]}"#,
+            "fd 600 is not open",
+        ),
+        (
+            r#"{"version":1,"sets":[{"id":1,"members":[{"fd":5000000}]}]}"#,
+            "descriptor number",
+        ),
         (r#"{"version":1,"sets":"#, "not valid JSON"),
     ] {
         // SAFETY: creating a memfd in the test process.
         let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
         assert!(fd >= 0);
         // SAFETY: writing to our memfd.
-        assert_eq!(unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) }, json.len() as isize);
+        assert_eq!(
+            unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) },
+            json.len() as isize
+        );
         use std::os::fd::FromRawFd;
         // SAFETY: fd is ours.
         let file = unsafe { std::fs::File::from_raw_fd(fd) };
@@ -219,9 +271,30 @@ fn forged_state_memfd_naming_bad_fds_is_refused() {
 /// not the test's files, then runs `sh -c SCRIPT`.
 fn bwrap_args(libdir: &str, script: String) -> Vec<String> {
     let mut a: Vec<String> = [
-        "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-        "--symlink", "usr/bin", "/bin", "--ro-bind", libdir, libdir, "--dev", "/dev", "--proc", "/proc",
-        "--unshare-user-try", "--unshare-pid", "--", "/bin/sh", "-c",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--ro-bind",
+        libdir,
+        libdir,
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-user-try",
+        "--unshare-pid",
+        "--",
+        "/bin/sh",
+        "-c",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -232,10 +305,13 @@ fn bwrap_args(libdir: &str, script: String) -> Vec<String> {
 
 /// Run a bwrap command; the sandbox must not see the data file yet read it.
 fn check_bwrap(mut cmd: Command) {
-    let out = cmd.output().expect("run bwrap (install bubblewrap: .ci/setup does)");
+    let out = cmd
+        .output()
+        .expect("run bwrap (install bubblewrap: .ci/setup does)");
     let err = stderr_of(&out);
     assert!(
-        !err.contains("No permissions to create new namespace") && !err.contains("Operation not permitted"),
+        !err.contains("No permissions to create new namespace")
+            && !err.contains("Operation not permitted"),
         "bwrap cannot create namespaces on this machine (user namespaces are required): {err}"
     );
     assert!(out.status.success(), "bwrap failed: {err}");
@@ -247,11 +323,18 @@ fn check_bwrap(mut cmd: Command) {
 /// exec'd program can load it).
 #[test]
 fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
-    let libdir = shim_lib().parent().expect("lib dir").to_string_lossy().into_owned();
+    let libdir = shim_lib()
+        .parent()
+        .expect("lib dir")
+        .to_string_lossy()
+        .into_owned();
     let dir = TempDir::new("bwrap");
     let mut cmd = with_set("bwrap", &dir, DATA);
     let data_dir = dir.path().to_string_lossy().into_owned();
-    cmd.args(bwrap_args(&libdir, format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1")));
+    cmd.args(bwrap_args(
+        &libdir,
+        format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1"),
+    ));
     check_bwrap(cmd);
 }
 
@@ -259,18 +342,31 @@ fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
 /// launcher's monitor connected to bwrap, the file's directory not bound.
 #[test]
 fn fdset_run_starts_bwrap_whose_child_reads_the_set() {
-    let libdir = shim_lib().parent().expect("lib dir").to_string_lossy().into_owned();
+    let libdir = shim_lib()
+        .parent()
+        .expect("lib dir")
+        .to_string_lossy()
+        .into_owned();
     let dir = TempDir::new("bwrap-run");
     let f = dir.file("data.txt", DATA);
     let data_dir = dir.path().to_string_lossy().into_owned();
     let mut cmd = fdset_run();
-    cmd.arg("--file").arg(format!("set=1,path={}", f.display())).args(["--", "bwrap"]);
-    cmd.args(bwrap_args(&libdir, format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1")));
+    cmd.arg("--file")
+        .arg(format!("set=1,path={}", f.display()))
+        .args(["--", "bwrap"]);
+    cmd.args(bwrap_args(
+        &libdir,
+        format!("test -e '{data_dir}/data.txt' && echo VISIBLE; cat /dev/fdset/1"),
+    ));
     let started = std::time::Instant::now();
     check_bwrap(cmd);
     // The sandboxed child is not this process: no wait for a monitor
     // hand-over that could never come.
-    assert!(started.elapsed() < std::time::Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 /// Issue 5 / spec 7 "exec in the same process": a QMP client connected
@@ -287,7 +383,10 @@ fn qmp_monitor_survives_an_exec_in_place() {
     let r = q.add_fd(&file, json!({"fdset-id": 2, "opaque": "kept"}));
     let member = r["return"]["fd"].as_i64().expect("member fd");
     let before = q.exec("query-fdsets", json!({}));
-    assert_eq!(before, json!({"return": [{"fdset-id": 2, "fds": [{"fd": member, "opaque": "kept"}]}]}));
+    assert_eq!(
+        before,
+        json!({"return": [{"fdset-id": 2, "fds": [{"fd": member, "opaque": "kept"}]}]})
+    );
     let dup = p.open("/dev/fdset/2", "r").expect("open set 2");
 
     // A failed exec: everything as before.
@@ -298,7 +397,10 @@ fn qmp_monitor_survives_an_exec_in_place() {
     q.send(b"{\"execute\": \"query-");
     assert_eq!(p.step("exec"), "main", "the program image was replaced");
     q.send(b"fdsets\", \"id\": 7}");
-    assert_eq!(q.reply(), json!({"return": before["return"].clone(), "id": 7}));
+    assert_eq!(
+        q.reply(),
+        json!({"return": before["return"].clone(), "id": 7})
+    );
     // The dup kept across the exec still reads the file and is still a dup.
     assert_eq!(p.step(&format!("read {dup}")), "data before and after|");
     assert_eq!(p.step(&format!("close {dup}")), "ok");
@@ -308,13 +410,19 @@ fn qmp_monitor_survives_an_exec_in_place() {
     let m2 = r2["return"]["fd"].as_i64().expect("second member");
     let fd = p.open("/dev/fdset/3", "r").expect("open set 3 after exec");
     assert_eq!(p.step(&format!("read {fd}")), "data before and after|");
-    assert_eq!(q.exec("remove-fd", json!({"fdset-id": 2})), json!({"return": {}}));
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 2})),
+        json!({"return": {}})
+    );
     assert_eq!(
         q.exec("query-fdsets", json!({})),
         json!({"return": [{"fdset-id": 3, "fds": [{"fd": m2}]}]})
     );
     // Removing set 2 with no dup open closed its member in the new image.
-    assert!(p.fds_to(&path).iter().all(|&f| f as i64 != member), "member of removed set 2 still open");
+    assert!(
+        p.fds_to(&path).iter().all(|&f| f as i64 != member),
+        "member of removed set 2 still open"
+    );
 }
 
 /// spec 7 "fork" through `vfork`: the child runs on the parent's memory until
@@ -326,12 +434,23 @@ fn vfork_child_does_not_change_the_parents_sets() {
     let path = dir.file("data.txt", b"vfork\n");
     let (mut p, mut q) = ready_socketpair(|_| {});
     let file = std::fs::File::open(&path).expect("open data");
-    let member = q.add_fd(&file, json!({"fdset-id": 5}))["return"]["fd"].as_i64().expect("fd") as i32;
+    let member = q.add_fd(&file, json!({"fdset-id": 5}))["return"]["fd"]
+        .as_i64()
+        .expect("fd") as i32;
     drop(file);
     let dup = p.open("/dev/fdset/5", "r").expect("open set 5");
-    assert_eq!(q.exec("remove-fd", json!({"fdset-id": 5})), json!({"return": {}}));
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 5})),
+        json!({"return": {}})
+    );
     assert_eq!(p.step(&format!("vforkclose {dup}")), "ok");
-    assert!(p.fds_to(&path).contains(&member), "the child's close reached the parent's registry");
+    assert!(
+        p.fds_to(&path).contains(&member),
+        "the child's close reached the parent's registry"
+    );
     assert_eq!(p.step(&format!("close {dup}")), "ok");
-    assert!(p.fds_to(&path).is_empty(), "member not closed with the parent's last dup");
+    assert!(
+        p.fds_to(&path).is_empty(),
+        "member not closed with the parent's last dup"
+    );
 }

@@ -73,7 +73,12 @@ fn defined_symbols(args: &[&str], file: &std::path::Path) -> Vec<String> {
         .arg(file)
         .output()
         .expect("run nm");
-    assert!(out.status.success(), "nm {}: {}", file.display(), stderr_of(&out));
+    assert!(
+        out.status.success(),
+        "nm {}: {}",
+        file.display(),
+        stderr_of(&out)
+    );
     stdout_of(&out)
         .lines()
         .filter_map(|l| l.split_whitespace().last())

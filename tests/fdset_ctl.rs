@@ -1,7 +1,7 @@
 //! `fdset-ctl` (issue 3.6) against a program under the shim serving a
 //! listening control socket: each subcommand, its output, and its errors.
-use fdset_testkit::*;
 use fdset_testkit::qmp::*;
+use fdset_testkit::*;
 use serde_json::json;
 use std::process::{Command, Output};
 

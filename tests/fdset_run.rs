@@ -236,14 +236,22 @@ fn ctrl_c_on_a_terminal_reaches_the_program_once() {
     let mut cmd = Command::new(python());
     without_shim_env(&mut cmd);
     shim_lib();
-    cmd.args(["-c", driver, env!("CARGO_BIN_EXE_fdset-run"), &file_arg(1, &f, "ro")])
-        .arg(python())
-        .arg(program);
+    cmd.args([
+        "-c",
+        driver,
+        env!("CARGO_BIN_EXE_fdset-run"),
+        &file_arg(1, &f, "ro"),
+    ])
+    .arg(python())
+    .arg(program);
     let out = run(&mut cmd);
     let text = stdout_of(&out);
     assert!(out.status.success(), "{text}{}", stderr_of(&out));
     assert!(text.contains("read through set 1"), "{text}");
-    assert!(text.trim_end().ends_with("status 41"), "one SIGINT, 40 + 1: {text}");
+    assert!(
+        text.trim_end().ends_with("status 41"),
+        "one SIGINT, 40 + 1: {text}"
+    );
 }
 
 /// Issue 4: "Every bad option is refused before the program starts, with a
@@ -325,9 +333,11 @@ fn missing_library_is_refused() {
     let d = TempDir::new("run-nolib");
     let exe = d.path().join("fdset-run");
     std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
-    let out = output_of_fresh_executable(Command::new(&exe)
-        .env_remove("FDSET_SHIM_LIB")
-        .args(["--", "true"]));
+    let out = output_of_fresh_executable(
+        Command::new(&exe)
+            .env_remove("FDSET_SHIM_LIB")
+            .args(["--", "true"]),
+    );
     assert_eq!(out.status.code(), Some(125));
     assert!(
         stderr_of(&out).contains(&format!(
@@ -338,9 +348,11 @@ fn missing_library_is_refused() {
         stderr_of(&out)
     );
     // The same copy works when told where the library is.
-    let out = output_of_fresh_executable(Command::new(&exe)
-        .env("FDSET_SHIM_LIB", shim_lib())
-        .args(["--", "true"]));
+    let out = output_of_fresh_executable(
+        Command::new(&exe)
+            .env("FDSET_SHIM_LIB", shim_lib())
+            .args(["--", "true"]),
+    );
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
 

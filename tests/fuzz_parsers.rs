@@ -1,15 +1,19 @@
 //! Issue 6, "Abuse": property-based fuzzing of the path parser (spec section
 //! 2 "Open" step 1) and of the `FDSET_ADD_FD` parser (spec section 4). A
 //! short run by default; `FDSET_STRESS_LONG=1` runs 1,000,000 cases each.
-use fdset_core::paths as fdpath;
 use fdset_core::launch::add_fd as launch_spec;
+use fdset_core::paths as fdpath;
 
 use fdpath::{FDSET_DIR, PathConfig, parse_set_number, plain_set_number};
 use launch_spec::{AddFdSpec, parse_add_fd};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
-    if std::env::var("FDSET_STRESS_LONG").is_ok_and(|v| v == "1") { 1_000_000 } else { 20_000 }
+    if std::env::var("FDSET_STRESS_LONG").is_ok_and(|v| v == "1") {
+        1_000_000
+    } else {
+        20_000
+    }
 }
 
 /// The reference: QEMU's `qemu_parse_fd`, i.e. C `strtol(s, &end, 10)` with
@@ -20,11 +24,18 @@ fn strtol_reference(s: &[u8]) -> Result<u64, ()> {
     // SAFETY: a NUL-terminated string; errno is this thread's.
     let (value, errno) = unsafe {
         *libc::__errno_location() = 0;
-        (libc::strtol(c.as_ptr(), &mut end, 10), *libc::__errno_location())
+        (
+            libc::strtol(c.as_ptr(), &mut end, 10),
+            *libc::__errno_location(),
+        )
     };
     let used = end as usize - c.as_ptr() as usize;
     let in_range = (0..=i32::MAX as libc::c_long).contains(&value);
-    if used == 0 || used != s.len() || errno != 0 || !in_range { Err(()) } else { Ok(value as u64) }
+    if used == 0 || used != s.len() || errno != 0 || !in_range {
+        Err(())
+    } else {
+        Ok(value as u64)
+    }
 }
 
 /// Text after `/dev/fdset/`: mostly the characters strtol cares about (white
@@ -38,7 +49,11 @@ fn number_text() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(interesting, 0..24),
         // Around the limits: i32::MAX, i64::MAX and beyond.
-        (prop::sample::select(vec!["", " ", "+", "-", "\t-0"]), 0u64..=u64::MAX, prop::sample::select(vec!["", "0", "00", " "]))
+        (
+            prop::sample::select(vec!["", " ", "+", "-", "\t-0"]),
+            0u64..=u64::MAX,
+            prop::sample::select(vec!["", "0", "00", " "])
+        )
             .prop_map(|(pre, n, post)| format!("{pre}{n}{post}").into_bytes()),
         (0u64..=(i32::MAX as u64) + 2).prop_map(|n| n.to_string().into_bytes()),
     ]
@@ -53,7 +68,10 @@ fn strtoull_reference(s: &str) -> Option<i64> {
     // SAFETY: a NUL-terminated string; errno is this thread's.
     let (value, errno) = unsafe {
         *libc::__errno_location() = 0;
-        (libc::strtoull(c.as_ptr(), &mut end, 0), *libc::__errno_location())
+        (
+            libc::strtoull(c.as_ptr(), &mut end, 0),
+            *libc::__errno_location(),
+        )
     };
     let used = end as usize - c.as_ptr() as usize;
     (used > 0 && used == s.len() && errno == 0).then_some(value as i64)

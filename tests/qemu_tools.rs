@@ -298,7 +298,10 @@ impl Daemon {
             }
         }
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "qemu-storage-daemon ended with {status:?}");
+        assert!(
+            status.success(),
+            "qemu-storage-daemon ended with {status:?}"
+        );
     }
 }
 

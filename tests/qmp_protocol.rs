@@ -2,9 +2,9 @@
 //! fed with bytes and fd numbers, acting on a real `Registry` whose
 //! descriptors are fake numbers, so that every fd can be accounted for.
 
-use fdset_testkit::fake_fdops;
 use fdset_core::qmp as qmp_protocol;
 use fdset_core::registry;
+use fdset_testkit::fake_fdops;
 
 use fake_fdops::FakeFds;
 use proptest::prelude::*;

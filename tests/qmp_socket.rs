@@ -2,8 +2,8 @@
 //! section 2, FDSET_CONTROL_FD/FDSET_WAIT of section 5): a C program under
 //! the shim, driven over socketpairs and listening sockets, with its fd table
 //! read from /proc after each step.
-use fdset_testkit::*;
 use fdset_testkit::qmp::*;
+use fdset_testkit::*;
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::Write;

@@ -6,8 +6,8 @@
 //! Every step is checked: which fds are open (the fake's view), which fds the
 //! step closed, refcounts, `query()` output, each open's result and effects.
 //! `FDSET_MODEL_STEPS` (default 25000 per seed, 8 seeds) runs longer sequences.
-use fdset_testkit::fake_fdops;
 use fdset_core::registry;
+use fdset_testkit::fake_fdops;
 
 use fake_fdops::{Event, FakeFds, Op};
 use libc::{
@@ -222,7 +222,10 @@ impl Run {
 
     /// The dups the program still holds open.
     fn live_dups(&self) -> Vec<(u64, i32)> {
-        self.all_dups().into_iter().filter(|d| !self.unseen.contains(&d.1)).collect()
+        self.all_dups()
+            .into_iter()
+            .filter(|d| !self.unseen.contains(&d.1))
+            .collect()
     }
 
     fn add_member(&mut self) {
@@ -341,7 +344,9 @@ impl Run {
         }
         let expect = self.model.expect_open(id, flags, injected);
         let mut closed_by_open = Vec::new();
-        let outcome = self.reg.open_with_closed(&mut self.fake, id, flags, &mut closed_by_open);
+        let outcome = self
+            .reg
+            .open_with_closed(&mut self.fake, id, flags, &mut closed_by_open);
         self.fake.clear_fail();
         let events = self.fake.take_events();
         let ctx = format!(
@@ -368,7 +373,11 @@ impl Run {
                     .collect();
                 if let Some(e) = fail {
                     assert_eq!(outcome.result(), Err(e), "{ctx}");
-                    assert_eq!(closed_by_open, vec![], "{ctx}: a failed open closes no member");
+                    assert_eq!(
+                        closed_by_open,
+                        vec![],
+                        "{ctx}: a failed open closes no member"
+                    );
                     // Nothing left behind: any dup made was closed again.
                     assert_eq!(
                         FakeFds::closed(&events),
@@ -411,10 +420,17 @@ impl Run {
                     }
                     let mut want_fds: Vec<i32> = want_closed.iter().map(|c| c.fd).collect();
                     want_fds.sort_unstable();
-                    assert_eq!(FakeFds::closed(&events), want_fds, "{ctx}: members closed by the open");
+                    assert_eq!(
+                        FakeFds::closed(&events),
+                        want_fds,
+                        "{ctx}: members closed by the open"
+                    );
                     closed_by_open.sort_by_key(|c| (c.set, c.fd));
                     want_closed.sort_by_key(|c| (c.set, c.fd));
-                    assert_eq!(closed_by_open, want_closed, "{ctx}: members the open reports closed");
+                    assert_eq!(
+                        closed_by_open, want_closed,
+                        "{ctx}: members the open reports closed"
+                    );
                     let truncated = events.contains(&Event::Truncate(fd));
                     assert_eq!(
                         truncated,

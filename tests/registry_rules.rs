@@ -1,7 +1,7 @@
 //! Unit tests of the registry rules (spec section 2), one or more per rule,
 //! with a recording fake of the descriptor operations.
-use fdset_testkit::fake_fdops;
 use fdset_core::registry;
+use fdset_testkit::fake_fdops;
 
 use fake_fdops::{Event, FakeFds, Op};
 use libc::{
@@ -659,14 +659,22 @@ fn a_reused_dup_number_drops_the_stale_record() {
     let m1 = add(&mut reg, &mut fake, 1, O_RDONLY);
     add(&mut reg, &mut fake, 2, O_RDONLY);
     let (_, d) = open_ok(&mut reg, &mut fake, 1, O_RDONLY);
-    assert!(remove(&mut reg, &mut fake, 1, None).expect("set 1").is_empty(), "a dup is open");
+    assert!(
+        remove(&mut reg, &mut fake, 1, None)
+            .expect("set 1")
+            .is_empty(),
+        "a dup is open"
+    );
     fake.program_close(d); // unseen by the registry
     assert_eq!(refcount(&reg, 1), 1);
     let (_, d2) = open_ok(&mut reg, &mut fake, 2, O_RDONLY);
     assert_eq!(d2, d, "the fake hands out the lowest free number");
     assert_eq!(reg.dup_owner(d), Some(2));
     assert_eq!(refcount(&reg, 2), 1);
-    assert!(reg.set(1).is_none(), "set 1 (removed, no dup left) is dropped");
+    assert!(
+        reg.set(1).is_none(),
+        "set 1 (removed, no dup left) is dropped"
+    );
     assert!(!fake.is_open(m1), "set 1's removed member is closed");
 }
 
@@ -685,7 +693,10 @@ fn a_reused_dup_number_in_its_own_set_keeps_the_member_for_the_new_dup() {
     assert_eq!(d2, d, "the fake hands out the lowest free number");
     assert_eq!(refcount(&reg, 1), 1);
     assert_eq!(reg.dup_owner(d), Some(1));
-    assert!(fake.is_open(m), "the member stays while the new dup is open");
+    assert!(
+        fake.is_open(m),
+        "the member stays while the new dup is open"
+    );
     assert_eq!(
         close_dup(&mut reg, &mut fake, d),
         vec![ClosedMember {

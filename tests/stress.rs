@@ -1,13 +1,13 @@
 //! Issue 6, "Stress and faults": C programs under the preloaded shim, each
 //! with a deadline (a deadlock fails the test instead of hanging it).
 //! `FDSET_STRESS_LONG=1` runs the long versions (README "Guarantees").
-use fdset_testkit::*;
 use fdset_testkit::qmp::Qmp;
+use fdset_testkit::*;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn long() -> bool {
@@ -35,7 +35,10 @@ fn run_with_deadline_child(mut child: std::process::Child, limit: Duration) -> O
         if start.elapsed() > limit {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!("did not finish within {limit:?} (deadlock?); stderr: {}", stderr_of(&out));
+            panic!(
+                "did not finish within {limit:?} (deadlock?); stderr: {}",
+                stderr_of(&out)
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -47,8 +50,20 @@ fn deadline() -> Duration {
 }
 
 fn assert_ok(out: &Output) {
-    assert!(out.status.success(), "status {:?}; stderr: {}", out.status, stderr_of(out));
-    assert!(stdout_of(out).lines().last().is_some_and(|l| l.starts_with("ok")), "stdout: {}", stdout_of(out));
+    assert!(
+        out.status.success(),
+        "status {:?}; stderr: {}",
+        out.status,
+        stderr_of(out)
+    );
+    assert!(
+        stdout_of(out)
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("ok")),
+        "stdout: {}",
+        stdout_of(out)
+    );
 }
 
 /// Set 1: a read-only member holding "set one".
@@ -68,8 +83,15 @@ fn eight_threads_mixed_opens_and_closes() {
     dir.file("c.txt", b"set three");
     let mut cmd = preloaded(c_test("stress_threads"));
     cmd.arg(count(5_000, 100_000)).arg(dir.path());
-    cmd.env("FDSET_ADD_FD", "fd=3,set=1;fd=4,set=2").stdin(Stdio::null());
-    inherit_fds(&mut cmd, vec![(open_for_child(&a, false, true), 3), (open_for_child(&b, true, true), 4)]);
+    cmd.env("FDSET_ADD_FD", "fd=3,set=1;fd=4,set=2")
+        .stdin(Stdio::null());
+    inherit_fds(
+        &mut cmd,
+        vec![
+            (open_for_child(&a, false, true), 3),
+            (open_for_child(&b, true, true), 4),
+        ],
+    );
     assert_ok(&run_with_deadline(cmd, deadline()));
 }
 
@@ -85,7 +107,8 @@ fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
     let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
     let mut cmd = preloaded(c_test("stress_threads"));
     cmd.arg(count(5_000, 100_000)).arg(dir.path());
-    cmd.env("FDSET_ADD_FD", "fd=3,set=1;fd=4,set=2").env("FDSET_CONTROL_FD", "5");
+    cmd.env("FDSET_ADD_FD", "fd=3,set=1;fd=4,set=2")
+        .env("FDSET_CONTROL_FD", "5");
     cmd.stdin(Stdio::piped());
     inherit_fds(
         &mut cmd,
@@ -95,12 +118,18 @@ fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
             (std::fs::File::from(std::os::fd::OwnedFd::from(listener)), 5),
         ],
     );
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let stdin = child.stdin.take();
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
 
     let mut line = String::new();
-    stdout.read_line(&mut line).expect("the program's first line");
+    stdout
+        .read_line(&mut line)
+        .expect("the program's first line");
     assert_eq!(line, "ready\n");
     line.clear();
     let stop = Arc::new(AtomicBool::new(false));
@@ -113,9 +142,14 @@ fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
                 let mut q = Qmp::ready(&sock);
                 for _ in 0..5 {
                     let r = q.add_fd(&file, json!({"fdset-id": 3}));
-                    let fd = r["return"]["fd"].as_i64().unwrap_or_else(|| panic!("add-fd: {r}"));
+                    let fd = r["return"]["fd"]
+                        .as_i64()
+                        .unwrap_or_else(|| panic!("add-fd: {r}"));
                     assert!(q.exec("query-fdsets", json!({}))["return"].is_array());
-                    assert_eq!(q.exec("remove-fd", json!({"fdset-id": 3, "fd": fd})), json!({"return": {}}));
+                    assert_eq!(
+                        q.exec("remove-fd", json!({"fdset-id": 3, "fd": fd})),
+                        json!({"return": {}})
+                    );
                 }
                 rounds.fetch_add(1, Ordering::Relaxed);
                 // Dropping q disconnects: the last monitor leaving runs cleanup.
@@ -130,8 +164,15 @@ fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
     let mut out = run_with_deadline_child(child, deadline().saturating_sub(start.elapsed()));
     std::io::Read::read_to_end(&mut stdout, &mut out.stdout).expect("the program's last output");
     assert!(client_result.is_ok(), "the QMP client failed");
-    assert!(read.is_ok() && line == "threads done\n", "got {line:?}; stderr: {}", stderr_of(&out));
-    assert!(rounds.load(Ordering::Relaxed) > 0, "the client never completed a round");
+    assert!(
+        read.is_ok() && line == "threads done\n",
+        "got {line:?}; stderr: {}",
+        stderr_of(&out)
+    );
+    assert!(
+        rounds.load(Ordering::Relaxed) > 0,
+        "the client never completed a round"
+    );
     assert_ok(&out);
 }
 

@@ -44,7 +44,9 @@ fn bytes_to_value(b: &[u8]) -> Value {
 }
 
 fn value_to_bytes(v: &Value, what: &str) -> Result<Vec<u8>, String> {
-    let arr = v.as_array().ok_or_else(|| format!("{what} is not a byte array"))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| format!("{what} is not a byte array"))?;
     arr.iter()
         .map(|x| {
             x.as_u64()
@@ -78,10 +80,18 @@ impl ExecState {
             .collect();
         let mut o = Map::new();
         o.insert("version".into(), json!(VERSION));
-        o.insert("prefixes".into(), Value::Array(self.prefixes.iter().map(|p| bytes_to_value(p)).collect()));
+        o.insert(
+            "prefixes".into(),
+            Value::Array(self.prefixes.iter().map(|p| bytes_to_value(p)).collect()),
+        );
         o.insert(
             "aliases".into(),
-            Value::Array(self.aliases.iter().map(|(p, n)| json!([bytes_to_value(p), n])).collect()),
+            Value::Array(
+                self.aliases
+                    .iter()
+                    .map(|(p, n)| json!([bytes_to_value(p), n]))
+                    .collect(),
+            ),
         );
         o.insert("log".into(), json!(self.log));
         o.insert("always_in_use".into(), json!(self.always_in_use));
@@ -99,26 +109,43 @@ impl ExecState {
         if text.len() > MAX_STATE_BYTES {
             return Err("state is too large".into());
         }
-        let v: Value = serde_json::from_slice(text).map_err(|e| format!("state is not valid JSON: {e}"))?;
+        let v: Value =
+            serde_json::from_slice(text).map_err(|e| format!("state is not valid JSON: {e}"))?;
         let o = v.as_object().ok_or("state is not a JSON object")?;
         if o.get("version").and_then(Value::as_u64) != Some(VERSION) {
             return Err(format!("state version is not {VERSION}"));
         }
         let mut st = ExecState {
             log: o.get("log").and_then(Value::as_bool).unwrap_or(false),
-            always_in_use: o.get("always_in_use").and_then(Value::as_bool).unwrap_or(true),
+            always_in_use: o
+                .get("always_in_use")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             control: o.get("control").cloned(),
             ..ExecState::default()
         };
-        for p in o.get("prefixes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        for p in o
+            .get("prefixes")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let p = value_to_bytes(p, "a prefix")?;
             if !p.starts_with(b"/") || !p.ends_with(b"/") || p.len() < 2 {
                 return Err("a carried prefix is not an absolute directory".into());
             }
             st.prefixes.push(p);
         }
-        for a in o.get("aliases").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-            let pair = a.as_array().filter(|p| p.len() == 2).ok_or("an alias is not [path, set]")?;
+        for a in o
+            .get("aliases")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let pair = a
+                .as_array()
+                .filter(|p| p.len() == 2)
+                .ok_or("an alias is not [path, set]")?;
             let path = value_to_bytes(&pair[0], "an alias path")?;
             let set = pair[1]
                 .as_u64()
@@ -131,7 +158,12 @@ impl ExecState {
         }
         let mut seen = std::collections::BTreeSet::new();
         let mut ids = std::collections::BTreeSet::new();
-        for s in o.get("sets").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        for s in o
+            .get("sets")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let so = s.as_object().ok_or("a set is not an object")?;
             let id = so
                 .get("id")
@@ -141,8 +173,17 @@ impl ExecState {
             if !ids.insert(id) {
                 return Err(format!("set {id} is named twice"));
             }
-            let mut set = CarriedSet { id, members: Vec::new(), dups: Vec::new() };
-            for m in so.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            let mut set = CarriedSet {
+                id,
+                members: Vec::new(),
+                dups: Vec::new(),
+            };
+            for m in so
+                .get("members")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 let mo = m.as_object().ok_or("a member is not an object")?;
                 let fd = get_fd(mo.get("fd").unwrap_or(&Value::Null), "a member fd")?;
                 if !seen.insert(fd) {
@@ -154,9 +195,18 @@ impl ExecState {
                     Some(_) => return Err("a member opaque is not a string".into()),
                 };
                 let removed = mo.get("removed").and_then(Value::as_bool).unwrap_or(false);
-                set.members.push(CarriedMember { fd, opaque, removed });
+                set.members.push(CarriedMember {
+                    fd,
+                    opaque,
+                    removed,
+                });
             }
-            for d in so.get("dups").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+            for d in so
+                .get("dups")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 let fd = get_fd(d, "a dup fd")?;
                 if !seen.insert(fd) {
                     return Err(format!("fd {fd} is named twice"));
@@ -191,7 +241,11 @@ mod tests {
             always_in_use: false,
             sets: vec![CarriedSet {
                 id: 7,
-                members: vec![CarriedMember { fd: 100, opaque: Some("a,b".into()), removed: false }],
+                members: vec![CarriedMember {
+                    fd: 100,
+                    opaque: Some("a,b".into()),
+                    removed: false,
+                }],
                 dups: vec![5],
             }],
             control: Some(json!({"x": 1})),
@@ -209,14 +263,32 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("[]", "not a JSON object"),
             ("{\"version\":2}", "version"),
-            ("{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":-1}]}]}", "descriptor number"),
-            ("{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":1048576}]}]}", "descriptor number"),
-            ("{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":100}],\"dups\":[100]}]}", "named twice"),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":-1}]}]}",
+                "descriptor number",
+            ),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":1048576}]}]}",
+                "descriptor number",
+            ),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":100}],\"dups\":[100]}]}",
+                "named twice",
+            ),
             ("{\"version\":1,\"sets\":[{\"id\":-1}]}", "set id"),
-            ("{\"version\":1,\"sets\":[{\"id\":1},{\"id\":1}]}", "named twice"),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1},{\"id\":1}]}",
+                "named twice",
+            ),
             ("{\"version\":1,\"prefixes\":[[47]]}", "absolute directory"),
-            ("{\"version\":1,\"aliases\":[[[47,120],4294967296]]}", "out of range"),
-            ("{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":4,\"opaque\":5}]}]}", "opaque"),
+            (
+                "{\"version\":1,\"aliases\":[[[47,120],4294967296]]}",
+                "out of range",
+            ),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":4,\"opaque\":5}]}]}",
+                "opaque",
+            ),
             ("not json", "not valid JSON"),
         ];
         for (text, why) in cases {

@@ -25,7 +25,9 @@ pub fn parse_set_number(s: &[u8]) -> SetNumber {
     // fails, whether strtol would overflow `long` or not.
     let mut value: u64 = 0;
     while i < s.len() && s[i].is_ascii_digit() {
-        value = value.saturating_mul(10).saturating_add(u64::from(s[i] - b'0'));
+        value = value
+            .saturating_mul(10)
+            .saturating_add(u64::from(s[i] - b'0'));
         i += 1;
     }
     if i == digits_start || i != s.len() {

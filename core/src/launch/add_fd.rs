@@ -75,7 +75,9 @@ fn parse_number(key: &str, value: &str) -> Result<i64, String> {
         return Err(bad());
     }
     let Ok(n) = u64::from_str_radix(digits, radix) else {
-        return Err(format!("Value '{value}' is too large for parameter '{key}'"));
+        return Err(format!(
+            "Value '{value}' is too large for parameter '{key}'"
+        ));
     };
     Ok(if negative { n.wrapping_neg() } else { n } as i64)
 }
@@ -109,7 +111,10 @@ pub fn parse_add_fd(env: &str) -> Result<Vec<AddFdSpec>, String> {
 impl AddFdSpec {
     /// QEMU's checks, in QEMU's order. `fd_is_inheritable(fd)` says whether
     /// `fd` is open and not close-on-exec.
-    pub fn check(&self, fd_is_inheritable: impl Fn(i32) -> bool) -> Result<(i32, u64), &'static str> {
+    pub fn check(
+        &self,
+        fd_is_inheritable: impl Fn(i32) -> bool,
+    ) -> Result<(i32, u64), &'static str> {
         let fd = match self.fd {
             Some(fd) if fd >= 0 => fd,
             _ => return Err(FD_REQUIRED),

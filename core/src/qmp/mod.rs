@@ -91,103 +91,10 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
         .end()
 }
 
-// ---------------------------------------------------------------- output
-
-/// A value in QEMU's JSON spacing, `{"a": 1, "b": [1, 2]}` (serde_json's
-/// compact form has no blanks); strings and numbers are serde_json's.
-fn text(v: impl Into<Value>) -> String {
-    let mut s = String::new();
-    write_value(&mut s, &v.into());
-    s
-}
-
-fn write_value(s: &mut String, v: &Value) {
-    match v {
-        Value::Array(items) => {
-            s.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                write_value(s, item);
-            }
-            s.push(']');
-        }
-        Value::Object(members) => {
-            s.push('{');
-            for (i, (k, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                s.push_str(&json_string(k));
-                s.push_str(": ");
-                write_value(s, item);
-            }
-            s.push('}');
-        }
-        scalar => s.push_str(&scalar.to_string()),
-    }
-}
-
-/// A JSON object whose members keep the order they are written in (the
-/// spec's order), unlike `serde_json::Map`, which sorts them.
-struct Obj(String);
-
-impl Obj {
-    fn new() -> Obj {
-        Obj(String::from("{"))
-    }
-    fn raw(mut self, key: &str, value_text: &str) -> Obj {
-        if self.0.len() > 1 {
-            self.0.push_str(", ");
-        }
-        self.0.push_str(&json_string(key));
-        self.0.push_str(": ");
-        self.0.push_str(value_text);
-        self
-    }
-    fn field(self, key: &str, value: impl Into<Value>) -> Obj {
-        self.raw(key, &text(value))
-    }
-    fn end(mut self) -> String {
-        self.0.push('}');
-        self.0
-    }
-}
-
-fn list(items: impl Iterator<Item = String>) -> String {
-    let items: Vec<String> = items.collect();
-    format!("[{}]", items.join(", "))
-}
-
-/// Written straight into one string: with 10,000 sets this is the largest
-/// reply there is.
-fn query_fdsets_text(sets: &[SetView]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(16 + sets.len() * 48);
-    s.push('[');
-    for (i, set) in sets.iter().enumerate() {
-        let sep = if i > 0 { ", " } else { "" };
-        let _ = write!(s, "{sep}{{\"fdset-id\": {}, \"fds\": [", set.id);
-        for (j, (fd, opaque)) in set.fds.iter().enumerate() {
-            let sep = if j > 0 { ", " } else { "" };
-            let _ = write!(s, "{sep}{{\"fd\": {fd}");
-            if let Some(o) = opaque {
-                s.push_str(", \"opaque\": ");
-                s.push_str(&json_string(o));
-            }
-            s.push('}');
-        }
-        s.push_str("]}");
-    }
-    s.push(']');
-    s
-}
-
-/// A JSON string literal, escaped by serde_json.
-fn json_string(v: &str) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
+mod args;
+mod json_text;
+use args::Args;
+use json_text::{Obj, list, query_fdsets_text, text};
 
 // ---------------------------------------------------------------- errors
 
@@ -196,7 +103,7 @@ pub struct QmpError {
     pub desc: String,
 }
 
-fn generic(desc: impl Into<String>) -> QmpError {
+pub(crate) fn generic(desc: impl Into<String>) -> QmpError {
     QmpError {
         class: "GenericError",
         desc: desc.into(),
@@ -214,87 +121,6 @@ pub const NEED_CAPABILITIES: &str = "Expecting capabilities negotiation with 'qm
 pub const ALREADY_NEGOTIATED: &str =
     "Capabilities negotiation is already complete, command ignored";
 pub const NO_FD: &str = "No file descriptor supplied via SCM_RIGHTS";
-
-// ---------------------------------------------------------------- arguments
-
-/// QEMU's argument visitor: members are checked in their declared order,
-/// then any member left over is unexpected.
-struct Args<'a> {
-    map: &'a Map<String, Value>,
-    known: Vec<&'static str>,
-}
-
-impl<'a> Args<'a> {
-    fn new(map: &'a Map<String, Value>) -> Self {
-        Args {
-            map,
-            known: Vec::new(),
-        }
-    }
-
-    fn get(&mut self, name: &'static str) -> Option<&'a Value> {
-        self.known.push(name);
-        self.map.get(name)
-    }
-
-    /// A 64-bit signed integer: 2^63 and beyond, fractions and non-numbers
-    /// are of the wrong type.
-    fn opt_int(&mut self, name: &'static str) -> Result<Option<i64>, QmpError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-                generic(format!(
-                    "Invalid parameter type for '{name}', expected: integer"
-                ))
-            }),
-        }
-    }
-
-    fn int(&mut self, name: &'static str) -> Result<i64, QmpError> {
-        self.opt_int(name)?
-            .ok_or_else(|| generic(format!("Parameter '{name}' is missing")))
-    }
-
-    fn opt_str(&mut self, name: &'static str) -> Result<Option<String>, QmpError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(generic(format!(
-                "Invalid parameter type for '{name}', expected: string"
-            ))),
-        }
-    }
-
-    /// `qmp_capabilities`' `enable`: a list of capabilities, none of which
-    /// this monitor offers.
-    fn capabilities(&mut self) -> Result<(), QmpError> {
-        match self.get("enable") {
-            None => Ok(()),
-            Some(Value::Array(caps)) => match caps.first() {
-                None => Ok(()),
-                Some(Value::String(c)) if c == "oob" => {
-                    Err(generic("This monitor does not support Out-Of-Band (OOB)"))
-                }
-                Some(Value::String(c)) => Err(generic(format!(
-                    "Parameter 'enable[0]' does not accept value '{c}'"
-                ))),
-                Some(_) => Err(generic(
-                    "Invalid parameter type for 'enable[0]', expected: string",
-                )),
-            },
-            Some(_) => Err(generic(
-                "Invalid parameter type for 'enable', expected: array",
-            )),
-        }
-    }
-
-    fn done(self) -> Result<(), QmpError> {
-        match self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
-            Some(k) => Err(generic(format!("Parameter '{k}' is unexpected"))),
-            None => Ok(()),
-        }
-    }
-}
 
 // ---------------------------------------------------------------- connection
 
@@ -319,7 +145,11 @@ impl Connection {
     /// queued fds are open.
     pub fn import(v: &serde_json::Value) -> Result<Connection, String> {
         let o = v.as_object().ok_or("a connection is not an object")?;
-        let flag = |k: &str| o.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let flag = |k: &str| {
+            o.get(k)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
         let input = o
             .get("input")
             .and_then(serde_json::Value::as_str)
@@ -330,7 +160,12 @@ impl Connection {
             return Err("a connection's input is too large".into());
         }
         let mut fds = VecDeque::new();
-        for f in o.get("fds").and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
+        for f in o
+            .get("fds")
+            .and_then(serde_json::Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let fd = f
                 .as_i64()
                 .filter(|&n| (3..(1 << 20)).contains(&n))

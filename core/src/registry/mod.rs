@@ -95,11 +95,28 @@ pub struct SetView {
 /// it with `FDSET_LOG=1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpenOutcome {
-    Opened { set: u64, member: RawFd, dup: RawFd },
-    NoSuchSet { set: u64 },
-    NoMemberForMode { set: u64, accmode: i32 },
-    SyncMismatch { set: u64, member: RawFd },
-    SyscallFailed { set: u64, member: RawFd, errno: Errno, what: &'static str },
+    Opened {
+        set: u64,
+        member: RawFd,
+        dup: RawFd,
+    },
+    NoSuchSet {
+        set: u64,
+    },
+    NoMemberForMode {
+        set: u64,
+        accmode: i32,
+    },
+    SyncMismatch {
+        set: u64,
+        member: RawFd,
+    },
+    SyscallFailed {
+        set: u64,
+        member: RawFd,
+        errno: Errno,
+        what: &'static str,
+    },
 }
 
 impl OpenOutcome {
@@ -228,7 +245,9 @@ impl Registry {
 
     /// Every descriptor the registry owns (members, removed or not).
     pub fn member_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.sets.values().flat_map(|s| s.members.iter().map(|m| m.fd))
+        self.sets
+            .values()
+            .flat_map(|s| s.members.iter().map(|m| m.fd))
     }
 
     pub fn dup_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
@@ -321,7 +340,10 @@ impl Registry {
         let eligible = |m: &&Member| !m.removed && m.access_mode() == want;
         let mut candidates = s.members.iter().rev().filter(eligible);
         let newest = candidates.next()?;
-        let newest_ref = MemberRef { fd: newest.fd, info: newest.info };
+        let newest_ref = MemberRef {
+            fd: newest.fd,
+            info: newest.info,
+        };
         if candidates.next().is_none() {
             return Some(newest_ref);
         }
@@ -335,7 +357,10 @@ impl Registry {
                 let cur = ops.get_status_flags(m.fd).unwrap_or(m.info.status_flags);
                 cur & libc::O_DIRECT == flags & libc::O_DIRECT
             })
-            .map(|m| MemberRef { fd: m.fd, info: m.info })
+            .map(|m| MemberRef {
+                fd: m.fd,
+                info: m.info,
+            })
             .or(Some(newest_ref))
     }
 
@@ -462,7 +487,11 @@ impl Registry {
     }
 
     /// The last monitor leaving runs cleanup on every set.
-    pub fn monitor_disconnected(&mut self, ops: &mut (impl FdOps + ?Sized), closed: &mut Vec<ClosedMember>) {
+    pub fn monitor_disconnected(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        closed: &mut Vec<ClosedMember>,
+    ) {
         self.monitors = self.monitors.saturating_sub(1);
         if self.monitors == 0 {
             let ids: Vec<u64> = self.sets.keys().copied().collect();
@@ -474,7 +503,12 @@ impl Registry {
 
     /// Close and drop every member with `refcount == 0 && (!in_use || removed)`;
     /// drop the set once it has no members and no dups.
-    pub fn cleanup(&mut self, ops: &mut (impl FdOps + ?Sized), set: u64, closed: &mut Vec<ClosedMember>) {
+    pub fn cleanup(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        closed: &mut Vec<ClosedMember>,
+    ) {
         let in_use = self.in_use();
         if let Some(s) = self.sets.get_mut(&set)
             && Self::cleanup_set(ops, set, s, in_use, closed)
@@ -549,7 +583,11 @@ impl Registry {
             return false;
         };
         self.dup_owner.insert(new, set);
-        if let Some(d) = self.sets.get_mut(&set).and_then(|s| s.dups.iter_mut().find(|d| **d == old)) {
+        if let Some(d) = self
+            .sets
+            .get_mut(&set)
+            .and_then(|s| s.dups.iter_mut().find(|d| **d == old))
+        {
             *d = new;
         }
         true
@@ -575,183 +613,5 @@ impl Registry {
     }
 }
 
-// ------------------------------------------------- looking before opening
-
-/// Which kinds of open a set can serve, for `access()` (issue 4): reading
-/// needs an `O_RDONLY` or `O_RDWR` member, writing an `O_WRONLY` or `O_RDWR` one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServedModes {
-    pub read: bool,
-    pub write: bool,
-}
-
-/// Which member answers `stat`/`access` for a set, or why none does (logged
-/// with `FDSET_LOG=1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LookOutcome {
-    /// The newest visible member answers `stat`; `modes` are what the
-    /// visible members together serve.
-    Answered { set: u64, member: RawFd, modes: ServedModes },
-    NoSuchSet { set: u64 },
-    /// Every member is removed (only dups keep the set alive): no open of it
-    /// can succeed, so to a program that looks first it does not exist.
-    NoVisibleMember { set: u64 },
-}
-
-impl LookOutcome {
-    pub fn result(&self) -> Result<RawFd, Errno> {
-        match *self {
-            LookOutcome::Answered { member, .. } => Ok(member),
-            LookOutcome::NoSuchSet { .. } | LookOutcome::NoVisibleMember { .. } => Err(libc::ENOENT),
-        }
-    }
-}
-
-impl Registry {
-    /// The member that answers `stat` for set `set` (the newest one not
-    /// removed) and the modes the set serves.
-    pub fn look(&self, set: u64) -> LookOutcome {
-        let Some(s) = self.sets.get(&set) else {
-            return LookOutcome::NoSuchSet { set };
-        };
-        let mut modes = ServedModes::default();
-        let mut newest = None;
-        for m in s.members.iter().filter(|m| !m.removed) {
-            match m.access_mode() {
-                libc::O_RDONLY => modes.read = true,
-                libc::O_WRONLY => modes.write = true,
-                _ => {
-                    modes.read = true;
-                    modes.write = true;
-                }
-            }
-            newest = Some(m.fd);
-        }
-        match newest {
-            Some(member) => LookOutcome::Answered { set, member, modes },
-            None => LookOutcome::NoVisibleMember { set },
-        }
-    }
-}
-
-/// `access(path, mode)` against the modes a set serves: `Err` names the
-/// member kind that is missing. `X_OK` is decided from the file's mode by
-/// [`exec_permitted`], not here.
-pub fn access_allowed(modes: ServedModes, mode: i32) -> Result<(), &'static str> {
-    if mode & libc::R_OK != 0 && !modes.read {
-        return Err("O_RDONLY or O_RDWR");
-    }
-    if mode & libc::W_OK != 0 && !modes.write {
-        return Err("O_WRONLY or O_RDWR");
-    }
-    Ok(())
-}
-
-/// `X_OK` as the kernel decides it from a file's mode and owner: root needs
-/// any execute bit, others the bit of their class (owner, group, other).
-pub fn exec_permitted(st_mode: u32, st_uid: u32, st_gid: u32, uid: u32, in_group: impl Fn(u32) -> bool) -> bool {
-    let any_x = libc::S_IXUSR | libc::S_IXGRP | libc::S_IXOTH;
-    if uid == 0 {
-        return st_mode & any_x != 0;
-    }
-    let bit = if uid == st_uid {
-        libc::S_IXUSR
-    } else if in_group(st_gid) {
-        libc::S_IXGRP
-    } else {
-        libc::S_IXOTH
-    };
-    st_mode & bit != 0
-}
-
-#[cfg(test)]
-mod look_tests {
-    //! Issue 4: the stat family answers from the set's members.
-    use super::*;
-
-    struct NoOps;
-    impl FdOps for NoOps {
-        fn dup(&mut self, fd: RawFd, _: bool) -> Result<RawFd, Errno> {
-            Ok(fd + 1000)
-        }
-        fn close(&mut self, _: RawFd) {}
-        fn get_status_flags(&mut self, _: RawFd) -> Result<i32, Errno> {
-            Ok(0)
-        }
-        fn set_status_flags(&mut self, _: RawFd, _: i32) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn truncate(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-    }
-
-    fn info(acc: i32) -> MemberInfo {
-        MemberInfo { status_flags: acc, regular: true }
-    }
-
-    #[test]
-    fn newest_visible_member_answers() {
-        let mut r = Registry::new();
-        r.set_always_in_use(true);
-        r.add_member(Some(3), 100, None, info(libc::O_RDONLY));
-        r.add_member(Some(3), 101, None, info(libc::O_WRONLY));
-        let modes = ServedModes { read: true, write: true };
-        assert_eq!(r.look(3), LookOutcome::Answered { set: 3, member: 101, modes });
-        r.remove(&mut NoOps, 3, Some(101), &mut Vec::new()).unwrap();
-        let modes = ServedModes { read: true, write: false };
-        assert_eq!(r.look(3), LookOutcome::Answered { set: 3, member: 100, modes });
-    }
-
-    #[test]
-    fn missing_set_and_set_without_visible_member_are_enoent() {
-        let mut r = Registry::new();
-        r.set_always_in_use(true);
-        assert_eq!(r.look(7).result(), Err(libc::ENOENT));
-        r.add_member(Some(7), 100, None, info(libc::O_RDWR));
-        // A live dup keeps the set after its member is removed.
-        assert!(matches!(r.open(&mut NoOps, 7, libc::O_RDWR), OpenOutcome::Opened { .. }));
-        r.remove(&mut NoOps, 7, None, &mut Vec::new()).unwrap();
-        assert!(r.set(7).is_some());
-        assert_eq!(r.look(7), LookOutcome::NoVisibleMember { set: 7 });
-        assert_eq!(r.look(7).result(), Err(libc::ENOENT));
-    }
-
-    #[test]
-    fn access_honours_served_modes() {
-        let ro = ServedModes { read: true, write: false };
-        let wo = ServedModes { read: false, write: true };
-        let rw = ServedModes { read: true, write: true };
-        assert_eq!(access_allowed(ro, libc::F_OK), Ok(()));
-        assert_eq!(access_allowed(ro, libc::R_OK), Ok(()));
-        assert_eq!(access_allowed(ro, libc::W_OK), Err("O_WRONLY or O_RDWR"));
-        assert_eq!(access_allowed(wo, libc::R_OK), Err("O_RDONLY or O_RDWR"));
-        assert_eq!(access_allowed(wo, libc::W_OK), Ok(()));
-        assert_eq!(access_allowed(rw, libc::R_OK | libc::W_OK), Ok(()));
-        // X_OK alone is the file mode's business.
-        assert_eq!(access_allowed(ServedModes::default(), libc::X_OK), Ok(()));
-    }
-
-    #[test]
-    fn rdwr_member_serves_both_modes() {
-        let mut r = Registry::new();
-        r.add_member(Some(0), 100, None, info(libc::O_RDWR));
-        let LookOutcome::Answered { modes, .. } = r.look(0) else { panic!("set 0 answers") };
-        assert_eq!(modes, ServedModes { read: true, write: true });
-    }
-
-    #[test]
-    fn exec_permission_by_class() {
-        let no_group = |_| false;
-        assert!(exec_permitted(0o100, 1000, 1000, 1000, no_group));
-        assert!(!exec_permitted(0o011, 1000, 1000, 1000, no_group));
-        assert!(exec_permitted(0o010, 0, 50, 1000, |g| g == 50));
-        assert!(!exec_permitted(0o100, 0, 50, 1000, |g| g == 50));
-        assert!(exec_permitted(0o001, 0, 0, 1000, no_group));
-        assert!(exec_permitted(0o001, 5, 5, 0, no_group));
-        assert!(!exec_permitted(0o644, 5, 5, 0, no_group));
-    }
-}
+mod look;
+pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};

@@ -13,7 +13,10 @@ use std::process::{Command, Output};
 /// executable lives in `target/<profile>/deps/`).
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(|d| d.parent()).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// `target/<profile>/libfdset_shim.so`. `cargo test` builds a cdylib-only
@@ -44,7 +47,10 @@ pub fn shim_lib() -> PathBuf {
 /// The workspace root (this crate is `tests/common` in it).
 pub fn repo_root() -> PathBuf {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().and_then(|p| p.parent()).expect("tests/common has a root").to_path_buf()
+    here.parent()
+        .and_then(|p| p.parent())
+        .expect("tests/common has a root")
+        .to_path_buf()
 }
 
 /// One of the workspace's binaries (`fdset-run`, `fdset-ctl`), as cargo
@@ -197,13 +203,20 @@ pub fn python() -> PathBuf {
 /// `limit` (a deadlock) is killed and the test fails.
 pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
     use std::process::Stdio;
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let start = std::time::Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
         if start.elapsed() > limit {
             let _ = child.kill();
             let out = child.wait_with_output().expect("wait");
-            panic!("{cmd:?} still running after {limit:?} (deadlock?); stderr: {}", stderr_of(&out));
+            panic!(
+                "{cmd:?} still running after {limit:?} (deadlock?); stderr: {}",
+                stderr_of(&out)
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -240,7 +253,10 @@ pub fn wait_for_path(path: &std::path::Path, child: &mut std::process::Child) {
     let start = std::time::Instant::now();
     while !path.exists() {
         if let Some(st) = child.try_wait().expect("try_wait") {
-            panic!("{} never appeared: the program exited ({st:?})", path.display());
+            panic!(
+                "{} never appeared: the program exited ({st:?})",
+                path.display()
+            );
         }
         assert!(
             start.elapsed() < std::time::Duration::from_secs(10),

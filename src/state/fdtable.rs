@@ -53,15 +53,3 @@ pub fn mark(fd: i32, k: u8) {
         }
     }
 }
-
-/// Numbers marked `k` in `first..=last` (slow; close_range and fork use it).
-pub fn marked_in(first: u32, last: u32, k: u8, out: &mut Vec<i32>) {
-    let end = (last as usize).min(TABLE_SIZE - 1);
-    let mut fd = first as usize;
-    while fd <= end {
-        if TABLE[fd].load(Ordering::Acquire) == k {
-            out.push(fd as i32);
-        }
-        fd += 1;
-    }
-}

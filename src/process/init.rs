@@ -1,8 +1,8 @@
 //! Start-up: read the environment once, take the launch-time sets, then hide
 //! the variables from any program this one starts (spec sections 4 and 5).
 
-use crate::shim::{self, Config};
-use crate::sys;
+use crate::libc_real;
+use crate::state::Config;
 use fdset_core::launch::add_fd;
 use fdset_core::paths::PathConfig;
 use std::ffi::CStr;
@@ -74,7 +74,7 @@ fn unsetenv(name: &CStr) {
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
 fn fatal(text: &str) -> ! {
-    shim::log(text);
+    crate::log::log(text);
     // SAFETY: _exit has no preconditions; no destructors must run in a
     // program that never started.
     unsafe { libc::_exit(1) }
@@ -89,14 +89,14 @@ fn load() -> Result<(), String> {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
     let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
-    shim::record_owner_pid();
-    crate::exec_carry::init_our_name();
+    crate::state::process_owner::record_owner_pid();
+    crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
     // sees the same sets, with launch-time sets of its own added after.
     if let Some(v) = getenv(c"FDSET_STATE") {
-        crate::exec_carry::restore_from_env(&v, &mut paths, &mut log)?;
+        crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
-    shim::set_config(Config { paths, log });
+    crate::state::set_config(Config { paths, log });
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,
@@ -106,18 +106,18 @@ fn load() -> Result<(), String> {
     let control = match getenv(c"FDSET_CONTROL_FD") {
         Some(s) => {
             let launch_fds: Vec<i64> = specs.iter().filter_map(|s| s.fd).collect();
-            crate::qmp_server::parse_control_fds(&s, &launch_fds)?
+            crate::control::parse_control_fds(&s, &launch_fds)?
         }
         None => Vec::new(),
     };
-    let wait = crate::qmp_server::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
+    let wait = crate::control::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
     if wait && control.is_empty() {
         return Err("FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont'".to_string());
     }
-    shim::add_launch_sets(&specs)?;
+    crate::process::launch_sets::add_launch_sets(&specs)?;
     if control.is_empty()
-        && !crate::qmp_server::serving()
-        && let Some(mut st) = shim::lock()
+        && !crate::control::serving()
+        && let Some(mut st) = crate::state::lock()
     {
         // Without a control socket nobody could ever remove these sets.
         st.registry.set_always_in_use(true);
@@ -126,23 +126,23 @@ fn load() -> Result<(), String> {
         // SAFETY: NUL-terminated name; nothing else runs yet.
         unsetenv(name);
     }
-    shim::register_atfork();
+    crate::process::fork::register_atfork();
     if !control.is_empty() {
         // Monitors from here on; sets follow the monitor rule (spec section 2).
-        crate::qmp_server::start(&control, wait)?;
+        crate::control::start(&control, wait)?;
     }
     Ok(())
 }
 
 extern "C" fn fdset_shim_init() {
-    let saved = sys::errno();
+    let saved = libc_real::errno();
     let r = std::panic::catch_unwind(load);
     match r {
         Ok(Ok(())) => {}
         Ok(Err(text)) => fatal(&text),
         Err(_) => fatal("internal error while starting"),
     }
-    sys::set_errno(saved);
+    libc_real::set_errno(saved);
 }
 
 // Runs when the library is loaded, before the program's `main`.

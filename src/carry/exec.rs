@@ -6,7 +6,8 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
-use crate::{fdtable, shim, sys};
+use crate::libc_real;
+use crate::state::fdtable;
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::RawFd;
@@ -99,26 +100,26 @@ impl Prepared {
 
     /// The exec did not happen: everything of ours is close-on-exec again.
     pub fn failed(self) {
-        let saved = sys::errno();
+        let saved = libc_real::errno();
         if self.cloexec_cleared {
             for &fd in &self.inherit {
-                sys::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }
         // SAFETY: our memfd.
-        unsafe { sys::close(self.memfd) };
+        unsafe { libc_real::close(self.memfd) };
         if self.control {
-            crate::qmp_server::resume_after_failed_exec();
+            crate::control::resume_after_failed_exec();
         }
-        sys::set_errno(saved);
+        libc_real::set_errno(saved);
     }
 }
 
 /// The state to carry, or `None` when there is nothing (then the exec goes
 /// ahead untouched). Takes the registry lock only to read.
 fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
-    let st = shim::lock()?;
-    let cfg = shim::config();
+    let st = crate::state::lock()?;
+    let cfg = crate::state::config();
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
@@ -137,7 +138,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         };
         for m in &set.members {
             // A member the program closed with a raw syscall is gone.
-            if sys::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
+            if libc_real::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
                 cs.members.push(CarriedMember {
                     fd: m.fd,
                     opaque: m.opaque.clone(),
@@ -147,7 +148,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         }
         for &d in &set.dups {
             // Only dups that survive the exec stay recorded.
-            let f = sys::fcntl_int(d, libc::F_GETFD, 0);
+            let f = libc_real::fcntl_int(d, libc::F_GETFD, 0);
             if f >= 0 && f & libc::FD_CLOEXEC == 0 {
                 cs.dups.push(d);
             }
@@ -178,11 +179,11 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
         // SAFETY: valid buffer slice.
         let n = unsafe { libc::write(fd, text[off..].as_ptr().cast(), text.len() - off) };
         if n <= 0 {
-            if n < 0 && sys::errno() == libc::EINTR {
+            if n < 0 && libc_real::errno() == libc::EINTR {
                 continue;
             }
             // SAFETY: our memfd.
-            unsafe { sys::close(fd) };
+            unsafe { libc_real::close(fd) };
             return None;
         }
         off += n as usize;
@@ -210,14 +211,14 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     }
     // Monitors go along only with an exec in this very process (not from a
     // forked child, not through posix_spawn): spec section 7.
-    let handed = if clear_cloexec && !shim::foreign_process() {
-        crate::qmp_server::export_for_exec()
+    let handed = if clear_cloexec && !crate::state::process_owner::foreign_process() {
+        crate::control::export_for_exec()
     } else {
         None
     };
     let resume = |handed: bool| {
         if handed {
-            crate::qmp_server::resume_after_failed_exec();
+            crate::control::resume_after_failed_exec();
         }
     };
     let (control, control_fds) = match handed {
@@ -242,7 +243,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
         // SAFETY: our memfd.
-        unsafe { sys::close(memfd) };
+        unsafe { libc_real::close(memfd) };
         resume(had_control);
         return None;
     };
@@ -268,7 +269,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     env.push(std::ptr::null());
     if clear_cloexec {
         for &fd in &inherit {
-            sys::fcntl_int(fd, libc::F_SETFD, 0);
+            libc_real::fcntl_int(fd, libc::F_SETFD, 0);
         }
     }
     Some(Prepared {
@@ -303,7 +304,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     loop {
         // SAFETY: read into a local buffer.
         let r = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) };
-        if r < 0 && sys::errno() == libc::EINTR {
+        if r < 0 && libc_real::errno() == libc::EINTR {
             continue;
         }
         if r <= 0 {
@@ -316,10 +317,10 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     // SAFETY: the memfd was ours to consume.
-    unsafe { sys::close(fd) };
+    unsafe { libc_real::close(fd) };
     let state = ExecState::from_json(&text).map_err(bad)?;
     for fd in state.fds() {
-        if sys::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
+        if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
             return Err(bad(format!("fd {fd} is not open")));
         }
         if fdtable::kind(fd) != fdtable::FREE {
@@ -337,12 +338,12 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     *log |= state.log;
-    let mut st = shim::lock().ok_or_else(|| bad("registry busy".into()))?;
+    let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
     for set in state.sets {
         for m in set.members {
-            sys::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            let info =
-                shim::member_info(m.fd).map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
+            libc_real::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            let info = crate::state::member_info(m.fd)
+                .map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
             fdtable::mark(m.fd, fdtable::OWNED);
             st.registry.restore_member(
                 set.id,
@@ -362,7 +363,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     st.registry.set_always_in_use(state.always_in_use);
     drop(st);
     if let Some(control) = &state.control {
-        crate::qmp_server::resume_from_exec(control)?;
+        crate::control::resume_from_exec(control)?;
     }
     Ok(())
 }

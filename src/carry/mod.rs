@@ -1,0 +1,5 @@
+//! Carrying the sets into programs this one starts: `exec*` in this process,
+//! and `posix_spawn`/`system`/`popen` children.
+
+pub mod exec;
+pub mod spawn;

@@ -1,0 +1,7 @@
+//! The process's life around the shim: the constructor, the launch-time
+//! sets, and the fork handlers (which call state and control from above).
+
+pub mod fork;
+#[cfg(not(test))]
+mod init;
+pub mod launch_sets;

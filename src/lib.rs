@@ -17,7 +17,4 @@ mod ops;
 mod process;
 mod state;
 
-// The hooks and the constructor are left out of the unit-test executable,
-// where they would interpose on the test harness's own calls.
-#[cfg(not(test))]
 mod hooks;

@@ -249,11 +249,9 @@ fn forged_state_memfd_naming_bad_fds_is_refused() {
         // SAFETY: creating a memfd in the test process.
         let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
         assert!(fd >= 0);
-        // SAFETY: writing to our memfd.
-        assert_eq!(
-            unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) },
-            json.len() as isize
-        );
+        // SAFETY: writing the bytes of `json` to our memfd.
+        let written = unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) };
+        assert_eq!(written, json.len() as isize);
         use std::os::fd::FromRawFd;
         // SAFETY: fd is ours.
         let file = unsafe { std::fs::File::from_raw_fd(fd) };

@@ -28,9 +28,10 @@ static OUR_NAME: OnceCell<Vec<u8>> = OnceCell::new();
 
 fn our_file_name() -> &'static [u8] {
     OUR_NAME.get_or_init(|| {
-        // SAFETY: dladdr fills info for an address inside this library.
+        // SAFETY: Dl_info is plain data; all-zero is its empty value.
         let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
         let addr = our_file_name as *const libc::c_void;
+        // SAFETY: dladdr fills info for an address inside this library.
         let ok = unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null();
         let full = if ok {
             // SAFETY: dli_fname is a NUL-terminated path.
@@ -199,8 +200,8 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
-    // SAFETY: reading the process's environment pointer.
     let envp = if envp.is_null() {
+        // SAFETY: reading the process's environment pointer.
         unsafe { environ }
     } else {
         envp

@@ -146,7 +146,7 @@ unsafe fn spawn_shell(
 pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
     // SAFETY: NULL means environ.
     let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
-    // SAFETY (block): plain signal and spawn calls on local objects.
+    // SAFETY: plain signal and spawn calls on local objects.
     let status = unsafe {
         let mut ign: libc::sigaction = std::mem::zeroed();
         ign.sa_sigaction = libc::SIG_IGN;
@@ -247,7 +247,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         (fds[1], fds[0], 0)
     };
     let mut pid: pid_t = 0;
-    // SAFETY (block): file actions on a local object; spawn with them.
+    // SAFETY: file actions on a local object; spawn with them.
     let r = unsafe {
         let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
         libc::posix_spawn_file_actions_init(&mut fa);

@@ -10,6 +10,8 @@ use crate::libc_real::CharPP;
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             envp,
@@ -21,6 +23,8 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP)
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             std::ptr::null(),
@@ -32,6 +36,8 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             std::ptr::null(),
@@ -43,6 +49,8 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             envp,
@@ -60,6 +68,8 @@ pub unsafe extern "C" fn execveat(
     envp: CharPP,
     flags: c_int,
 ) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             envp,
@@ -71,6 +81,8 @@ pub unsafe extern "C" fn execveat(
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
+    // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
+    // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
             envp,

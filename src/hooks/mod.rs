@@ -1,6 +1,11 @@
 //! The exported C symbols. Each one only decodes its arguments, takes the
 //! fast path straight to libc when the path or descriptor is none of the
-//! shim's business, and otherwise calls into `ops` or `carry`. No panic crosses into C.
+//! shim's business, and otherwise calls into `ops` or `carry`. No panic
+//! crosses into C. Every hook that takes a path is written with one macro,
+//! [`path_hook!`].
+
+#[macro_use]
+mod path_hook;
 
 mod close;
 mod exec;

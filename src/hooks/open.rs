@@ -4,6 +4,7 @@
 use super::guarded;
 use crate::libc_real;
 use crate::state::fdtable;
+use fdset_core::paths::SetNumber;
 use libc::{FILE, c_char, c_int, c_uint, mode_t};
 use std::ffi::CStr;
 
@@ -18,17 +19,9 @@ fn mode_if_needed(flags: c_int, mode: c_uint) -> c_uint {
     }
 }
 
-/// # Safety
-/// `path` is a NUL-terminated string (checked non-null by the caller).
-unsafe fn open_fdset(
-    path: *const c_char,
-    number: fdset_core::paths::SetNumber,
-    flags: c_int,
-) -> c_int {
-    guarded(-1, || {
-        // SAFETY: fdset_path only matches non-null NUL-terminated paths.
-        crate::ops::open::open_set(|| unsafe { CStr::from_ptr(path) }.to_bytes(), number, flags)
-    })
+/// The slow path of every open-shaped hook: a dup of the set's member.
+fn open_fdset<'p>(text: impl Fn() -> &'p [u8], number: SetNumber, flags: c_int) -> c_int {
+    crate::ops::open::open_set(text, number, flags)
 }
 
 // Rust cannot define a C-variadic function; on the Linux ABIs this shim
@@ -36,76 +29,27 @@ unsafe fn open_fdset(
 // arrives exactly where a third named argument would.
 macro_rules! open_hook {
     ($name:ident, $real:path) => {
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-            // SAFETY: path comes from the caller of open().
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, flags, mode_if_needed(flags, mode)) },
-                Some(n) => unsafe { open_fdset(path, n, flags) },
-            }
+        path_hook! {
+            fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int;
+            path: path;
+            fast: $real(path, flags, mode_if_needed(flags, mode));
+            real: $real;
+            fail: -1;
+            set |n, text| open_fdset(text, n, flags)
         }
     };
 }
 
 macro_rules! openat_hook {
     ($name:ident, $real:path) => {
-        /// An absolute fdset path ignores `dirfd`, as the kernel would.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(
-            dirfd: c_int,
-            path: *const c_char,
-            flags: c_int,
-            mode: c_uint,
-        ) -> c_int {
-            // SAFETY: path comes from the caller of openat().
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(dirfd, path, flags, mode_if_needed(flags, mode)) },
-                Some(n) => unsafe { open_fdset(path, n, flags) },
-            }
-        }
-    };
-}
-
-macro_rules! open2_hook {
-    ($name:ident, $real:path) => {
-        /// `_FORTIFY_SOURCE` variant of open without a mode.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, flags) },
-                Some(n) => unsafe { open_fdset(path, n, flags) },
-            }
-        }
-    };
-}
-
-macro_rules! openat2_hook {
-    ($name:ident, $real:path) => {
-        /// `_FORTIFY_SOURCE` variant of openat without a mode.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(dirfd, path, flags) },
-                Some(n) => unsafe { open_fdset(path, n, flags) },
-            }
-        }
-    };
-}
-
-macro_rules! creat_hook {
-    ($name:ident, $real:path) => {
-        /// `creat(p, m)` is `open(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: mode_t) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, mode) },
-                Some(n) => unsafe {
-                    open_fdset(path, n, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC)
-                },
-            }
+        path_hook! {
+            /// An absolute fdset path ignores `dirfd`, as the kernel would.
+            fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int;
+            path: path;
+            fast: $real(dirfd, path, flags, mode_if_needed(flags, mode));
+            real: $real;
+            fail: -1;
+            set |n, text| open_fdset(text, n, flags)
         }
     };
 }
@@ -114,12 +58,46 @@ open_hook!(open, libc_real::open);
 open_hook!(open64, libc_real::open64);
 openat_hook!(openat, libc_real::openat);
 openat_hook!(openat64, libc_real::openat64);
-open2_hook!(__open_2, libc_real::open_2);
-open2_hook!(__open64_2, libc_real::open64_2);
-openat2_hook!(__openat_2, libc_real::openat_2);
-openat2_hook!(__openat64_2, libc_real::openat64_2);
-creat_hook!(creat, libc_real::creat);
-creat_hook!(creat64, libc_real::creat64);
+
+path_hook! {
+    /// `_FORTIFY_SOURCE` variant of open without a mode.
+    fn __open_2(path: *const c_char, flags: c_int) -> c_int;
+    path: path; real: libc_real::open_2; fail: -1;
+    set |n, text| open_fdset(text, n, flags)
+}
+path_hook! {
+    /// `_FORTIFY_SOURCE` variant of open64 without a mode.
+    fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
+    path: path; real: libc_real::open64_2; fail: -1;
+    set |n, text| open_fdset(text, n, flags)
+}
+path_hook! {
+    /// `_FORTIFY_SOURCE` variant of openat without a mode.
+    fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+    path: path; real: libc_real::openat_2; fail: -1;
+    set |n, text| open_fdset(text, n, flags)
+}
+path_hook! {
+    /// `_FORTIFY_SOURCE` variant of openat64 without a mode.
+    fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+    path: path; real: libc_real::openat64_2; fail: -1;
+    set |n, text| open_fdset(text, n, flags)
+}
+
+/// The flags `creat` stands for.
+const CREAT_FLAGS: c_int = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC;
+path_hook! {
+    /// `creat(p, m)` is `open(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
+    fn creat(path: *const c_char, mode: mode_t) -> c_int;
+    path: path; real: libc_real::creat; fail: -1;
+    set |n, text| open_fdset(text, n, CREAT_FLAGS)
+}
+path_hook! {
+    /// `creat64(p, m)` is `open64(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
+    fn creat64(path: *const c_char, mode: mode_t) -> c_int;
+    path: path; real: libc_real::creat64; fail: -1;
+    set |n, text| open_fdset(text, n, CREAT_FLAGS)
+}
 
 /// open(2) flags for an fopen mode string, as glibc reads it; `None` for a
 /// mode glibc rejects (EINVAL).
@@ -142,57 +120,43 @@ fn fopen_flags(mode: &[u8]) -> Option<c_int> {
     Some(acc | extra)
 }
 
-/// # Safety
-/// `path` and `mode` are NUL-terminated strings.
-unsafe fn fopen_fdset(
-    path: *const c_char,
-    number: fdset_core::paths::SetNumber,
-    mode: *const c_char,
-) -> *mut FILE {
-    guarded(std::ptr::null_mut(), || {
-        if mode.is_null() {
-            libc_real::set_errno(libc::EINVAL);
-            return std::ptr::null_mut();
-        }
-        // SAFETY: caller's NUL-terminated strings.
-        let (p, m) = unsafe {
-            (
-                CStr::from_ptr(path).to_bytes(),
-                CStr::from_ptr(mode).to_bytes(),
-            )
-        };
-        let Some(flags) = fopen_flags(m) else {
-            libc_real::set_errno(libc::EINVAL);
-            return std::ptr::null_mut();
-        };
-        let fd = crate::ops::open::open_set(|| p, number, flags);
-        if fd < 0 {
-            return std::ptr::null_mut();
-        }
-        let saved = libc_real::errno();
-        // SAFETY: fd is a fresh descriptor; mode is the caller's.
-        let fp = unsafe { libc_real::fdopen(fd, mode) };
-        if fp.is_null() {
-            let e = libc_real::errno();
-            crate::ops::close::close_marked(fd, fdtable::kind(fd));
-            libc_real::set_errno(e);
-        } else {
-            libc_real::set_errno(saved);
-        }
-        fp
-    })
+/// The slow path of `fopen`: the open's flags from the mode string, then
+/// `fdopen` of the dup (closed again if `fdopen` fails).
+fn fopen_fdset(path: &[u8], number: SetNumber, mode: *const c_char) -> *mut FILE {
+    if mode.is_null() {
+        libc_real::set_errno(libc::EINVAL);
+        return std::ptr::null_mut();
+    }
+    // SAFETY: fopen's mode is a NUL-terminated string (checked non-null).
+    let m = unsafe { CStr::from_ptr(mode) }.to_bytes();
+    let Some(flags) = fopen_flags(m) else {
+        libc_real::set_errno(libc::EINVAL);
+        return std::ptr::null_mut();
+    };
+    let fd = crate::ops::open::open_set(|| path, number, flags);
+    if fd < 0 {
+        return std::ptr::null_mut();
+    }
+    let saved = libc_real::errno();
+    // SAFETY: fd is a fresh descriptor; mode is the caller's string.
+    let fp = unsafe { libc_real::fdopen(fd, mode) };
+    if fp.is_null() {
+        let e = libc_real::errno();
+        crate::ops::close::close_marked(fd, fdtable::kind(fd));
+        libc_real::set_errno(e);
+    } else {
+        libc_real::set_errno(saved);
+    }
+    fp
 }
 
 macro_rules! fopen_hook {
     ($name:ident, $real:path) => {
-        /// glibc's stdio opens through internal calls no preload sees.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, mode) },
-                Some(n) => unsafe { fopen_fdset(path, n, mode) },
-            }
+        path_hook! {
+            /// glibc's stdio opens through internal calls no preload sees.
+            fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE;
+            path: path; real: $real; fail: std::ptr::null_mut();
+            set |n, text| fopen_fdset(text(), n, mode)
         }
     };
 }

@@ -1,111 +1,75 @@
 //! The stat and access family: a set path is answered from its members
 //! (spec section 8).
 
-use super::guarded;
 use crate::libc_real;
+use crate::ops::stat::{access_set, stat_set, statx_set};
+use fdset_core::paths::SetNumber;
 use libc::{c_char, c_int, c_uint};
-use std::ffi::CStr;
-
-/// # Safety
-/// `path` is non-null and NUL-terminated (fdset_path matched it).
-unsafe fn path_bytes<'a>(path: *const c_char) -> &'a [u8] {
-    // SAFETY: as documented.
-    unsafe { CStr::from_ptr(path) }.to_bytes()
-}
 
 macro_rules! stat_hook {
     ($name:ident, $real:path) => {
-        /// An fdset path answers with `fstat` of the set's newest member.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, buf: *mut libc::stat) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, buf) },
-                // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe {
-                    crate::ops::stat::stat_set(stringify!($name), path_bytes(path), n, buf)
-                }),
-            }
+        path_hook! {
+            /// An fdset path answers with `fstat` of the set's newest member.
+            fn $name(path: *const c_char, buf: *mut libc::stat) -> c_int;
+            path: path; real: $real; fail: -1;
+            // SAFETY: buf is the caller's stat buffer, as for libc's stat.
+            set |n, text| unsafe { stat_set(stringify!($name), text(), n, buf) }
         }
     };
 }
 
 macro_rules! fstatat_hook {
     ($name:ident, $real:path) => {
-        /// An absolute fdset path ignores `dirfd` and `flags`.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(
-            dirfd: c_int,
-            path: *const c_char,
-            buf: *mut libc::stat,
-            flags: c_int,
-        ) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(dirfd, path, buf, flags) },
-                // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe {
-                    crate::ops::stat::stat_set(stringify!($name), path_bytes(path), n, buf)
-                }),
-            }
+        path_hook! {
+            /// An absolute fdset path ignores `dirfd` and `flags`.
+            fn $name(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int;
+            path: path; real: $real; fail: -1;
+            // SAFETY: buf is the caller's stat buffer, as for libc's fstatat.
+            set |n, text| unsafe { stat_set(stringify!($name), text(), n, buf) }
         }
     };
 }
 
 /// glibc's `_STAT_VER` values whose buffer is the kernel's `struct stat`
 /// (`_STAT_VER_KERNEL` 0, `_STAT_VER_LINUX` 1); glibc rejects others.
-fn stat_version_ok(ver: c_int) -> bool {
-    ver == 0 || ver == 1
+///
+/// # Safety
+/// `buf` is the caller's stat buffer.
+unsafe fn xstat_set(
+    call: &str,
+    ver: c_int,
+    path: &[u8],
+    n: SetNumber,
+    buf: *mut libc::stat,
+) -> c_int {
+    if ver != 0 && ver != 1 {
+        libc_real::set_errno(libc::EINVAL);
+        return -1;
+    }
+    // SAFETY: as the caller promised.
+    unsafe { stat_set(call, path, n, buf) }
 }
 
 macro_rules! xstat_hook {
     ($name:ident, $real:path) => {
-        /// glibc before 2.33 compiled `stat()` into a call to this.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(
-            ver: c_int,
-            path: *const c_char,
-            buf: *mut libc::stat,
-        ) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(ver, path, buf) },
-                Some(_) if !stat_version_ok(ver) => {
-                    libc_real::set_errno(libc::EINVAL);
-                    -1
-                }
-                // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe {
-                    crate::ops::stat::stat_set(stringify!($name), path_bytes(path), n, buf)
-                }),
-            }
+        path_hook! {
+            /// glibc before 2.33 compiled `stat()` into a call to this.
+            fn $name(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int;
+            path: path; real: $real; fail: -1;
+            // SAFETY: buf is the caller's stat buffer.
+            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), n, buf) }
         }
     };
 }
 
 macro_rules! fxstatat_hook {
     ($name:ident, $real:path) => {
-        /// glibc before 2.33 compiled `fstatat()` into a call to this.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(
-            ver: c_int,
-            dirfd: c_int,
-            path: *const c_char,
-            buf: *mut libc::stat,
-            flags: c_int,
-        ) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(ver, dirfd, path, buf, flags) },
-                Some(_) if !stat_version_ok(ver) => {
-                    libc_real::set_errno(libc::EINVAL);
-                    -1
-                }
-                // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || unsafe {
-                    crate::ops::stat::stat_set(stringify!($name), path_bytes(path), n, buf)
-                }),
-            }
+        path_hook! {
+            /// glibc before 2.33 compiled `fstatat()` into a call to this.
+            fn $name(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int;
+            path: path; real: $real; fail: -1;
+            // SAFETY: buf is the caller's stat buffer.
+            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), n, buf) }
         }
     };
 }
@@ -123,44 +87,21 @@ xstat_hook!(__lxstat64, libc_real::lxstat64);
 fxstatat_hook!(__fxstatat, libc_real::fxstatat);
 fxstatat_hook!(__fxstatat64, libc_real::fxstatat64);
 
-/// `statx` (coreutils' `stat` and `ls`): the member's own statx.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn statx(
-    dirfd: c_int,
-    path: *const c_char,
-    flags: c_int,
-    mask: c_uint,
-    buf: *mut libc::statx,
-) -> c_int {
-    // SAFETY: path comes from the caller.
-    match unsafe { crate::ops::set_path::fdset_path(path) } {
-        None => unsafe { libc_real::statx(dirfd, path, flags, mask, buf) },
-        // SAFETY: fdset_path only matches NUL-terminated paths.
-        Some(n) => guarded(-1, || unsafe {
-            crate::ops::stat::statx_set(path_bytes(path), n, flags, mask, buf)
-        }),
-    }
+path_hook! {
+    /// `statx` (coreutils' `stat` and `ls`): the member's own statx.
+    fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int;
+    path: path; real: libc_real::statx; fail: -1;
+    // SAFETY: buf is the caller's statx buffer.
+    set |n, text| unsafe { statx_set(text(), n, flags, mask, buf) }
 }
 
 macro_rules! access_hook {
     ($name:ident, $real:path, $effective:expr) => {
-        /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` by the file's mode.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: c_int) -> c_int {
-            // SAFETY: path comes from the caller.
-            match unsafe { crate::ops::set_path::fdset_path(path) } {
-                None => unsafe { $real(path, mode) },
-                // SAFETY: fdset_path only matches NUL-terminated paths.
-                Some(n) => guarded(-1, || {
-                    crate::ops::stat::access_set(
-                        stringify!($name),
-                        unsafe { path_bytes(path) },
-                        n,
-                        mode,
-                        $effective,
-                    )
-                }),
-            }
+        path_hook! {
+            /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` by the file's mode.
+            fn $name(path: *const c_char, mode: c_int) -> c_int;
+            path: path; real: $real; fail: -1;
+            set |n, text| access_set(stringify!($name), text(), n, mode, $effective)
         }
     };
 }
@@ -169,27 +110,9 @@ access_hook!(access, libc_real::access, false);
 access_hook!(euidaccess, libc_real::euidaccess, true);
 access_hook!(eaccess, libc_real::eaccess, true);
 
-/// `faccessat`: `AT_EACCESS` checks with the effective ids.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn faccessat(
-    dirfd: c_int,
-    path: *const c_char,
-    mode: c_int,
-    flags: c_int,
-) -> c_int {
-    // SAFETY: path comes from the caller.
-    match unsafe { crate::ops::set_path::fdset_path(path) } {
-        None => unsafe { libc_real::faccessat(dirfd, path, mode, flags) },
-        // SAFETY: fdset_path only matches NUL-terminated paths.
-        Some(n) => guarded(-1, || {
-            let effective = flags & libc::AT_EACCESS != 0;
-            crate::ops::stat::access_set(
-                "faccessat",
-                unsafe { path_bytes(path) },
-                n,
-                mode,
-                effective,
-            )
-        }),
-    }
+path_hook! {
+    /// `faccessat`: `AT_EACCESS` checks with the effective ids.
+    fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
+    path: path; real: libc_real::faccessat; fail: -1;
+    set |n, text| access_set("faccessat", text(), n, mode, flags & libc::AT_EACCESS != 0)
 }

@@ -1,5 +1,7 @@
 //! The open of a set path: a dup of the chosen member, recorded under the lock.
 
+use fdset_core::paths::NotASetNumber;
+
 use crate::libc_real;
 use crate::log::*;
 use crate::state::process_owner::*;
@@ -16,7 +18,7 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
     let saved = libc_real::errno();
     let set = match number {
         Ok(n) => n,
-        Err(()) => {
+        Err(NotASetNumber) => {
             if log_enabled() {
                 let path = path();
                 log(&format!(

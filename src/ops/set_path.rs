@@ -54,9 +54,10 @@ pub(crate) unsafe fn fdset_dir_number(path: *const libc::c_char) -> SetNumber {
     // SAFETY: as above.
     match unsafe { fdset_core::paths::plain_set_number(number) } {
         Some(n) => Ok(n),
-        // SAFETY: as above.
         None => {
-            fdset_core::paths::parse_set_number(unsafe { CStr::from_ptr(number.cast()) }.to_bytes())
+            // SAFETY: as above: the rest of the caller's NUL-terminated path.
+            let rest = unsafe { CStr::from_ptr(number.cast()) };
+            fdset_core::paths::parse_set_number(rest.to_bytes())
         }
     }
 }

@@ -2,6 +2,5 @@
 //! sets, and the fork handlers (which call state and control from above).
 
 pub mod fork;
-#[cfg(not(test))]
 mod init;
 pub mod launch_sets;

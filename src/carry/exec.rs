@@ -7,7 +7,7 @@
 //! environment that does not preload the shim receives nothing of ours.
 
 use crate::libc_real;
-use crate::state::fdtable;
+use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::RawFd;
@@ -99,8 +99,10 @@ impl Prepared {
         self.env.as_ptr()
     }
 
-    /// The exec did not happen: everything of ours is close-on-exec again.
-    pub fn failed(self) {
+    /// After the exec returned (it failed) or the spawn made its child:
+    /// everything of ours is close-on-exec again, the state memfd closed and
+    /// the control thread resumed.
+    pub fn restore(self) {
         let saved = libc_real::errno();
         if self.cloexec_cleared {
             for &fd in &self.inherit {
@@ -324,7 +326,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
             return Err(bad(format!("fd {fd} is not open")));
         }
-        if fdtable::kind(fd) != fdtable::FREE {
+        if fdtable::kind(fd) != FdKind::Free {
             return Err(bad(format!("fd {fd} is already in use by the shim")));
         }
     }
@@ -345,7 +347,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             libc_real::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
             let info = crate::state::member_info(m.fd)
                 .map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
-            fdtable::mark(m.fd, fdtable::OWNED);
+            fdtable::mark(m.fd, FdKind::Owned);
             st.registry.restore_member(
                 set.id,
                 fdset_core::registry::Member {
@@ -357,7 +359,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             );
         }
         for d in set.dups {
-            fdtable::mark(d, fdtable::DUP);
+            fdtable::mark(d, FdKind::Dup);
             st.registry.restore_dup(set.id, d);
         }
     }
@@ -384,7 +386,7 @@ pub unsafe fn run_exec(
         None => plain(),
         Some(p) => {
             let r = with_state(p.envp());
-            p.failed();
+            p.restore();
             r
         }
     }

@@ -53,7 +53,7 @@ pub unsafe fn spawn(
     };
     // SAFETY: forwarded, with actions appended.
     let r = unsafe { spawn_prepared(real, pid, path, fa, attr, argv, &prep) };
-    prep.failed();
+    prep.restore();
     if r == libc::EBADF {
         // The caller's own actions closed what the shim meant to pass on
         // (e.g. addclosefrom): start the program without the sets.
@@ -200,7 +200,7 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
         status
     };
-    prep.failed();
+    prep.restore();
     Some(status)
 }
 
@@ -238,7 +238,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
     let mut fds = [0 as c_int; 2];
     // SAFETY: plain syscall wrapper.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        prep.failed();
+        prep.restore();
         return Some(std::ptr::null_mut());
     }
     let (parent_end, child_end, target) = if reading {
@@ -256,7 +256,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         libc::posix_spawn_file_actions_destroy(&mut fa);
         r
     };
-    prep.failed();
+    prep.restore();
     // SAFETY: the child's end is the child's now.
     unsafe { libc_real::close(child_end) };
     if r != 0 {

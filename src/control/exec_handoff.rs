@@ -4,13 +4,14 @@ use super::*;
 use super::{monitor::*, startup::*};
 use crate::libc_real;
 use crate::state::control_fds::{self};
+use crate::state::fdtable::FdKind;
 use crate::state::{Locked, fdtable};
 use fdset_core::qmp::{self, Connection};
 use fdset_core::registry::RawFd;
 use std::sync::MutexGuard;
 
 /// Handing the monitors to the next program image (an exec in this
-/// process): the exec'ing thread asks, the helper parks at a point where no
+/// process): the exec'ing thread asks, the control thread parks at a point where no
 /// command is half done and publishes its state.
 pub(crate) enum Handoff {
     Idle,
@@ -25,9 +26,9 @@ pub(crate) fn lock_handoff() -> MutexGuard<'static, Handoff> {
     HANDOFF.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Before an exec in this process: park the helper thread and return the
+/// Before an exec in this process: park the control thread and return the
 /// monitors' state with the descriptors that must survive the exec. Call
-/// without the registry lock. `None`: nothing is served (or the helper did
+/// without the registry lock. `None`: nothing is served (or the control thread did
 /// not answer in time). After this, the exec must be followed by
 /// [`resume_after_failed_exec`] if it returns.
 pub fn export_for_exec() -> Option<(serde_json::Value, Vec<RawFd>)> {
@@ -54,7 +55,7 @@ pub fn export_for_exec() -> Option<(serde_json::Value, Vec<RawFd>)> {
     }
 }
 
-/// The exec did not happen: the helper serves on.
+/// The exec did not happen: the control thread serves on.
 pub fn resume_after_failed_exec() {
     let mut h = lock_handoff();
     if matches!(*h, Handoff::Parked(_)) {
@@ -69,29 +70,29 @@ pub(crate) fn adopt(st: &mut Locked, fd: RawFd, socket: bool) -> Result<RawFd, S
     if !(3..(1 << 20)).contains(&fd) || libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
         return Err(format!("FDSET_STATE: control fd {fd} is not open"));
     }
-    if fdtable::kind(fd) != fdtable::FREE {
+    if fdtable::kind(fd) != FdKind::Free {
         return Err(format!("FDSET_STATE: control fd {fd} is named twice"));
     }
     if socket && sockopt_int(fd, libc::SO_TYPE).is_none() {
         return Err(format!("FDSET_STATE: control fd {fd} is not a socket"));
     }
     libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-    fdtable::mark(fd, fdtable::OWNED);
+    fdtable::mark(fd, FdKind::Owned);
     st.extra_owned.push(fd);
     Ok(fd)
 }
 
-/// The sets follow the monitor rule from now on, and the helper gets the
+/// The sets follow the monitor rule from now on, and the control thread gets the
 /// eventfd that wakes it (shared by a fresh start and a resumed one).
-pub(crate) fn serve_from_now(st: &mut Locked, helper: &mut Helper) -> Result<(), String> {
+pub(crate) fn serve_from_now(st: &mut Locked, thread: &mut ControlThread) -> Result<(), String> {
     st.registry.set_always_in_use(false);
     // SAFETY: plain syscall.
     let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     if efd < 0 {
         return Err("cannot create the control thread's eventfd".to_string());
     }
-    helper.wake = own(st, efd).ok_or("cannot keep the control thread's eventfd")?;
-    control_fds::set_wake_fd(helper.wake);
+    thread.wake = own(st, efd).ok_or("cannot keep the control thread's eventfd")?;
+    control_fds::set_wake_fd(thread.wake);
     Ok(())
 }
 
@@ -102,7 +103,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
     let o = v
         .as_object()
         .ok_or_else(|| bad("control is not an object"))?;
-    let mut helper = Helper {
+    let mut thread = ControlThread {
         listeners: Vec::new(),
         broken_listeners: Vec::new(),
         monitors: Vec::new(),
@@ -119,7 +120,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
             .as_i64()
             .and_then(|n| RawFd::try_from(n).ok())
             .ok_or_else(|| bad("a listener is not an fd"))?;
-        helper.listeners.push(adopt(&mut st, fd, true)?);
+        thread.listeners.push(adopt(&mut st, fd, true)?);
     }
     for m in o
         .get("monitors")
@@ -147,7 +148,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
             return Err(bad("a monitor's output is too large"));
         }
         st.registry.monitor_connected();
-        helper.monitors.push(Monitor {
+        thread.monitors.push(Monitor {
             fd,
             conn,
             out,
@@ -155,7 +156,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
             gone: false,
         });
     }
-    serve_from_now(&mut st, &mut helper)?;
+    serve_from_now(&mut st, &mut thread)?;
     drop(st);
-    spawn_helper(helper)
+    spawn_control_thread(thread)
 }

@@ -2,7 +2,7 @@ use super::*;
 use crate::libc_real;
 use fdset_core::qmp::{self, Connection};
 use fdset_core::registry::RawFd;
-// ---------------------------------------------------------------- helper
+// ---------------------------------------------------------------- thread
 
 pub(crate) struct Monitor {
     pub(crate) fd: RawFd,
@@ -68,7 +68,7 @@ impl Monitor {
     }
 }
 
-pub(crate) struct Helper {
+pub(crate) struct ControlThread {
     pub(crate) listeners: Vec<RawFd>,
     /// Listeners `accept` failed on for good, closed at the next reap.
     pub(crate) broken_listeners: Vec<RawFd>,

@@ -9,7 +9,7 @@ use fdset_core::qmp::{self, Feed};
 use fdset_core::registry::RawFd;
 use std::sync::MutexGuard;
 
-impl Helper {
+impl ControlThread {
     pub(crate) fn renumber(&mut self, old: RawFd, new: RawFd) {
         for fd in self
             .listeners

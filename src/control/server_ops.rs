@@ -9,7 +9,7 @@ use fdset_core::registry::{RawFd, SetView};
 
 /// The protocol's commands, done on the registry (one short lock each).
 pub(crate) struct ServerOps {
-    /// Moves taken from `MOVES` during the commands, for the helper to apply.
+    /// Moves taken from `MOVES` during the commands, for the control thread to apply.
     pub(crate) moved: Vec<(RawFd, RawFd)>,
 }
 

@@ -1,6 +1,7 @@
 use super::*;
 use super::{exec_handoff::*, monitor::*};
 use crate::libc_real;
+use crate::state::fdtable::FdKind;
 use crate::state::{Locked, fdtable};
 use fdset_core::registry::RawFd;
 use std::sync::atomic::Ordering;
@@ -73,7 +74,7 @@ pub fn parse_wait(value: Option<&str>) -> Result<bool, String> {
 pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {
     match crate::state::move_high(fd) {
         Ok(new) => {
-            fdtable::mark(new, fdtable::OWNED);
+            fdtable::mark(new, FdKind::Owned);
             st.extra_owned.push(new);
             Some(new)
         }
@@ -88,7 +89,7 @@ pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {
 /// Close a descriptor taken with [`own`].
 pub(crate) fn release(st: &mut Locked, fd: RawFd) {
     st.extra_owned.retain(|&f| f != fd);
-    fdtable::mark(fd, fdtable::FREE);
+    fdtable::mark(fd, FdKind::Free);
     // SAFETY: the shim's own descriptor.
     unsafe { libc_real::close(fd) };
 }
@@ -97,7 +98,7 @@ pub(crate) fn release(st: &mut Locked, fd: RawFd) {
 /// connected ones are monitors from now on. With `wait`, return only when a
 /// monitor sent `cont`. Runs in the constructor, before `main`.
 pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {
-    let mut helper = Helper {
+    let mut thread = ControlThread {
         listeners: Vec::new(),
         broken_listeners: Vec::new(),
         monitors: Vec::new(),
@@ -114,19 +115,19 @@ pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {
                 // socket took the connection first.
                 let fl = libc_real::fcntl_int(fd, libc::F_GETFL, 0);
                 libc_real::fcntl_int(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-                helper.listeners.push(fd);
+                thread.listeners.push(fd);
             } else {
                 // A monitor from the first instruction of the program.
                 st.registry.monitor_connected();
-                helper.monitors.push(Monitor::new(fd));
+                thread.monitors.push(Monitor::new(fd));
             }
         }
-        serve_from_now(&mut st, &mut helper)?;
+        serve_from_now(&mut st, &mut thread)?;
     }
     if wait {
         *WAIT.lock().unwrap_or_else(|e| e.into_inner()) = Wait::Waiting;
     }
-    spawn_helper(helper)?;
+    spawn_control_thread(thread)?;
     if wait {
         let mut w = WAIT.lock().unwrap_or_else(|e| e.into_inner());
         while *w == Wait::Waiting {
@@ -147,9 +148,9 @@ pub(crate) fn set_wait(from: Wait, to: Wait) {
     }
 }
 
-/// The helper runs with every signal blocked: the program's handlers must
+/// The control thread runs with every signal blocked: the program's handlers must
 /// run on the program's threads, never on one that may hold the shim's locks.
-pub(crate) fn spawn_helper(helper: Helper) -> Result<(), String> {
+pub(crate) fn spawn_control_thread(thread: ControlThread) -> Result<(), String> {
     // SAFETY: sigset_t is plain data initialised by sigfillset.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
@@ -165,7 +166,7 @@ pub(crate) fn spawn_helper(helper: Helper) -> Result<(), String> {
         .name("fdset-qmp".into())
         .stack_size(512 * 1024)
         .spawn(move || {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| helper.run()));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread.run()));
         });
     // SAFETY: restores this thread's mask.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };

@@ -3,13 +3,13 @@
 
 use super::guarded;
 use crate::libc_real;
-use crate::state::fdtable;
+use crate::state::fdtable::{self, FdKind};
 use libc::{FILE, c_int, c_uint};
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     let kind = fdtable::kind(fd);
-    if kind == fdtable::FREE {
+    if kind == FdKind::Free {
         // SAFETY: the program's own descriptor.
         return unsafe { libc_real::close(fd) };
     }
@@ -21,7 +21,7 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
     if !stream.is_null() {
         // SAFETY: the caller's stream.
         let fd = unsafe { libc::fileno(stream) };
-        if fdtable::kind(fd) != fdtable::FREE {
+        if fdtable::kind(fd) != FdKind::Free {
             guarded((), || crate::ops::close::forget_before_implicit_close(fd));
         }
     }
@@ -31,7 +31,7 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
-    if fdtable::kind(new) == fdtable::FREE && fdtable::kind(old) == fdtable::FREE {
+    if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         // SAFETY: the program's own descriptors.
         return unsafe { libc_real::dup2(old, new) };
     }
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
-    if fdtable::kind(new) == fdtable::FREE && fdtable::kind(old) == fdtable::FREE {
+    if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         // SAFETY: the program's own descriptors.
         return unsafe { libc_real::dup3(old, new, flags) };
     }

@@ -3,7 +3,7 @@
 
 use super::guarded;
 use crate::libc_real;
-use crate::state::fdtable;
+use crate::state::fdtable::{self, FdKind};
 use fdset_core::paths::SetNumber;
 use libc::{FILE, c_char, c_int, c_uint, mode_t};
 use std::ffi::CStr;
@@ -184,7 +184,7 @@ unsafe fn freopen_any(
     let old = unsafe { libc::fileno(stream) };
     // SAFETY: path from the caller.
     let number = unsafe { crate::ops::set_path::fdset_path(path) };
-    if fdtable::kind(old) == fdtable::FREE && number.is_none() {
+    if fdtable::kind(old) == FdKind::Free && number.is_none() {
         // SAFETY: plain pass-through.
         return unsafe { real(path, mode, stream) };
     }

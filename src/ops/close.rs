@@ -4,6 +4,7 @@
 
 use crate::libc_real;
 use crate::log::*;
+use crate::state::fdtable::FdKind;
 use crate::state::process_owner::*;
 use crate::state::{self, OWNED_FD_BASE, RealOps, State, fdtable, lock};
 use fdset_core::registry::{Errno, RawFd};
@@ -11,9 +12,9 @@ use fdset_core::registry::{Errno, RawFd};
 // ---------------------------------------------------------------- close
 
 /// `close(fd)` for a descriptor the fd table marks (not `FREE`).
-pub fn close_marked(fd: RawFd, kind: u8) -> i32 {
+pub fn close_marked(fd: RawFd, kind: FdKind) -> i32 {
     match kind {
-        fdtable::OWNED | fdtable::PENDING_CLOSE => {
+        FdKind::Owned | FdKind::PendingClose => {
             // The program must not close what is the shim's: to it the
             // number is not open.
             libc_real::set_errno(libc::EBADF);
@@ -36,18 +37,18 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         if state::defer_close(fd) {
             return 0;
         }
-        fdtable::mark(fd, fdtable::FREE);
+        fdtable::mark(fd, FdKind::Free);
         // SAFETY: the program's own close of its dup.
         return unsafe { libc_real::close(fd) };
     };
     let mut closed = Vec::new();
     let k = fdtable::kind(fd);
-    if k == fdtable::OWNED || k == fdtable::PENDING_CLOSE {
+    if k == FdKind::Owned || k == FdKind::PendingClose {
         drop(st);
         libc_real::set_errno(libc::EBADF);
         return -1;
     }
-    fdtable::mark(fd, fdtable::FREE);
+    fdtable::mark(fd, FdKind::Free);
     // SAFETY: the program closes its own descriptor; done under the lock so
     // that the number cannot be handed out again as a dup before the
     // registry forgets it.
@@ -64,7 +65,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
 /// forget it if it is a dup; if it is the shim's own, move the shim's copy
 /// away so that the call closes only the program's.
 pub fn forget_before_implicit_close(fd: RawFd) {
-    if fdtable::kind(fd) == fdtable::FREE || in_vfork_child() {
+    if fdtable::kind(fd) == FdKind::Free || in_vfork_child() {
         return;
     }
     let Some(mut st) = lock() else {
@@ -72,11 +73,11 @@ pub fn forget_before_implicit_close(fd: RawFd) {
     };
     let mut closed = Vec::new();
     match fdtable::kind(fd) {
-        fdtable::DUP | fdtable::UNKNOWN => {
+        FdKind::Dup | FdKind::Unknown => {
             st.registry.forget_dup(&mut RealOps, fd, &mut closed);
-            fdtable::mark(fd, fdtable::FREE);
+            fdtable::mark(fd, FdKind::Free);
         }
-        fdtable::OWNED => {
+        FdKind::Owned => {
             let _ = disown(&mut st, fd);
         }
         _ => {}
@@ -99,14 +100,14 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
     if new < 0 {
         return Err(libc_real::errno());
     }
-    fdtable::mark(new, fdtable::OWNED);
+    fdtable::mark(new, FdKind::Owned);
     if !st.registry.renumber(fd, new) {
         if let Some(slot) = st.extra_owned.iter_mut().find(|f| **f == fd) {
             *slot = new;
         }
         crate::state::control_fds::moved(fd, new);
     }
-    fdtable::mark(fd, fdtable::FREE);
+    fdtable::mark(fd, FdKind::Free);
     Ok(())
 }
 
@@ -137,13 +138,13 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
             }
         };
     }
-    if fdtable::kind(old) == fdtable::OWNED || fdtable::kind(old) == fdtable::PENDING_CLOSE {
+    if fdtable::kind(old) == FdKind::Owned || fdtable::kind(old) == FdKind::PendingClose {
         drop(st);
         libc_real::set_errno(libc::EBADF);
         return -1;
     }
     let kind = fdtable::kind(new);
-    if kind == fdtable::OWNED
+    if kind == FdKind::Owned
         && let Err(e) = disown(&mut st, new)
     {
         drop(st);
@@ -159,15 +160,15 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
     };
     let e = libc_real::errno();
     let mut closed = Vec::new();
-    if r < 0 && kind == fdtable::OWNED {
+    if r < 0 && kind == FdKind::Owned {
         // The copy left at `new` by disown() was not replaced.
         // SAFETY: that copy is nobody's.
         unsafe { libc_real::close(new) };
     }
-    if r >= 0 && kind != fdtable::OWNED {
+    if r >= 0 && kind != FdKind::Owned {
         // The dup that was at `new` was closed by the call.
         st.registry.forget_dup(&mut RealOps, new, &mut closed);
-        fdtable::mark(new, fdtable::FREE);
+        fdtable::mark(new, FdKind::Free);
     }
     drop(st);
     log_closed(&closed);
@@ -213,7 +214,7 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
         st.registry.dup_fds().filter(|&fd| in_range(fd)).collect()
     };
     for &fd in &dups {
-        fdtable::mark(fd, fdtable::FREE);
+        fdtable::mark(fd, FdKind::Free);
     }
     let mut r = 0;
     let mut e = 0;
@@ -266,10 +267,10 @@ pub fn closefrom(low: i32) {
         for fd in low..max {
             let fd = fd as i32;
             let k = fdtable::kind(fd);
-            if k == fdtable::FREE {
+            if k == FdKind::Free {
                 // SAFETY: closing the program's own numbers, as closefrom would.
                 unsafe { libc_real::close(fd) };
-            } else if k != fdtable::OWNED {
+            } else if k != FdKind::Owned {
                 close_marked(fd, k);
             }
         }
@@ -294,8 +295,8 @@ pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
         return -1;
     }
     st.registry.renumber_dup(fd, target);
-    fdtable::mark(target, fdtable::DUP);
-    fdtable::mark(fd, fdtable::FREE);
+    fdtable::mark(target, FdKind::Dup);
+    fdtable::mark(fd, FdKind::Free);
     // SAFETY: the old number of the dup, now held at target.
     unsafe { libc_real::close(fd) };
     target

@@ -1,5 +1,6 @@
 //! The open of a set path: a dup of the chosen member, recorded under the lock.
 
+use crate::state::fdtable::FdKind;
 use fdset_core::paths::NotASetNumber;
 
 use crate::libc_real;
@@ -49,7 +50,7 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
     if let OpenOutcome::Opened { dup, .. } = outcome
         && !foreign
     {
-        fdtable::mark(dup, fdtable::DUP);
+        fdtable::mark(dup, FdKind::Dup);
     }
     drop(st);
     if log_enabled() {

@@ -3,6 +3,7 @@
 //! then drops what it must not serve (state, then control).
 
 use crate::libc_real;
+use crate::state::fdtable::FdKind;
 use crate::state::process_owner::*;
 use crate::state::{self, fdtable, lock};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,7 +41,7 @@ extern "C" fn atfork_child() {
         st.registry.child_after_fork();
         let control = std::mem::take(&mut st.extra_owned);
         for fd in control {
-            fdtable::mark(fd, fdtable::FREE);
+            fdtable::mark(fd, FdKind::Free);
             // SAFETY: the child's copy of a control socket is not served.
             unsafe { libc_real::close(fd) };
         }

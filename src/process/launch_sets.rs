@@ -2,6 +2,7 @@
 
 use crate::libc_real;
 use crate::log::*;
+use crate::state::fdtable::FdKind;
 use crate::state::{dup_high, fdtable, lock, member_info};
 use fdset_core::registry::RawFd;
 
@@ -27,7 +28,7 @@ pub fn add_launch_sets(specs: &[fdset_core::launch::add_fd::AddFdSpec]) -> Resul
             member_info(*fd).map_err(|_| fdset_core::launch::add_fd::FD_INVALID.to_string())?;
         let owned =
             dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
-        fdtable::mark(owned, fdtable::OWNED);
+        fdtable::mark(owned, FdKind::Owned);
         st.registry
             .add_member(Some(*set), owned, opaque.clone(), info);
     }

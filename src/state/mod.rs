@@ -12,6 +12,7 @@ pub use real_ops::{RealOps, dup_high, member_info, move_high};
 
 use crate::libc_real;
 use crate::log::log_closed;
+use crate::state::fdtable::FdKind;
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::{RawFd, Registry};
 use once_cell::sync::OnceCell;
@@ -117,7 +118,7 @@ pub(crate) fn drain_pending_now(st: &mut State) {
         }
         PENDING_COUNT.fetch_sub(1, Ordering::AcqRel);
         st.registry.forget_dup(&mut RealOps, fd, &mut closed);
-        fdtable::mark(fd, fdtable::FREE);
+        fdtable::mark(fd, FdKind::Free);
         // SAFETY: fd is the dup the program closed; it is ours to close now.
         unsafe { libc_real::close(fd) };
     }
@@ -131,7 +132,7 @@ pub fn defer_close(fd: RawFd) -> bool {
             .compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            fdtable::mark(fd, fdtable::PENDING_CLOSE);
+            fdtable::mark(fd, FdKind::PendingClose);
             PENDING_COUNT.fetch_add(1, Ordering::AcqRel);
             return true;
         }

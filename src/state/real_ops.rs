@@ -1,6 +1,7 @@
 //! The registry's descriptor operations done with the real libc functions.
 
 use crate::libc_real;
+use crate::state::fdtable::FdKind;
 use crate::state::{OWNED_FD_BASE, fdtable};
 use fdset_core::registry::{Errno, FdOps, MemberInfo, RawFd};
 
@@ -12,7 +13,7 @@ impl FdOps for RealOps {
         libc_real::direct::dup_lowest(fd, cloexec)
     }
     fn close(&mut self, fd: RawFd) {
-        fdtable::mark(fd, fdtable::FREE);
+        fdtable::mark(fd, FdKind::Free);
         // SAFETY: the registry only closes descriptors it owns.
         unsafe { libc_real::close(fd) };
     }

@@ -92,7 +92,7 @@ real_fns! {
     dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
     dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
     close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
-    // The stat/access family (issue 4); `stat64` is `stat` on 64-bit glibc.
+    // The stat/access family; `stat64` is `stat` on 64-bit glibc.
     stat = "stat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     stat64 = "stat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     lstat = "lstat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;

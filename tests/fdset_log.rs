@@ -1,4 +1,4 @@
-//! `FDSET_LOG=1` (issue 4, item 3): one line per fdset decision on stderr,
+//! `FDSET_LOG=1`: one line per fdset decision on stderr,
 //! with the reason; tested for a success, an EACCES, an ENOENT, a stat, and
 //! members closed by cleanup.
 use fdset_testkit::*;

@@ -1,4 +1,4 @@
-//! `fdset-run` end to end (issue 4, item 1): each option, exit status,
+//! `fdset-run` end to end: each option, exit status,
 //! signal forwarding, and the message for each bad option.
 use fdset_testkit::*;
 use std::io::{BufRead, BufReader, Write};
@@ -66,7 +66,7 @@ fn file_write_only_creates_and_dd_writes() {
 }
 
 /// `mode=rw`: an O_RDWR and an O_RDONLY member, so a read-only probe and a
-/// read-write open both succeed (issue 4: "as libvirt does for QEMU").
+/// read-write open both succeed ("as libvirt does for QEMU").
 #[test]
 fn file_read_write_gives_both_members() {
     let d = TempDir::new("run-rw");
@@ -167,7 +167,7 @@ fn verbose_logs_decisions() {
     );
 }
 
-/// Issue 4: "exits with the program's exit status (128+N for a signal)".
+/// "exits with the program's exit status (128+N for a signal)".
 #[test]
 fn exit_status_is_the_programs() {
     let out = run(fdset_run().args(["--", "sh", "-c", "exit 7"]));
@@ -179,7 +179,7 @@ fn exit_status_is_the_programs() {
     assert!(stderr_of(&out).contains("cannot run /nonexistent/program"));
 }
 
-/// Issue 4: the launcher forwards SIGINT, SIGTERM and SIGHUP to the program.
+/// the launcher forwards SIGINT, SIGTERM and SIGHUP to the program.
 #[test]
 fn signals_are_forwarded() {
     let script = "import signal, sys, time\n\
@@ -205,7 +205,7 @@ fn signals_are_forwarded() {
     }
 }
 
-/// Issue 4: SIGINT reaches the program when it comes from a terminal too.
+/// SIGINT reaches the program when it comes from a terminal too.
 /// Ctrl-C on a pty signals the whole foreground process group (fdset-run
 /// and the program), so fdset-run must not forward that one again (README
 /// "fdset-run"): the program counts the SIGINTs it gets over a second and
@@ -254,7 +254,7 @@ fn ctrl_c_on_a_terminal_reaches_the_program_once() {
     );
 }
 
-/// Issue 4: "Every bad option is refused before the program starts, with a
+/// "Every bad option is refused before the program starts, with a
 /// message that names the option and the fix".
 #[test]
 fn bad_options_are_refused_before_the_program_starts() {
@@ -391,7 +391,7 @@ fn data_from_stdin() {
     assert_eq!(stdout_of(&out), "from stdin\n");
 }
 
-/// Issue 4: "The launcher itself stays connected as a monitor for the
+/// "The launcher itself stays connected as a monitor for the
 /// program's lifetime (sets stay in use until removed)": a set survives the
 /// close of its first dup (spec section 2, "Cleanup of a set").
 #[test]

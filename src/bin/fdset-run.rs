@@ -1,5 +1,5 @@
 //! `fdset-run [OPTIONS] -- PROGRAM [ARGS...]`: start PROGRAM with
-//! libfdset_shim.so preloaded and its fd sets in place before `main` (issue 4).
+//! libfdset_shim.so preloaded and its fd sets in place before `main`.
 //!
 //! The launcher opens what the options name, lets the program inherit those
 //! descriptors under their own numbers, and names them in `FDSET_ADD_FD`; it

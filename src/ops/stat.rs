@@ -1,4 +1,4 @@
-//! Slow paths of the stat/access hooks (issue 4): programs that look before
+//! Slow paths of the stat/access hooks: programs that look before
 //! they open (`cp`, `diff`, `qemu-img`, Python's `os.path.exists`) get an
 //! answer for fdset paths from the set's members.
 //!

@@ -1,4 +1,4 @@
-//! `fdset-run`'s command line (issue 4): plain Rust, shared with the binary
+//! `fdset-run`'s command line: plain Rust, shared with the binary
 //! through `#[path]` and unit-tested here. Every message names the option as
 //! written and says how to fix it; nothing here touches a file.
 
@@ -374,7 +374,7 @@ pub fn add_fd_spec(fd: i32, set: u64, opaque: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! Issue 4, "Every bad option is refused ... with a message that names the
+    //! "Every bad option is refused ... with a message that names the
     //! option and the fix"; and the syntax of each option.
     use super::*;
 

@@ -45,6 +45,31 @@ macro_rules! real_fns {
     };
 }
 
+/// Calls that take only integers: safe to call, so that SAFETY notes stay
+/// where pointers are (what a descriptor number refers to is the caller's
+/// business, as for `std::os::fd` numbers).
+macro_rules! real_int_fns {
+    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
+        $(
+            pub fn $name($($arg: $ty),*) -> $ret {
+                static SLOT: AtomicUsize = AtomicUsize::new(0);
+                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                if p == 1 {
+                    set_errno(libc::ENOSYS);
+                    return $miss;
+                }
+                // SAFETY: p is the address dlsym returned for this symbol,
+                // whose C prototype is the one written here; it takes only
+                // integers, so no argument can point at invalid memory.
+                unsafe {
+                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                    f($($arg),*)
+                }
+            }
+        )*
+    };
+}
+
 /// The variadic opens: the mode travels as the one variadic argument.
 macro_rules! real_open_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*; $mode:ident) ;)*) => {
@@ -75,6 +100,13 @@ real_open_fns! {
     openat64 = "openat64": fn(dirfd: c_int, path: *const c_char, flags: c_int; mode);
 }
 
+real_int_fns! {
+    close = "close": fn(fd: c_int) -> c_int, missing -1;
+    dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
+    dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
+    close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
+}
+
 real_fns! {
     open_2 = "__open_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
     open64_2 = "__open64_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
@@ -87,11 +119,7 @@ real_fns! {
     freopen = "freopen": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
     freopen64 = "freopen64": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
     fdopen = "fdopen": fn(fd: c_int, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
-    close = "close": fn(fd: c_int) -> c_int, missing -1;
     fclose = "fclose": fn(stream: *mut FILE) -> c_int, missing libc::EOF;
-    dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
-    dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
-    close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
     // The stat/access family; `stat64` is `stat` on 64-bit glibc.
     stat = "stat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     stat64 = "stat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;

@@ -109,8 +109,7 @@ impl Prepared {
                 libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }
-        // SAFETY: our memfd.
-        unsafe { libc_real::close(self.memfd) };
+        libc_real::close(self.memfd);
         if self.control {
             crate::control::resume_after_failed_exec();
         }
@@ -185,8 +184,7 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
             if n < 0 && libc_real::errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: our memfd.
-            unsafe { libc_real::close(fd) };
+            libc_real::close(fd);
             return None;
         }
         off += n as usize;
@@ -245,8 +243,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
-        // SAFETY: our memfd.
-        unsafe { libc_real::close(memfd) };
+        libc_real::close(memfd);
         resume(had_control);
         return None;
     };
@@ -319,8 +316,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             break;
         }
     }
-    // SAFETY: the memfd was ours to consume.
-    unsafe { libc_real::close(fd) };
+    libc_real::close(fd);
     let state = ExecState::from_json(&text).map_err(bad)?;
     for fd in state.fds() {
         if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {

@@ -212,13 +212,11 @@ impl ControlThread {
                 }
             }
             if !peer_allowed(fd) {
-                // SAFETY: the refused connection is nobody's yet.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 continue;
             }
             let Some(mut st) = crate::state::lock() else {
-                // SAFETY: the new connection is nobody's yet.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 return;
             };
             self.apply(&mut lock_moves());
@@ -276,8 +274,7 @@ impl ControlThread {
     pub(crate) fn take_fds(&mut self, i: usize, fds: Vec<RawFd>, truncated: bool) {
         let Some(mut st) = crate::state::lock() else {
             for fd in fds {
-                // SAFETY: received just now, nobody else's.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
             }
             return;
         };
@@ -285,8 +282,7 @@ impl ControlThread {
         let mut room = qmp::MAX_QUEUED_FDS - self.monitors[i].conn.queued_fds().count();
         for fd in fds {
             if truncated || room == 0 {
-                // SAFETY: as above.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 continue;
             }
             if let Some(fd) = own(&mut st, fd) {

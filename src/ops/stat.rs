@@ -25,8 +25,7 @@ struct Answer {
 impl Drop for Answer {
     fn drop(&mut self) {
         let saved = libc_real::errno();
-        // SAFETY: our own temporary descriptor.
-        unsafe { libc_real::close(self.fd) };
+        libc_real::close(self.fd);
         libc_real::set_errno(saved);
     }
 }

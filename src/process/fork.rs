@@ -42,8 +42,7 @@ extern "C" fn atfork_child() {
         let control = std::mem::take(&mut st.extra_owned);
         for fd in control {
             fdtable::mark(fd, FdKind::Free);
-            // SAFETY: the child's copy of a control socket is not served.
-            unsafe { libc_real::close(fd) };
+            libc_real::close(fd);
         }
     }
     crate::state::control_fds::after_fork_child();

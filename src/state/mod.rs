@@ -119,8 +119,7 @@ pub(crate) fn drain_pending_now(st: &mut State) {
         PENDING_COUNT.fetch_sub(1, Ordering::AcqRel);
         st.registry.forget_dup(&mut RealOps, fd, &mut closed);
         fdtable::mark(fd, FdKind::Free);
-        // SAFETY: fd is the dup the program closed; it is ours to close now.
-        unsafe { libc_real::close(fd) };
+        libc_real::close(fd);
     }
     log_closed(&closed);
 }

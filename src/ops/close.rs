@@ -206,22 +206,22 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
     let mut lo = first;
     for &fd in &owned {
         let fd = fd as u32;
-        if fd > lo {
-            if libc_real::close_range(lo, fd - 1, flags) < 0 && r == 0 {
-                r = -1;
-                e = libc_real::errno();
-            }
+        if fd > lo && libc_real::close_range(lo, fd - 1, flags) < 0 && r == 0 {
+            r = -1;
+            e = libc_real::errno();
         }
         lo = fd.saturating_add(1);
         if fd == u32::MAX {
             break;
         }
     }
-    if owned.last().is_none_or(|&l| (l as u32) < last) && lo <= last {
-        if libc_real::close_range(lo, last, flags) < 0 && r == 0 {
-            r = -1;
-            e = libc_real::errno();
-        }
+    if owned.last().is_none_or(|&l| (l as u32) < last)
+        && lo <= last
+        && libc_real::close_range(lo, last, flags) < 0
+        && r == 0
+    {
+        r = -1;
+        e = libc_real::errno();
     }
     let mut closed = Vec::new();
     for fd in dups {

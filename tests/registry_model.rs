@@ -623,7 +623,7 @@ fn run_seeds(seeds: std::ops::RangeInclusive<u64>, no_control_socket: bool) {
     }
 }
 
-/// >= 100,000 operations over several seeds (this test and the
+/// At least 100,000 operations over several seeds (this test and the
 /// next: 8 x 25,000), with monitors.
 #[test]
 fn registry_matches_model_with_monitors() {

@@ -6,6 +6,7 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
+use crate::carry::environment;
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
@@ -60,26 +61,13 @@ pub fn init_our_name() {
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn env_preloads_us(envp: *const *const c_char) -> bool {
     let ours = our_file_name();
-    let mut p = envp;
-    if p.is_null() {
-        return false;
-    }
-    loop {
-        // SAFETY: walking a NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            return false;
-        }
-        // SAFETY: each entry is a C string.
-        let s = unsafe { CStr::from_ptr(e) }.to_bytes();
-        if let Some(v) = s.strip_prefix(b"LD_PRELOAD=") {
-            return v
-                .split(|&b| b == b' ' || b == b':')
-                .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours));
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let preload = unsafe { environment::entries(envp) }
+        .find_map(|(_, entry)| environment::value_of(entry, b"LD_PRELOAD"));
+    preload.is_some_and(|v| {
+        v.split(|&b| b == b' ' || b == b':')
+            .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours))
+    })
 }
 
 /// An environment and descriptors ready for an exec that carries the sets.
@@ -247,24 +235,12 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
         resume(had_control);
         return None;
     };
-    let mut env = Vec::new();
-    let mut p = envp;
-    while !p.is_null() {
-        // SAFETY: walking the NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            break;
-        }
-        // SAFETY: each entry is a C string.
-        if !unsafe { CStr::from_ptr(e) }
-            .to_bytes()
-            .starts_with(STATE_PREFIX)
-        {
-            env.push(e);
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let mut env: Vec<*const c_char> = unsafe { environment::entries(envp) }
+        .filter(|(_, entry)| !entry.starts_with(STATE_PREFIX))
+        // SAFETY: the slot lies inside the array (the walk yielded it).
+        .map(|(slot, _)| unsafe { *slot })
+        .collect();
     env.push(entry.as_ptr());
     env.push(std::ptr::null());
     if clear_cloexec {

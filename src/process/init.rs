@@ -17,6 +17,8 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_WAIT",
 ];
 
+use crate::carry::environment;
+
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
 }
@@ -33,20 +35,16 @@ unsafe extern "C" {
 /// `from` points into `environ` (a NULL-terminated array of C strings), and
 /// nothing else uses the environment meanwhile (the constructor runs alone).
 unsafe fn find_entry(
-    mut from: *mut *mut libc::c_char,
+    from: *mut *mut libc::c_char,
     key: &[u8],
 ) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
     // SAFETY: per the contract.
-    unsafe {
-        while !from.is_null() && !(*from).is_null() {
-            let entry = CStr::from_ptr(*from).to_bytes();
-            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
-                return Some((from, &entry[key.len() + 1..]));
-            }
-            from = from.add(1);
-        }
-    }
-    None
+    unsafe { environment::entries(from as *const *const libc::c_char) }.find_map(|(slot, entry)| {
+        Some((
+            slot as *mut *mut libc::c_char,
+            environment::value_of(entry, key)?,
+        ))
+    })
 }
 
 /// The value of `name` in `environ`.

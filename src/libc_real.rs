@@ -21,6 +21,26 @@ fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
     v
 }
 
+/// The call itself: look the symbol up once, then call it through the
+/// pointer (ENOSYS and `$miss` when libc lacks it).
+macro_rules! real_call {
+    ($sym:literal, fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr) => {{
+        static SLOT: AtomicUsize = AtomicUsize::new(0);
+        let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+        if p == 1 {
+            set_errno(libc::ENOSYS);
+            return $miss;
+        }
+        // SAFETY: p is the address dlsym returned for this symbol, whose C
+        // prototype is the one written here; the wrapper's caller keeps the
+        // libc function's contract (an integer-only call has none to keep).
+        unsafe {
+            let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+            f($($arg),*)
+        }
+    }};
+}
+
 macro_rules! real_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
@@ -28,18 +48,7 @@ macro_rules! real_fns {
             /// # Safety
             /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
-                static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return $miss;
-                }
-                // SAFETY: p is the address dlsym returned for this symbol,
-                // whose C prototype is the one written here.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-                    f($($arg),*)
-                }
+                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
             }
         )*
     };
@@ -52,19 +61,7 @@ macro_rules! real_int_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
             pub fn $name($($arg: $ty),*) -> $ret {
-                static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return $miss;
-                }
-                // SAFETY: p is the address dlsym returned for this symbol,
-                // whose C prototype is the one written here; it takes only
-                // integers, so no argument can point at invalid memory.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-                    f($($arg),*)
-                }
+                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
             }
         )*
     };

@@ -7,6 +7,7 @@
  *   bench_hooks openat PATH N      openat(AT_FDCWD, PATH, O_RDONLY) + close
  *   bench_hooks close PATH N       close of a plain fd (made with dup(), which is not hooked)
  *   bench_hooks stat PATH N        stat(PATH)
+ *   bench_hooks access PATH N      access(PATH, R_OK)
  *   bench_hooks syscalls PATH N    like `fdset`, but the first loop makes only the system calls
  *                                  of an fdset open+close itself (F_DUPFD, F_GETFL, lseek,
  *                                  close of a descriptor of PATH): the floor under the shim
@@ -26,10 +27,24 @@
  *   bench_hooks qmp SETS - PATH N  after adding the sets like many-sets: the number of sets,
  *                                  ms of query-fdsets (median of 9), add-fd+remove-fd round
  *                                  trips per second over N round trips
+ *   bench_hooks dups D SET PATH N  like `fdset`, with D dups of SET held open meanwhile
+ *                                  (fewer when RLIMIT_NOFILE does not allow D; the number
+ *                                  held is printed third)
+ *   bench_hooks closefrom D SET R  R rounds of: open D dups of SET, then time closefrom(3);
+ *                                  then R rounds the same with close_range(3, ~0U, 0): ns per
+ *                                  dup of each (medians), and the D used
+ *   bench_hooks threads T N SETS   T threads, thread i opens and closes /dev/fdset/(1 + i %
+ *                                  SETS) N times: CPU ns of the whole process per open+close,
+ *                                  then wall ns per open+close
+ *   bench_hooks threads-syscalls T N PATH
+ *                                  the same with the system calls of an fdset open+close
+ *                                  alone, each thread on its own descriptor of PATH
  */
 // build-flags: -ldl
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +338,159 @@ static int many_sets(char **argv) {
     return 0;
 }
 
+/* ---- dups: the cost of an open+close does not grow with the open dups ---- */
+
+/* Raise the soft RLIMIT_NOFILE to hold `want` more descriptors (as far as the
+ * hard limit allows); returns how many of them fit. */
+static long room_for(long want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit");
+    rlim_t need = (rlim_t)want + 256;
+    if (need > rl.rlim_max) need = rl.rlim_max;
+    if (need > rl.rlim_cur) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) die("setrlimit");
+    }
+    return (long)need - 256 < want ? (long)need - 256 : want;
+}
+
+static int *hold_dups(const char *set, long d) {
+    int *fds = malloc(sizeof(int) * (size_t)(d > 0 ? d : 1));
+    if (!fds) die("malloc");
+    for (long i = 0; i < d; i++) {
+        fds[i] = open(set, O_RDONLY);
+        if (fds[i] < 0) die(set);
+    }
+    return fds;
+}
+
+static int dups_bench(char **argv) {
+    long d = room_for(atol(argv[2]));
+    int *fds = hold_dups(argv[3], d);
+    fdset_vs_path(argv[3], argv[4], atol(argv[5]), d);
+    for (long i = 0; i < d; i++)
+        if (close(fds[i]) != 0) die("close");
+    free(fds);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* closefrom / close_range over D dups: ns per dup, median of R rounds each. */
+static int closefrom_bench(char **argv) {
+    long d = room_for(atol(argv[2]));
+    long rounds = atol(argv[4]);
+    if (rounds < 1) rounds = 1;
+    double *t = malloc(sizeof(double) * (size_t)rounds * 2);
+    if (!t) die("malloc");
+    for (int how = 0; how < 2; how++) {
+        for (long r = 0; r < rounds; r++) {
+            free(hold_dups(argv[3], d));
+            double t0 = now_ns();
+            if (how == 0)
+                closefrom(3);
+            else if (close_range(3, ~0U, 0) != 0)
+                die("close_range");
+            t[how * rounds + r] = (now_ns() - t0) / (double)d;
+            /* Every dup is gone: the next open gets the lowest number again. */
+            int probe = open(argv[3], O_RDONLY);
+            if (probe != 3) {
+                fprintf(stderr, "bench_hooks: after closing, an open got fd %d, not 3\n", probe);
+                return 1;
+            }
+            close(probe);
+        }
+        qsort(t + how * rounds, (size_t)rounds, sizeof(double), cmp_double);
+    }
+    printf("%.2f %.2f %ld\n", t[rounds / 2], t[rounds + rounds / 2], d);
+    free(t);
+    return 0;
+}
+
+/* ---- threads: CPU per open+close with 1 thread against many ---- */
+
+struct worker {
+    pthread_t id;
+    char path[64];
+    int fd; /* threads-syscalls: this thread's descriptor */
+    long n;
+    long index;
+};
+
+static pthread_barrier_t start_line;
+
+/* Thread i runs on the i-th allowed CPU (modulo their number), so that the
+ * threads contend from every CPU even while the machine is busy elsewhere
+ * (the scheduler would otherwise often keep them on one). */
+static void spread(long i) {
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) die("sched_getaffinity");
+    int n = CPU_COUNT(&allowed);
+    if (n < 2) return;
+    long want = i % n;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (want-- == 0) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) die("setaffinity");
+            return;
+        }
+    }
+}
+
+static void *set_worker(void *arg) {
+    struct worker *w = arg;
+    spread(w->index);
+    pthread_barrier_wait(&start_line);
+    open_close(w->path, w->n);
+    return NULL;
+}
+
+static void *syscalls_worker(void *arg) {
+    struct worker *w = arg;
+    spread(w->index);
+    pthread_barrier_wait(&start_line);
+    struct job j = {.fd = w->fd};
+    syscalls_job(&j, w->n);
+    return NULL;
+}
+
+static double process_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int threads_bench(char **argv, int syscalls_only) {
+    long threads = atol(argv[2]), n = atol(argv[3]);
+    if (threads < 1 || threads > 64) return 2;
+    struct worker w[64];
+    if (pthread_barrier_init(&start_line, NULL, (unsigned)threads + 1) != 0) die("barrier");
+    for (long i = 0; i < threads; i++) {
+        w[i].n = n;
+        w[i].fd = -1;
+        w[i].index = i;
+        if (syscalls_only) {
+            w[i].fd = open(argv[4], O_RDONLY);
+            if (w[i].fd < 0) die(argv[4]);
+        } else {
+            snprintf(w[i].path, sizeof w[i].path, "/dev/fdset/%ld", 1 + i % atol(argv[4]));
+        }
+        if (pthread_create(&w[i].id, NULL, syscalls_only ? syscalls_worker : set_worker, &w[i]) != 0)
+            die("pthread_create");
+    }
+    double c0 = process_cpu_ns(), t0 = wall_ns();
+    pthread_barrier_wait(&start_line);
+    for (long i = 0; i < threads; i++) pthread_join(w[i].id, NULL);
+    double ops = (double)threads * (double)n;
+    printf("%.2f %.2f\n", (process_cpu_ns() - c0) / ops, (wall_ns() - t0) / ops);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     const char *mode = argv[1];
@@ -332,6 +500,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(mode, "paired") && argc == 5) return paired(argv[2], argv[3], atol(argv[4]));
+    if (!strcmp(mode, "dups") && argc == 6) return dups_bench(argv);
+    if (!strcmp(mode, "closefrom") && argc == 5) return closefrom_bench(argv);
+    if (!strcmp(mode, "threads") && argc == 5) return threads_bench(argv, 0);
+    if (!strcmp(mode, "threads-syscalls") && argc == 5) return threads_bench(argv, 1);
     if (!strcmp(mode, "fdset") && argc == 5) {
         fdset_vs_path(argv[2], argv[3], atol(argv[4]), 1);
         return 0;
@@ -357,6 +529,9 @@ int main(int argc, char **argv) {
         struct stat st;
         for (long i = 0; i < n; i++)
             if (stat(path, &st) != 0) die(path);
+    } else if (!strcmp(mode, "access")) {
+        for (long i = 0; i < n; i++)
+            if (access(path, R_OK) != 0) die(path);
     } else {
         fprintf(stderr, "bench_hooks: unknown mode %s\n", mode);
         return 2;

@@ -344,9 +344,14 @@ impl Run {
         }
         let expect = self.model.expect_open(id, flags, injected);
         let mut closed_by_open = Vec::new();
-        let outcome = self
-            .reg
-            .open_with_closed(&mut self.fake, id, flags, &mut closed_by_open);
+        // Half the opens go through the steps a caller takes when it
+        // releases its lock over the system calls: the same rules apply.
+        let outcome = if self.rng.chance(50) {
+            self.open_in_steps(id, flags, &mut closed_by_open)
+        } else {
+            self.reg
+                .open_with_closed(&mut self.fake, id, flags, &mut closed_by_open)
+        };
         self.fake.clear_fail();
         let events = self.fake.take_events();
         let ctx = format!(
@@ -451,6 +456,33 @@ impl Run {
                     mm.flags = (mm.flags & !registry::SETFL_MASK) | (flags & registry::SETFL_MASK);
                 }
             }
+        }
+    }
+
+    /// An open in the steps of `Registry::plan_open` (choose, dup, record,
+    /// apply the flags, undo on failure), with nothing else in between.
+    fn open_in_steps(
+        &mut self,
+        id: u64,
+        flags: i32,
+        closed: &mut Vec<ClosedMember>,
+    ) -> OpenOutcome {
+        let plan = match self.reg.plan_open(&mut self.fake, id, flags) {
+            Ok(plan) => plan,
+            Err(refused) => return refused,
+        };
+        let dup = match plan.dup(&mut self.fake) {
+            Ok(fd) => fd,
+            Err(e) => return plan.dup_failed(e),
+        };
+        let d = match self.reg.record_planned(&mut self.fake, &plan, dup, closed) {
+            registry::Recorded::Dup(d) => d,
+            registry::Recorded::Failed(failed) => return failed,
+            registry::Recorded::Again => panic!("{}: no member changed since the plan", self.ctx()),
+        };
+        match d.apply_flags(&mut self.fake) {
+            Ok(()) => d.opened(),
+            Err((errno, what)) => self.reg.undo_open(&mut self.fake, &d, errno, what, closed),
         }
     }
 
@@ -575,6 +607,10 @@ impl Run {
         for (id, d) in self.all_dups() {
             assert_eq!(self.reg.dup_owner(d), Some(id), "{ctx}: owner of dup {d}");
         }
+        assert!(
+            self.reg.dup_index_consistent(),
+            "{ctx}: the dup owner table and the sets' dup lists agree"
+        );
         for s in self.model.sets.values() {
             for m in &s.members {
                 assert_eq!(

@@ -47,12 +47,13 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         return -1;
     }
     fdtable::mark(fd, FdKind::Free);
-    // Closed under the lock, so that the number cannot be handed out again
-    // as a dup before the registry forgets it.
-    let r = libc_real::close(fd);
-    let e = libc_real::errno();
     st.registry.forget_dup(&mut RealOps, fd, &mut closed);
     drop(st);
+    // Closed once the registry has forgotten it, so that the number cannot
+    // be handed out again before that; and after the lock is released, so
+    // that other threads do not wait for the system call.
+    let r = libc_real::close(fd);
+    let e = libc_real::errno();
     log_closed(&closed);
     libc_real::set_errno(e);
     r

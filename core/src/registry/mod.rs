@@ -75,6 +75,9 @@ pub struct FdSet {
     pub members: Vec<Member>,
     /// Dups handed out and still open; the set's refcount is their number.
     pub dups: Vec<RawFd>,
+    /// How many times cleanup ran on this set (wrapping): an open in two
+    /// steps (`two_step.rs`) tells by it whether a cleanup saw its dup.
+    cleanups: u32,
 }
 
 impl FdSet {
@@ -142,37 +145,100 @@ pub struct ClosedMember {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotFound;
 
-/// Which set each open dup came from, indexed by descriptor number: closing
-/// a dup finds its set without a search, and the numbers the kernel hands
-/// out are small and dense, so the table stays short.
+/// Which set each open dup came from, and where it stands in that set's
+/// `dups`, indexed by descriptor number: closing a dup finds its set and
+/// takes it out of the list without a search, and the numbers the kernel
+/// hands out are small and dense, so the table stays short.
 #[derive(Clone, Debug, Default)]
 struct DupOwners {
-    by_fd: Vec<Option<u64>>,
+    by_fd: Vec<DupSlot>,
+    /// The serial the next recorded dup gets.
+    next_serial: u32,
 }
+
+/// One number's entry: `set` is [`NO_SET`] when the number is no dup.
+#[derive(Clone, Copy, Debug)]
+struct DupSlot {
+    set: u64,
+    pos: u32,
+    /// Tells this record from a later one of the same number (wrapping).
+    serial: u32,
+}
+
+/// No set has this id (ids are at most [`MAX_SET_ID`]).
+const NO_SET: u64 = u64::MAX;
 
 impl DupOwners {
     const fn new() -> Self {
-        DupOwners { by_fd: Vec::new() }
+        DupOwners {
+            by_fd: Vec::new(),
+            next_serial: 0,
+        }
+    }
+
+    fn slot(&self, fd: RawFd) -> Option<&DupSlot> {
+        let i = usize::try_from(fd).ok()?;
+        self.by_fd.get(i).filter(|e| e.set != NO_SET)
     }
 
     fn get(&self, fd: RawFd) -> Option<u64> {
-        let i = usize::try_from(fd).ok()?;
-        self.by_fd.get(i).copied().flatten()
+        self.slot(fd).map(|e| e.set)
     }
 
-    fn insert(&mut self, fd: RawFd, set: u64) {
+    /// The set and the position in its `dups`.
+    fn entry(&self, fd: RawFd) -> Option<(u64, usize)> {
+        self.slot(fd).map(|e| (e.set, e.pos as usize))
+    }
+
+    /// The serial of `fd`'s record.
+    fn serial(&self, fd: RawFd) -> Option<u32> {
+        self.slot(fd).map(|e| e.serial)
+    }
+
+    /// Record `fd` at `pos` of set `set`'s `dups`; returns its serial.
+    fn insert(&mut self, fd: RawFd, set: u64, pos: usize) -> u32 {
+        let serial = self.next_serial;
+        self.next_serial = serial.wrapping_add(1);
         let Ok(i) = usize::try_from(fd) else {
-            return;
+            return serial;
         };
         if i >= self.by_fd.len() {
-            self.by_fd.resize(i + 1, None);
+            self.by_fd.resize(
+                i + 1,
+                DupSlot {
+                    set: NO_SET,
+                    pos: 0,
+                    serial: 0,
+                },
+            );
         }
-        self.by_fd[i] = Some(set);
+        self.by_fd[i] = DupSlot {
+            set,
+            pos: pos as u32,
+            serial,
+        };
+        serial
     }
 
-    fn remove(&mut self, fd: RawFd) -> Option<u64> {
+    /// `fd` moved to `pos` in its set's `dups` (when `fd` is that set's dup).
+    fn moved(&mut self, fd: RawFd, set: u64, pos: usize) {
+        if let Ok(i) = usize::try_from(fd)
+            && let Some(e) = self.by_fd.get_mut(i)
+            && e.set == set
+        {
+            e.pos = pos as u32;
+        }
+    }
+
+    fn remove(&mut self, fd: RawFd) -> Option<(u64, usize)> {
         let i = usize::try_from(fd).ok()?;
-        self.by_fd.get_mut(i)?.take()
+        let e = self.by_fd.get_mut(i)?;
+        if e.set == NO_SET {
+            return None;
+        }
+        let was = (e.set, e.pos as usize);
+        e.set = NO_SET;
+        Some(was)
     }
 
     fn clear(&mut self) {
@@ -184,8 +250,32 @@ impl DupOwners {
         self.by_fd
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.is_some())
+            .filter(|(_, e)| e.set != NO_SET)
             .map(|(i, _)| i as RawFd)
+    }
+}
+
+impl FdSet {
+    /// Take the dup at `pos` out of `dups` (the last one moves there) and
+    /// tell the owner table where the moved one now is.
+    fn take_dup_at(&mut self, set: u64, pos: usize, owners: &mut DupOwners) {
+        self.dups.swap_remove(pos);
+        if let Some(&moved) = self.dups.get(pos) {
+            owners.moved(moved, set, pos);
+        }
+    }
+
+    /// Take `fd`, recorded at `pos`, out of `dups`; a `pos` that does not
+    /// hold `fd` (never, if the table is right) falls back to a search.
+    fn take_dup(&mut self, set: u64, fd: RawFd, pos: usize, owners: &mut DupOwners) {
+        let pos = if self.dups.get(pos) == Some(&fd) {
+            Some(pos)
+        } else {
+            self.dups.iter().position(|&d| d == fd)
+        };
+        if let Some(pos) = pos {
+            self.take_dup_at(set, pos, owners);
+        }
     }
 }
 
@@ -198,6 +288,11 @@ pub struct Registry {
     /// Sets stay in use with no monitor (a process that has no control socket:
     /// nobody could ever remove its sets).
     always_in_use: bool,
+    /// Changes whenever a member's number may stop naming that member (a
+    /// member closed or renumbered, everything dropped): an open that
+    /// duplicates a member without the lock checks by it that it duplicated
+    /// the right one (`two_step.rs`).
+    member_epoch: u64,
 }
 
 impl Registry {
@@ -207,6 +302,7 @@ impl Registry {
             dup_owner: DupOwners::new(),
             monitors: 0,
             always_in_use: false,
+            member_epoch: 0,
         }
     }
 
@@ -380,34 +476,9 @@ impl Registry {
         flags: i32,
         closed: &mut Vec<ClosedMember>,
     ) -> OpenOutcome {
-        let Some(s) = self.sets.get_mut(&set) else {
-            return OpenOutcome::NoSuchSet { set };
-        };
-        // Only the number and the cached flags: no copy of the opaque text
-        // on the hot path.
-        let Some(member) = Self::choose(s, ops, flags) else {
-            return OpenOutcome::NoMemberForMode {
-                set,
-                accmode: flags & O_ACCMODE,
-            };
-        };
-        if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
-            return OpenOutcome::SyncMismatch {
-                set,
-                member: member.fd,
-            };
-        }
-        let cloexec = flags & libc::O_CLOEXEC != 0;
-        let dup = match ops.dup(member.fd, cloexec) {
-            Ok(fd) => fd,
-            Err(errno) => {
-                return OpenOutcome::SyscallFailed {
-                    set,
-                    member: member.fd,
-                    errno,
-                    what: "dup",
-                };
-            }
+        let (member, dup) = match self.dup_member(ops, set, flags) {
+            Ok(made) => made,
+            Err(outcome) => return outcome,
         };
         if let Err((errno, what)) = Self::apply_open_flags(ops, dup, &member, flags) {
             ops.close(dup);
@@ -418,20 +489,93 @@ impl Registry {
                 what,
             };
         }
-        // Counted first: the cleanup below must see this dup.
-        s.dups.push(dup);
-        // The number is free, so a record of it is stale: the program closed
-        // that dup where no hook sees it (fcloseall, closedir of an
-        // fdopendir). Forget it, or its set would count it forever.
-        if self.dup_owner.get(dup).is_some() {
-            self.forget_dup(ops, dup, closed);
-        }
-        self.dup_owner.insert(dup, set);
+        self.record_new_dup(ops, set, dup, closed);
         OpenOutcome::Opened {
             set,
             member: member.fd,
             dup,
         }
+    }
+
+    /// Steps 2 to 4 of an open up to the dup: the member chosen, the
+    /// `O_SYNC` check, the new descriptor. Nothing is recorded yet.
+    fn dup_member(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        flags: i32,
+    ) -> Result<(MemberRef, RawFd), OpenOutcome> {
+        let member = self.choose_member(ops, set, flags)?;
+        let cloexec = flags & libc::O_CLOEXEC != 0;
+        let dup = match ops.dup(member.fd, cloexec) {
+            Ok(fd) => fd,
+            Err(errno) => {
+                return Err(OpenOutcome::SyscallFailed {
+                    set,
+                    member: member.fd,
+                    errno,
+                    what: "dup",
+                });
+            }
+        };
+        Ok((member, dup))
+    }
+
+    /// Steps 2 and 3 of an open and its `O_SYNC` check: the member to duplicate.
+    fn choose_member(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        flags: i32,
+    ) -> Result<MemberRef, OpenOutcome> {
+        let Some(s) = self.sets.get_mut(&set) else {
+            return Err(OpenOutcome::NoSuchSet { set });
+        };
+        // Only the number and the cached flags: no copy of the opaque text
+        // on the hot path.
+        let Some(member) = Self::choose(s, ops, flags) else {
+            return Err(OpenOutcome::NoMemberForMode {
+                set,
+                accmode: flags & O_ACCMODE,
+            });
+        };
+        if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
+            return Err(OpenOutcome::SyncMismatch {
+                set,
+                member: member.fd,
+            });
+        }
+        Ok(member)
+    }
+
+    /// Record `dup`, just made from a member of `set`, in that set; returns
+    /// the record's serial.
+    fn record_new_dup(
+        &mut self,
+        ops: &mut (impl FdOps + ?Sized),
+        set: u64,
+        dup: RawFd,
+        closed: &mut Vec<ClosedMember>,
+    ) -> u32 {
+        let Some(s) = self.sets.get_mut(&set) else {
+            return 0;
+        };
+        // Counted first: the cleanup below must see this dup.
+        s.dups.push(dup);
+        let mut pos = s.dups.len() - 1;
+        // The number is free, so a record of it is stale: the program closed
+        // that dup where no hook sees it (fcloseall, closedir of an
+        // fdopendir). Forget it, or its set would count it forever.
+        if self.dup_owner.get(dup).is_some() {
+            self.forget_dup(ops, dup, closed);
+            // In the same set, the stale record's removal moved the new one.
+            pos = self.sets[&set]
+                .dups
+                .iter()
+                .rposition(|&d| d == dup)
+                .unwrap_or(pos);
+        }
+        self.dup_owner.insert(dup, set, pos)
     }
 
     /// What open(2) would do to a fresh description, done to the shared one:
@@ -466,17 +610,15 @@ impl Registry {
         fd: RawFd,
         closed: &mut Vec<ClosedMember>,
     ) -> bool {
-        let Some(set) = self.dup_owner.remove(fd) else {
+        let Some((set, pos)) = self.dup_owner.remove(fd) else {
             return false;
         };
         let in_use = self.in_use();
         let Some(s) = self.sets.get_mut(&set) else {
             return true;
         };
-        if let Some(pos) = s.dups.iter().position(|&d| d == fd) {
-            s.dups.swap_remove(pos);
-        }
-        if Self::cleanup_set(ops, set, s, in_use, closed) {
+        s.take_dup(set, fd, pos, &mut self.dup_owner);
+        if Self::cleanup_set(ops, set, s, in_use, closed, &mut self.member_epoch) {
             self.sets.remove(&set);
         }
         true
@@ -511,7 +653,7 @@ impl Registry {
     ) {
         let in_use = self.in_use();
         if let Some(s) = self.sets.get_mut(&set)
-            && Self::cleanup_set(ops, set, s, in_use, closed)
+            && Self::cleanup_set(ops, set, s, in_use, closed, &mut self.member_epoch)
         {
             self.sets.remove(&set);
         }
@@ -526,9 +668,12 @@ impl Registry {
         s: &mut FdSet,
         in_use: bool,
         closed: &mut Vec<ClosedMember>,
+        member_epoch: &mut u64,
     ) -> bool {
+        s.cleanups = s.cleanups.wrapping_add(1);
         if s.dups.is_empty() && (!in_use || s.members.iter().any(|m| m.removed)) {
             Self::close_unused_members(ops, set, s, in_use, closed);
+            *member_epoch += 1;
         }
         s.members.is_empty() && s.dups.is_empty()
     }
@@ -560,6 +705,7 @@ impl Registry {
     /// A member moved to another descriptor number (the program claimed its
     /// old number with `dup2`).
     pub fn renumber(&mut self, old: RawFd, new: RawFd) -> bool {
+        self.member_epoch += 1;
         for s in self.sets.values_mut() {
             if let Some(m) = s.members.iter_mut().find(|m| m.fd == old) {
                 m.fd = new;
@@ -579,23 +725,40 @@ impl Registry {
     /// A dup moved to another number (freopen puts it where the stream's
     /// descriptor was).
     pub fn renumber_dup(&mut self, old: RawFd, new: RawFd) -> bool {
-        let Some(set) = self.dup_owner.remove(old) else {
+        let Some((set, pos)) = self.dup_owner.remove(old) else {
             return false;
         };
-        self.dup_owner.insert(new, set);
-        if let Some(d) = self
-            .sets
-            .get_mut(&set)
-            .and_then(|s| s.dups.iter_mut().find(|d| **d == old))
-        {
-            *d = new;
+        // A record of `new` is stale (the number was free): it stops counting.
+        self.drop_record(new);
+        let Some(s) = self.sets.get_mut(&set) else {
+            return true;
+        };
+        let pos = if s.dups.get(pos) == Some(&old) {
+            Some(pos)
+        } else {
+            s.dups.iter().position(|&d| d == old)
+        };
+        if let Some(pos) = pos {
+            s.dups[pos] = new;
+            self.dup_owner.insert(new, set, pos);
         }
         true
+    }
+
+    /// Take `fd`'s record out of the owner table and its set's `dups`,
+    /// without cleanup.
+    fn drop_record(&mut self, fd: RawFd) {
+        if let Some((set, pos)) = self.dup_owner.remove(fd)
+            && let Some(s) = self.sets.get_mut(&set)
+        {
+            s.take_dup(set, fd, pos, &mut self.dup_owner);
+        }
     }
 
     /// Drop everything without closing (a forked child's registry is
     /// replaced, or state is rebuilt from an exec).
     pub fn clear(&mut self) {
+        self.member_epoch += 1;
         self.sets.clear();
         self.dup_owner.clear();
         self.monitors = 0;
@@ -603,8 +766,23 @@ impl Registry {
 
     /// Record a dup that already exists (state carried across exec).
     pub fn restore_dup(&mut self, set: u64, fd: RawFd) {
-        self.sets.entry(set).or_default().dups.push(fd);
-        self.dup_owner.insert(fd, set);
+        self.drop_record(fd);
+        let s = self.sets.entry(set).or_default();
+        s.dups.push(fd);
+        self.dup_owner.insert(fd, set, s.dups.len() - 1);
+    }
+
+    /// Whether the owner table and the sets' `dups` agree: every dup listed
+    /// once, at the position its entry names (for tests).
+    pub fn dup_index_consistent(&self) -> bool {
+        let listed: usize = self.sets.values().map(|s| s.dups.len()).sum();
+        listed == self.dup_owner.fds().count()
+            && self.sets.iter().all(|(&id, s)| {
+                s.dups
+                    .iter()
+                    .enumerate()
+                    .all(|(pos, &fd)| self.dup_owner.entry(fd) == Some((id, pos)))
+            })
     }
 
     /// Restore a member exactly as it was (state carried across exec).
@@ -615,3 +793,5 @@ impl Registry {
 
 mod look;
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
+mod two_step;
+pub use two_step::{PlannedOpen, Recorded, RecordedDup};

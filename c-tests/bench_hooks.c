@@ -27,9 +27,9 @@
  *   bench_hooks qmp SETS - PATH N  after adding the sets like many-sets: the number of sets,
  *                                  ms of query-fdsets (median of 9), add-fd+remove-fd round
  *                                  trips per second over N round trips
- *   bench_hooks dups D SET PATH N  like `fdset`, with D dups of SET held open meanwhile
- *                                  (fewer when RLIMIT_NOFILE does not allow D; the number
- *                                  held is printed third)
+ *   bench_hooks dups D SET N       ns of open+close of SET with D dups of it held open, then
+ *                                  with 1, in alternating blocks (N in all); third the D used
+ *                                  (fewer when the hard RLIMIT_NOFILE does not allow D)
  *   bench_hooks closefrom D SET R  R rounds of: open D dups of SET, then time closefrom(3);
  *                                  then R rounds the same with close_range(3, ~0U, 0): ns per
  *                                  dup of each (medians), and the D used
@@ -364,13 +364,44 @@ static int *hold_dups(const char *set, long d) {
     return fds;
 }
 
+/* ns per open+close of SET with D dups of it held open, then with 1, in
+ * alternating blocks of one process (the other D - 1 opened and closed
+ * between blocks, untimed). */
 static int dups_bench(char **argv) {
+    const char *set = argv[3];
     long d = room_for(atol(argv[2]));
-    int *fds = hold_dups(argv[3], d);
-    fdset_vs_path(argv[3], argv[4], atol(argv[5]), d);
-    for (long i = 0; i < d; i++)
-        if (close(fds[i]) != 0) die("close");
+    if (d < 1) d = 1;
+    long n = atol(argv[4]);
+    long block = n / 20 > 0 ? n / 20 : 1;
+    int *fds = hold_dups(set, 1);
+    int *more = malloc(sizeof(int) * (size_t)d);
+    if (!more) die("malloc");
+    double t_many = 0, t_one = 0;
+    long done_many = 0, done_one = 0;
+    for (int b = 0; b < 20; b++) {
+        int many = b % 2 == 0;
+        if (many)
+            for (long i = 1; i < d; i++) {
+                more[i] = open(set, O_RDONLY);
+                if (more[i] < 0) die(set);
+            }
+        double t0 = now_ns();
+        open_close(set, block);
+        double t = now_ns() - t0;
+        if (many) {
+            t_many += t;
+            done_many += block;
+            for (long i = 1; i < d; i++)
+                if (close(more[i]) != 0) die("close");
+        } else {
+            t_one += t;
+            done_one += block;
+        }
+    }
+    if (close(fds[0]) != 0) die("close");
     free(fds);
+    free(more);
+    printf("%.2f %.2f %ld\n", t_many / (double)done_many, t_one / (double)done_one, d);
     return 0;
 }
 
@@ -500,7 +531,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(mode, "paired") && argc == 5) return paired(argv[2], argv[3], atol(argv[4]));
-    if (!strcmp(mode, "dups") && argc == 6) return dups_bench(argv);
+    if (!strcmp(mode, "dups") && argc == 5) return dups_bench(argv);
     if (!strcmp(mode, "closefrom") && argc == 5) return closefrom_bench(argv);
     if (!strcmp(mode, "threads") && argc == 5) return threads_bench(argv, 0);
     if (!strcmp(mode, "threads-syscalls") && argc == 5) return threads_bench(argv, 1);

@@ -1,56 +1,103 @@
 //! The real libc functions behind the hooks, resolved with
-//! `dlsym(RTLD_NEXT, name)` on first use and cached in an atomic.
+//! `dlsym(RTLD_NEXT, name)` once, by the constructor ([`resolve_all`]).
+//!
+//! Each function's slot holds the address to call. It starts at a stub that
+//! resolves the symbol, stores the address (or that of a function failing
+//! with `ENOSYS` when libc lacks it) and calls it, so a call that comes
+//! before the constructor (from another library's constructor) works; once
+//! resolved, a call is one indirect jump with nothing to check.
 //!
 //! Shim code never calls `libc::open`/`libc::close`/... directly: those go
 //! through the PLT and would land in the shim's own hooks.
 
 use libc::{FILE, c_char, c_int, c_uint, c_void, mode_t};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
-/// Resolve `name` (NUL-terminated) in the libraries after this one.
-fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
-    let cached = slot.load(Ordering::Relaxed);
-    if cached != 0 {
-        return cached;
-    }
+/// Resolve `name` (NUL-terminated) in the libraries after this one into
+/// `slot`; `missing` when it is not there. Returns what was stored.
+fn resolve_slot(slot: &AtomicPtr<()>, name: &'static [u8], missing: *mut ()) -> *mut () {
     // SAFETY: name is NUL-terminated; dlsym has no other precondition.
-    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
-    // 1 marks "looked up, absent" so the lookup is not repeated.
-    let v = if p == 0 { 1 } else { p };
-    slot.store(v, Ordering::Relaxed);
-    v
+    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+    let p = if p.is_null() { missing } else { p.cast() };
+    slot.store(p, Ordering::Relaxed);
+    p
 }
 
-/// The call itself: look the symbol up once, then call it through the
-/// pointer (ENOSYS and `$miss` when libc lacks it).
-macro_rules! real_call {
-    ($sym:literal, fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr) => {{
-        static SLOT: AtomicUsize = AtomicUsize::new(0);
-        let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-        if p == 1 {
-            set_errno(libc::ENOSYS);
-            return $miss;
+/// Resolve every real function now (the constructor, before `main`): the
+/// first call of each, perhaps from a signal handler, then calls no `dlsym`.
+pub fn resolve_all() {
+    open_fns::resolve_all();
+    int_fns::resolve_all();
+    path_fns::resolve_all();
+    exec_fns::resolve_all();
+}
+
+/// The slots of one group of functions: per function a module with its
+/// slot, its stub and its `ENOSYS` stand-in. `$fnty` is the type of the
+/// function the slot holds (for the open family, C-variadic); the stub and
+/// the stand-in take the same arguments as named ones.
+macro_rules! real_slots {
+    ($group:ident; $( $name:ident = $sym:literal : ($($arg:ident : $ty:ty),*) -> $ret:ty, as $fnty:ty, missing $miss:expr ;)*) => {
+        mod $group {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[allow(non_snake_case)]
+                pub(super) mod $name {
+                    use super::*;
+                    pub(in super::super) type Real = $fnty;
+
+                    static SLOT: AtomicPtr<()> = AtomicPtr::new(stub as *mut ());
+
+                    /// What to call: libc's function, or until resolved the stub.
+                    #[inline(always)]
+                    pub(in super::super) fn get() -> Real {
+                        // SAFETY: SLOT only ever holds the address of `stub`,
+                        // of `missing` or what dlsym returned for this symbol,
+                        // each a function taking these arguments (see
+                        // `real_open_fns!` for the variadic ones).
+                        unsafe { std::mem::transmute::<*mut (), Real>(SLOT.load(Ordering::Relaxed)) }
+                    }
+
+                    pub(in super::super) fn resolve() {
+                        resolve_slot(&SLOT, concat!($sym, "\0").as_bytes(), missing as *mut ());
+                    }
+
+                    /// The first call, before the constructor resolved the symbol.
+                    unsafe extern "C" fn stub($($arg: $ty),*) -> $ret {
+                        resolve();
+                        // SAFETY: the caller's arguments, for what the slot holds now.
+                        unsafe { get()($($arg),*) }
+                    }
+
+                    /// libc has no such function.
+                    unsafe extern "C" fn missing($(_: $ty),*) -> $ret {
+                        set_errno(libc::ENOSYS);
+                        $miss
+                    }
+                }
+            )*
+
+            pub(super) fn resolve_all() {
+                $( $name::resolve(); )*
+            }
         }
-        // SAFETY: p is the address dlsym returned for this symbol, whose C
-        // prototype is the one written here; the wrapper's caller keeps the
-        // libc function's contract (an integer-only call has none to keep).
-        unsafe {
-            let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-            f($($arg),*)
-        }
-    }};
+    };
 }
 
 macro_rules! real_fns {
-    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
+    ($group:ident; $( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
-            #[allow(non_upper_case_globals)]
             /// # Safety
             /// As for the libc function of the same name.
+            #[inline(always)]
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
-                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
+                // SAFETY: the function the slot holds has this C prototype;
+                // the caller keeps the libc function's contract.
+                unsafe { $group::$name::get()($($arg),*) }
             }
         )*
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C" fn($($ty),*) -> $ret, missing $miss; )*);
     };
 }
 
@@ -58,39 +105,42 @@ macro_rules! real_fns {
 /// where pointers are (what a descriptor number refers to is the caller's
 /// business, as for `std::os::fd` numbers).
 macro_rules! real_int_fns {
-    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
+    ($group:ident; $( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
+            #[inline(always)]
             pub fn $name($($arg: $ty),*) -> $ret {
-                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
+                // SAFETY: the function the slot holds has this C prototype,
+                // and an integer-only call has no contract to keep.
+                unsafe { $group::$name::get()($($arg),*) }
             }
         )*
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C" fn($($ty),*) -> $ret, missing $miss; )*);
     };
 }
 
-/// The variadic opens: the mode travels as the one variadic argument.
+/// The variadic opens: the mode travels as the one variadic argument. The
+/// slot's stub and `ENOSYS` stand-in are not variadic (Rust cannot define
+/// one) and take the mode as a third named argument: on the Linux ABIs the
+/// shim supports (x86_64, aarch64) a variadic integer argument is passed
+/// exactly where that named one is, as the hooks themselves rely on.
 macro_rules! real_open_fns {
-    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*; $mode:ident) ;)*) => {
+    ($group:ident; $( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*; $mode:ident) ;)*) => {
         $(
             /// # Safety
             /// As for the libc function of the same name.
+            #[inline(always)]
             pub unsafe fn $name($($arg: $ty),*, $mode: c_uint) -> c_int {
-                static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return -1;
-                }
-                // SAFETY: p is glibc's variadic open-family function.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
-                    f($($arg),*, $mode)
-                }
+                // SAFETY: glibc's variadic open-family function (or its
+                // stub, see above); the caller keeps its contract.
+                unsafe { $group::$name::get()($($arg),*, $mode) }
             }
         )*
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*, $mode: c_uint) -> c_int, as unsafe extern "C" fn($($ty),*, ...) -> c_int, missing -1; )*);
     };
 }
 
 real_open_fns! {
+    open_fns;
     open = "open": fn(path: *const c_char, flags: c_int; mode);
     open64 = "open64": fn(path: *const c_char, flags: c_int; mode);
     openat = "openat": fn(dirfd: c_int, path: *const c_char, flags: c_int; mode);
@@ -98,6 +148,7 @@ real_open_fns! {
 }
 
 real_int_fns! {
+    int_fns;
     close = "close": fn(fd: c_int) -> c_int, missing -1;
     dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
     dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
@@ -105,6 +156,7 @@ real_int_fns! {
 }
 
 real_fns! {
+    path_fns;
     open_2 = "__open_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
     open64_2 = "__open64_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
     openat_2 = "__openat_2": fn(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int, missing -1;
@@ -234,6 +286,7 @@ pub fn write_all(fd: c_int, mut buf: &[u8]) {
 pub type CharPP = *const *const c_char;
 
 real_fns! {
+    exec_fns;
     execve = "execve": fn(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int, missing -1;
     execv = "execv": fn(path: *const c_char, argv: CharPP) -> c_int, missing -1;
     execvp = "execvp": fn(file: *const c_char, argv: CharPP) -> c_int, missing -1;

@@ -8,6 +8,19 @@ use libc::{FILE, c_int, c_uint};
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    if fdtable::surely_free(fd) {
+        return libc_real::close(fd);
+    }
+    close_slow(fd)
+}
+
+/// The rest of `close`, out of line: the hook's fast path then saves no
+/// register and reaches libc as a plain jump. `extern "C"` (it cannot
+/// unwind: panics stop in `guarded`), so that the hook reaches it by a
+/// plain jump too, with no landing pad around the call.
+#[cold]
+#[inline(never)]
+extern "C" fn close_slow(fd: c_int) -> c_int {
     let kind = fdtable::kind(fd);
     if kind == FdKind::Free {
         return libc_real::close(fd);
@@ -30,14 +43,34 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    if fdtable::surely_free(new) && fdtable::surely_free(old) {
+        return libc_real::dup2(old, new);
+    }
+    dup2_slow(old, new)
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    if fdtable::surely_free(new) && fdtable::surely_free(old) {
+        return libc_real::dup3(old, new, flags);
+    }
+    dup3_slow(old, new, flags)
+}
+
+/// The rest of `dup2`, out of line (and `extern "C"`, as `close_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn dup2_slow(old: c_int, new: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup2(old, new);
     }
     guarded(-1, || crate::ops::close::dup_onto_marked(old, new, None))
 }
 
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+/// The rest of `dup3`, out of line (and `extern "C"`, as `close_slow`).
+#[cold]
+#[inline(never)]
+extern "C" fn dup3_slow(old: c_int, new: c_int, flags: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup3(old, new, flags);
     }

@@ -1,7 +1,8 @@
-//! The one shape of every hook that takes a path: test the path in place
-//! (no lock, no allocation); not a set path, call libc's own function with
-//! the arguments as they came; a set path, run the slow path inside
-//! `guarded`, so that no panic unwinds into C.
+//! The one shape of every hook that takes a path: test the path's first
+//! bytes in place (no lock, no allocation, nothing loaded); not a set path,
+//! call libc's own function with the arguments as they came; maybe one, the
+//! full test and the slow path out of line, inside `guarded`, so that no
+//! panic unwinds into C.
 
 /// Define an exported hook.
 ///
@@ -31,21 +32,40 @@ macro_rules! path_hook {
         $(#[$doc])*
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
-            // SAFETY: the path is the caller's argument, which libc's own
-            // function reads the same way; fdset_path reads it only up to
-            // its NUL and passes NULL over.
-            match unsafe { crate::ops::set_path::fdset_path($path) } {
-                // SAFETY: the caller's arguments, passed on as libc expects them.
-                None => unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) },
-                Some($number) => {
-                    let $text = || {
-                        // SAFETY: fdset_path matched it, so it is non-null and
-                        // NUL-terminated; the caller keeps it alive for the call.
-                        unsafe { std::ffi::CStr::from_ptr($path) }.to_bytes()
-                    };
-                    super::guarded($fail, || $slow)
-                }
+            /// The rest, out of line: the full path test, then libc's call
+            /// or the slow path. The hook's fast path then saves no
+            /// register and reaches libc as a plain jump; `extern "C"` (no
+            /// panic leaves it: they stop in `guarded`), so that the hook
+            /// reaches it by a plain jump too.
+            ///
+            /// # Safety
+            /// The hook's arguments, as the caller gave them.
+            #[cold]
+            #[inline(never)]
+            unsafe extern "C" fn maybe_set($($arg: $ty),*) -> $ret {
+                // SAFETY: as in the hook.
+                let $number = match unsafe { crate::ops::set_path::fdset_path($path) } {
+                    // SAFETY: the caller's arguments, passed on as libc expects them.
+                    None => return unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) },
+                    Some(number) => number,
+                };
+                let $text = || {
+                    // SAFETY: fdset_path matched it, so it is non-null and
+                    // NUL-terminated; the caller keeps it alive for the call.
+                    unsafe { std::ffi::CStr::from_ptr($path) }.to_bytes()
+                };
+                super::guarded($fail, || $slow)
             }
+            // SAFETY: the path is the caller's argument, which libc's own
+            // function reads the same way; the test reads it only up to its
+            // first byte that differs from `/dev/fdset/` (at the latest its
+            // NUL) and passes NULL over.
+            if !unsafe { crate::ops::set_path::may_be_set_path($path) } {
+                // SAFETY: the caller's arguments, passed on as libc expects them.
+                return unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) };
+            }
+            // SAFETY: the caller's arguments, as they came.
+            unsafe { maybe_set($($arg),*) }
         }
     };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };

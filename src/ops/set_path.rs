@@ -4,6 +4,43 @@
 use crate::state::config;
 use fdset_core::paths::{PathConfig, SetNumber};
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `FDSET_PREFIX` or `FDSET_ALIAS` (or an exec's carried state) configured
+/// more paths than `/dev/fdset/`: then a path that is not under it may still
+/// name a set. Set once, with the configuration.
+static EXTRA_PATHS: AtomicBool = AtomicBool::new(false);
+
+/// Called once the configuration is in place (`state::set_config`).
+pub(crate) fn set_extra_paths(on: bool) {
+    EXTRA_PATHS.store(on, Ordering::Release);
+}
+
+/// What a hook's fast path tests, in place: `false` when `path` certainly
+/// names no set, `true` when it may (the slow path then runs
+/// [`fdset_path`]). The bytes of `/dev/fdset/` are compared first, up to the
+/// first that differs (an ordinary absolute path: the second); only then,
+/// and only for an absolute path, is the one flag of configured prefixes
+/// and aliases looked at. Nothing else is loaded: no configuration, no lock,
+/// no allocation.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline(always)]
+pub unsafe fn may_be_set_path(path: *const libc::c_char) -> bool {
+    if path.is_null() {
+        return false;
+    }
+    for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate() {
+        // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
+        // byte i is still within the string.
+        if unsafe { *path.add(i) } as u8 != want {
+            // Prefixes and aliases are absolute paths, like FDSET_DIR.
+            return i > 0 && EXTRA_PATHS.load(Ordering::Acquire);
+        }
+    }
+    true
+}
 
 // ---------------------------------------------------------------- paths
 

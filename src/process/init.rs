@@ -134,6 +134,7 @@ fn load() -> Result<(), String> {
 
 extern "C" fn fdset_shim_init() {
     let saved = libc_real::errno();
+    libc_real::resolve_all();
     let r = std::panic::catch_unwind(load);
     match r {
         Ok(Ok(())) => {}

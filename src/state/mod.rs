@@ -55,7 +55,10 @@ pub fn config() -> &'static Config {
 }
 
 pub fn set_config(c: Config) {
-    let _ = CONFIG.set(c);
+    let extra = !c.paths.prefixes.is_empty() || !c.paths.aliases.is_empty();
+    if CONFIG.set(c).is_ok() {
+        crate::ops::set_path::set_extra_paths(extra);
+    }
 }
 
 /// Dups closed by a signal handler while its thread held the lock.

@@ -548,34 +548,33 @@ impl Registry {
         Ok(member)
     }
 
-    /// Record `dup`, just made from a member of `set`, in that set; returns
-    /// the record's serial.
+    /// Record `dup`, just made from a member of `set`, in that set. Returns
+    /// the record's serial and the set's cleanup count after it, or `None`
+    /// when there is no such set (nothing recorded).
     fn record_new_dup(
         &mut self,
         ops: &mut (impl FdOps + ?Sized),
         set: u64,
         dup: RawFd,
         closed: &mut Vec<ClosedMember>,
-    ) -> u32 {
-        let Some(s) = self.sets.get_mut(&set) else {
-            return 0;
-        };
+    ) -> Option<(u32, u32)> {
+        let s = self.sets.get_mut(&set)?;
         // Counted first: the cleanup below must see this dup.
         s.dups.push(dup);
-        let mut pos = s.dups.len() - 1;
+        let pos = s.dups.len() - 1;
         // The number is free, so a record of it is stale: the program closed
         // that dup where no hook sees it (fcloseall, closedir of an
         // fdopendir). Forget it, or its set would count it forever.
-        if self.dup_owner.get(dup).is_some() {
-            self.forget_dup(ops, dup, closed);
-            // In the same set, the stale record's removal moved the new one.
-            pos = self.sets[&set]
-                .dups
-                .iter()
-                .rposition(|&d| d == dup)
-                .unwrap_or(pos);
+        if self.dup_owner.get(dup).is_none() {
+            let cleanups = s.cleanups;
+            return Some((self.dup_owner.insert(dup, set, pos), cleanups));
         }
-        self.dup_owner.insert(dup, set, pos)
+        self.forget_dup(ops, dup, closed);
+        // In the same set, the stale record's removal moved the new one.
+        let s = &self.sets[&set];
+        let pos = s.dups.iter().rposition(|&d| d == dup).unwrap_or(pos);
+        let cleanups = s.cleanups;
+        Some((self.dup_owner.insert(dup, set, pos), cleanups))
     }
 
     /// What open(2) would do to a fresh description, done to the shared one:

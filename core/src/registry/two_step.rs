@@ -148,7 +148,7 @@ impl Registry {
         dup: RawFd,
         closed: &mut Vec<ClosedMember>,
     ) -> Recorded {
-        if plan.epoch != self.member_epoch || !self.sets.contains_key(&plan.set) {
+        if plan.epoch != self.member_epoch {
             return Recorded::Again;
         }
         let member = MemberRef {
@@ -171,7 +171,8 @@ impl Registry {
         match self.record(ops, set, member, dup, flags, closed) {
             Recorded::Dup(d) => Ok(d),
             Recorded::Failed(failed) => Err(failed),
-            Recorded::Again => unreachable!("record() never asks to start again"),
+            // dup_member found the set a moment ago, under the same lock.
+            Recorded::Again => unreachable!("the set exists"),
         }
     }
 
@@ -198,7 +199,11 @@ impl Registry {
                 what,
             });
         }
-        let serial = self.record_new_dup(ops, set, dup, closed);
+        let Some((serial, cleanups)) = self.record_new_dup(ops, set, dup, closed) else {
+            // No such set any more (it had members, so one was closed and
+            // the epoch moved: not reached).
+            return Recorded::Again;
+        };
         Recorded::Dup(RecordedDup {
             set,
             member: member.fd,
@@ -206,7 +211,7 @@ impl Registry {
             member_info: member.info,
             flags,
             applied,
-            cleanups: self.sets.get(&set).map_or(0, |s| s.cleanups),
+            cleanups,
             serial,
         })
     }

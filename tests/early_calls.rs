@@ -13,7 +13,9 @@ fn calls_before_the_constructor_reach_libc_and_the_sets_come_after() {
     let content = "set one";
     let file = dir.file("one", content.as_bytes());
     let mut cmd = preloaded(c_test("early_calls"));
-    cmd.arg(&file).arg(content).env("FDSET_ADD_FD", "fd=3,set=1");
+    cmd.arg(&file)
+        .arg(content)
+        .env("FDSET_ADD_FD", "fd=3,set=1");
     inherit_fds(&mut cmd, vec![(open_for_child(&file, false, true), 3)]);
     let out = output_within(cmd, Duration::from_secs(30));
     assert!(

@@ -42,9 +42,12 @@ macro_rules! path_hook {
             /// The hook's arguments, as the caller gave them.
             #[cold]
             #[inline(never)]
-            unsafe extern "C" fn maybe_set($($arg: $ty),*) -> $ret {
-                // SAFETY: as in the hook.
-                let $number = match unsafe { crate::ops::set_path::fdset_path($path) } {
+            unsafe extern "C" fn maybe_set(
+                $($arg: $ty,)*
+                guess: crate::ops::set_path::PathGuess,
+            ) -> $ret {
+                // SAFETY: as in the hook; guess is what it found.
+                let $number = match unsafe { crate::ops::set_path::fdset_path_after($path, guess) } {
                     // SAFETY: the caller's arguments, passed on as libc expects them.
                     None => return unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) },
                     Some(number) => number,
@@ -60,12 +63,14 @@ macro_rules! path_hook {
             // function reads the same way; the test reads it only up to its
             // first byte that differs from `/dev/fdset/` (at the latest its
             // NUL) and passes NULL over.
-            if !unsafe { crate::ops::set_path::may_be_set_path($path) } {
+            match unsafe { crate::ops::set_path::may_be_set_path($path) } {
                 // SAFETY: the caller's arguments, passed on as libc expects them.
-                return unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) };
+                crate::ops::set_path::PathGuess::NoSet => unsafe {
+                    path_hook!(@fast $real; $($arg),*; $($fast)?)
+                },
+                // SAFETY: the caller's arguments, as they came.
+                guess => unsafe { maybe_set($($arg,)* guess) },
             }
-            // SAFETY: the caller's arguments, as they came.
-            unsafe { maybe_set($($arg),*) }
         }
     };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };

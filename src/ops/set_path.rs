@@ -16,30 +16,62 @@ pub(crate) fn set_extra_paths(on: bool) {
     EXTRA_PATHS.store(on, Ordering::Release);
 }
 
-/// What a hook's fast path tests, in place: `false` when `path` certainly
-/// names no set, `true` when it may (the slow path then runs
-/// [`fdset_path`]). The bytes of `/dev/fdset/` are compared first, up to the
-/// first that differs (an ordinary absolute path: the second); only then,
-/// and only for an absolute path, is the one flag of configured prefixes
-/// and aliases looked at. Nothing else is loaded: no configuration, no lock,
-/// no allocation.
+/// What the first bytes of a path say, for a hook's fast path (`repr(u8)`:
+/// it is passed on to the hook's out-of-line part, an `extern "C"` function).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PathGuess {
+    /// Certainly no set.
+    NoSet,
+    /// Starts with `/dev/fdset/`: the set number follows.
+    FdsetDir,
+    /// Another absolute path, and prefixes or aliases are configured.
+    Configured,
+}
+
+/// What a hook's fast path tests, in place: [`PathGuess::NoSet`] when
+/// `path` certainly names no set. The bytes of `/dev/fdset/` are compared
+/// first, up to the first that differs (an ordinary absolute path: the
+/// second); only then, and only for an absolute path, is the one flag of
+/// configured prefixes and aliases looked at. Nothing else is loaded: no
+/// configuration, no lock, no allocation.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 #[inline(always)]
-pub unsafe fn may_be_set_path(path: *const libc::c_char) -> bool {
+pub unsafe fn may_be_set_path(path: *const libc::c_char) -> PathGuess {
     if path.is_null() {
-        return false;
+        return PathGuess::NoSet;
     }
     for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate() {
         // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
         // byte i is still within the string.
         if unsafe { *path.add(i) } as u8 != want {
             // Prefixes and aliases are absolute paths, like FDSET_DIR.
-            return i > 0 && EXTRA_PATHS.load(Ordering::Acquire);
+            return if i > 0 && EXTRA_PATHS.load(Ordering::Acquire) {
+                PathGuess::Configured
+            } else {
+                PathGuess::NoSet
+            };
         }
     }
-    true
+    PathGuess::FdsetDir
+}
+
+/// [`fdset_path`] after [`may_be_set_path`] said `guess` (not `NoSet`):
+/// of a path under `/dev/fdset/` only the number is left to read.
+///
+/// # Safety
+/// As for [`fdset_path`]; `guess` is what `may_be_set_path` said of `path`.
+#[inline(always)]
+pub unsafe fn fdset_path_after(path: *const libc::c_char, guess: PathGuess) -> Option<SetNumber> {
+    if guess == PathGuess::FdsetDir {
+        // SAFETY: the whole prefix matched (may_be_set_path).
+        Some(unsafe { fdset_dir_number(path) })
+    } else {
+        // SAFETY: per the contract.
+        unsafe { fdset_path(path) }
+    }
 }
 
 // ---------------------------------------------------------------- paths

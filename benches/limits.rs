@@ -377,35 +377,38 @@ fn main() {
         );
     }
 
-    // 3c. Threads: 8 threads opening and closing sets on every CPU, CPU time
-    // per open+close against 1 thread (pairs of processes, median of the
-    // pairs' ratios). The system calls alone, without the shim, show what
-    // the kernel itself loses (information).
-    let threads = |syscalls: bool, n: usize| {
-        let (mut cmd, per_thread) = if syscalls {
-            let mut cmd = command(&bench, false);
-            cmd.args(["threads-syscalls", &n.to_string()]);
-            (cmd, data_s.to_string())
-        } else {
-            let mut cmd = preloaded(&bench);
-            cmd.args(["threads", &n.to_string()]);
-            launch_separate_sets(&mut cmd, &data, 8);
-            (cmd, "8".to_string())
-        };
-        cmd.arg(((100_000 / scale) / n).to_string()).arg(per_thread);
-        run_numbers(cmd, Duration::from_secs(120)).expect("threads benchmark finished")[0]
-    };
+    // 3c. Threads: 8 threads opening and closing sets, spread over every
+    // CPU, against thread 0 alone, in alternating blocks of one process:
+    // CPU time of the process per open+close (median over processes). The
+    // system calls alone, without the shim, show what the kernel itself
+    // loses (information).
     for syscalls in [false, true] {
-        let (mut ratios, mut one, mut eight) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ratios, mut many, mut one) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
-            let (a, b) = (threads(syscalls, 1), threads(syscalls, 8));
-            ratios.push(b / a);
-            one.push(a);
-            eight.push(b);
+            let mut cmd = if syscalls {
+                let mut cmd = command(&bench, false);
+                cmd.args([
+                    "threads-syscalls",
+                    "8",
+                    &(200_000 / scale).to_string(),
+                    data_s,
+                ]);
+                cmd
+            } else {
+                let mut cmd = preloaded(&bench);
+                cmd.args(["threads", "8", &(200_000 / scale).to_string(), "8"]);
+                launch_separate_sets(&mut cmd, &data, 8);
+                cmd
+            };
+            cmd.stdin(Stdio::null());
+            let v = run_numbers(cmd, Duration::from_secs(120)).expect("threads benchmark finished");
+            ratios.push(v[0] / v[1]);
+            many.push(v[0]);
+            one.push(v[1]);
         }
         let detail = format!(
             "{:.0} vs {:.0} ns of CPU per open+close",
-            median(eight),
+            median(many),
             median(one)
         );
         if syscalls {

@@ -33,9 +33,11 @@
  *   bench_hooks closefrom D SET R  R rounds of: open D dups of SET, then time closefrom(3);
  *                                  then R rounds the same with close_range(3, ~0U, 0): ns per
  *                                  dup of each (medians), and the D used
- *   bench_hooks threads T N SETS   T threads, thread i opens and closes /dev/fdset/(1 + i %
- *                                  SETS) N times: CPU ns of the whole process per open+close,
- *                                  then wall ns per open+close
+ *   bench_hooks threads T N SETS   T threads, thread i on the i-th CPU (modulo) opening and
+ *                                  closing /dev/fdset/(1 + i % SETS); in alternating blocks
+ *                                  thread 0 alone and all T, N open+close in all for each:
+ *                                  CPU ns of the whole process per open+close with T threads,
+ *                                  then with 1; wall ns per open+close with T, then with 1
  *   bench_hooks threads-syscalls T N PATH
  *                                  the same with the system calls of an fdset open+close
  *                                  alone, each thread on its own descriptor of PATH
@@ -443,15 +445,22 @@ static int closefrom_bench(char **argv) {
 
 /* ---- threads: CPU per open+close with 1 thread against many ---- */
 
+/* Blocks of `threads`: even ones thread 0 alone, odd ones every thread,
+ * each block the same number of operations in all; the other threads wait
+ * at a barrier (asleep, no CPU). */
+#define THREAD_BLOCKS 20
+
 struct worker {
     pthread_t id;
     char path[64];
     int fd; /* threads-syscalls: this thread's descriptor */
-    long n;
     long index;
 };
 
-static pthread_barrier_t start_line;
+static pthread_barrier_t go, finished;
+static long block_ops, thread_count;
+static int all_threads; /* the current block's kind, set before `go` */
+static int syscalls_only;
 
 /* Thread i runs on the i-th allowed CPU (modulo their number), so that the
  * threads contend from every CPU even while the machine is busy elsewhere
@@ -473,20 +482,20 @@ static void spread(long i) {
     }
 }
 
-static void *set_worker(void *arg) {
+static void *worker_main(void *arg) {
     struct worker *w = arg;
     spread(w->index);
-    pthread_barrier_wait(&start_line);
-    open_close(w->path, w->n);
-    return NULL;
-}
-
-static void *syscalls_worker(void *arg) {
-    struct worker *w = arg;
-    spread(w->index);
-    pthread_barrier_wait(&start_line);
-    struct job j = {.fd = w->fd};
-    syscalls_job(&j, w->n);
+    for (int b = 0; b < THREAD_BLOCKS; b++) {
+        pthread_barrier_wait(&go);
+        long n = all_threads ? block_ops / thread_count : (w->index == 0 ? block_ops : 0);
+        if (syscalls_only) {
+            struct job j = {.fd = w->fd};
+            syscalls_job(&j, n);
+        } else {
+            open_close(w->path, n);
+        }
+        pthread_barrier_wait(&finished);
+    }
     return NULL;
 }
 
@@ -496,13 +505,18 @@ static double process_cpu_ns(void) {
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static int threads_bench(char **argv, int syscalls_only) {
+static int threads_bench(char **argv, int only_syscalls) {
     long threads = atol(argv[2]), n = atol(argv[3]);
     if (threads < 1 || threads > 64) return 2;
+    syscalls_only = only_syscalls;
+    thread_count = threads;
+    block_ops = n / (THREAD_BLOCKS / 2);
+    block_ops -= block_ops % threads;
+    if (block_ops < threads) block_ops = threads;
     struct worker w[64];
-    if (pthread_barrier_init(&start_line, NULL, (unsigned)threads + 1) != 0) die("barrier");
+    if (pthread_barrier_init(&go, NULL, (unsigned)threads + 1) != 0) die("barrier");
+    if (pthread_barrier_init(&finished, NULL, (unsigned)threads + 1) != 0) die("barrier");
     for (long i = 0; i < threads; i++) {
-        w[i].n = n;
         w[i].fd = -1;
         w[i].index = i;
         if (syscalls_only) {
@@ -511,14 +525,20 @@ static int threads_bench(char **argv, int syscalls_only) {
         } else {
             snprintf(w[i].path, sizeof w[i].path, "/dev/fdset/%ld", 1 + i % atol(argv[4]));
         }
-        if (pthread_create(&w[i].id, NULL, syscalls_only ? syscalls_worker : set_worker, &w[i]) != 0)
-            die("pthread_create");
+        if (pthread_create(&w[i].id, NULL, worker_main, &w[i]) != 0) die("pthread_create");
     }
-    double c0 = process_cpu_ns(), t0 = wall_ns();
-    pthread_barrier_wait(&start_line);
+    double cpu[2] = {0, 0}, wall[2] = {0, 0};
+    for (int b = 0; b < THREAD_BLOCKS; b++) {
+        all_threads = b % 2;
+        double c0 = process_cpu_ns(), t0 = wall_ns();
+        pthread_barrier_wait(&go);
+        pthread_barrier_wait(&finished);
+        cpu[all_threads] += process_cpu_ns() - c0;
+        wall[all_threads] += wall_ns() - t0;
+    }
     for (long i = 0; i < threads; i++) pthread_join(w[i].id, NULL);
-    double ops = (double)threads * (double)n;
-    printf("%.2f %.2f\n", (process_cpu_ns() - c0) / ops, (wall_ns() - t0) / ops);
+    double ops = (double)block_ops * (THREAD_BLOCKS / 2);
+    printf("%.2f %.2f %.2f %.2f\n", cpu[1] / ops, cpu[0] / ops, wall[1] / ops, wall[0] / ops);
     return 0;
 }
 

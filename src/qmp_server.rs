@@ -16,7 +16,7 @@ use crate::fdtable;
 use crate::shim::{self, Locked, RealOps};
 use crate::sys;
 use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
-use fdset_core::registry::{RawFd, SetView};
+use fdset_core::registry::{FileFacts, RawFd, SetDetail, SetView};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -580,6 +580,22 @@ fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
     }
 }
 
+/// What `fstat` says of a member's file, for `x-query-fdset-members`.
+fn member_file_facts(fd: RawFd) -> Option<FileFacts> {
+    // SAFETY: plain data filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a stat buffer; fstat is not hooked.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some(FileFacts {
+        kind: st.st_mode & libc::S_IFMT,
+        size: st.st_size,
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
 /// The protocol's commands, done on the registry (one short lock each).
 struct ServerOps {
     /// Moves taken from `MOVES` during the commands, for the helper to apply.
@@ -643,6 +659,13 @@ impl FdSetOps for ServerOps {
     fn query_fdsets(&mut self) -> Vec<SetView> {
         shim::lock()
             .map(|st| st.registry.query())
+            .unwrap_or_default()
+    }
+
+    fn query_fdset_members(&mut self) -> Vec<SetDetail> {
+        // fstat under the lock: no member can be closed meanwhile.
+        shim::lock()
+            .map(|st| st.registry.detail(member_file_facts))
             .unwrap_or_default()
     }
 

@@ -284,10 +284,14 @@ fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
             write!(s, "set {set}: dup of member fd {member} -> fd {dup}")
         }
         OpenOutcome::NoSuchSet { set } => write!(s, "ENOENT: set {set} does not exist"),
-        OpenOutcome::NoMemberForMode { set, accmode } => write!(
+        OpenOutcome::NoMemberForMode {
+            set,
+            accmode,
+            present,
+        } => write!(
             s,
-            "EACCES: set {set} has no {} member",
-            accmode_name(accmode)
+            "EACCES: {}",
+            fdset_core::registry::no_member_text(set, accmode, present)
         ),
         OpenOutcome::SyncMismatch { set, member } => write!(
             s,

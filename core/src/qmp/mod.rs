@@ -3,7 +3,7 @@
 //! (as numbers), appends reply lines to an output buffer, and acts on the fd
 //! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
 
-use crate::registry::{RawFd, SetView};
+use crate::registry::{RawFd, SetDetail, SetView};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -31,6 +31,7 @@ pub const COMMANDS: &[&str] = &[
     "cont",
     "query-version",
     "query-commands",
+    members::X_QUERY_FDSET_MEMBERS,
 ];
 
 /// What the commands do to the process's fd sets.
@@ -46,6 +47,9 @@ pub trait FdSetOps {
     /// `remove-fd`; false when the set, or its visible member `fd`, does not exist.
     fn remove_fd(&mut self, set: u64, fd: Option<RawFd>) -> bool;
     fn query_fdsets(&mut self) -> Vec<SetView>;
+    /// `x-query-fdset-members`: every set with its open dups and every
+    /// member (removed ones too) with its access mode and file.
+    fn query_fdset_members(&mut self) -> Vec<SetDetail>;
     /// `cont`: release a program waiting with `FDSET_WAIT=1`.
     fn cont(&mut self);
     /// Close a received fd nobody will take.
@@ -93,6 +97,7 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 
 mod args;
 mod json_text;
+pub mod members;
 use args::Args;
 use json_text::{Obj, list, query_fdsets_text, text};
 
@@ -401,6 +406,10 @@ impl Connection {
             "query-fdsets" => {
                 args.done()?;
                 Ok(query_fdsets_text(&ops.query_fdsets()))
+            }
+            members::X_QUERY_FDSET_MEMBERS => {
+                args.done()?;
+                Ok(members::members_text(&ops.query_fdset_members()))
             }
             "cont" => {
                 args.done()?;

@@ -414,9 +414,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Info(e.render().to_string()))
-                }
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Info(format!(
+                    "{}\n",
+                    e.render().to_string().trim_end()
+                ))),
                 ErrorKind::UnknownArgument
                     if let Some(clap::error::ContextValue::String(arg)) =
                         e.get(clap::error::ContextKind::InvalidArg)

@@ -64,7 +64,7 @@ fn eacces_says_which_member_is_missing() {
     assert_eq!(
         log_lines(&out.stderr),
         [
-            "fdset-shim: open /dev/fdset/1 flags=O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC: EACCES: set 1 has no O_WRONLY member"
+            "fdset-shim: open /dev/fdset/1 flags=O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC: EACCES: set 1 has an O_RDONLY member, no O_WRONLY"
         ]
     );
 }

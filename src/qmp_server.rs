@@ -770,7 +770,12 @@ impl Helper {
         while matches!(*h, Handoff::Parked(_)) {
             h = HANDOFF_CV.wait(h).unwrap_or_else(|e| e.into_inner());
         }
-        *h = Handoff::Idle;
+        // The exec failed. The exec'ing thread may already have asked again
+        // (a shell trying each PATH directory in turn): that request stays,
+        // to be served at the next turn.
+        if matches!(*h, Handoff::Resume) {
+            *h = Handoff::Idle;
+        }
     }
 
     /// Flush, reap, wait for events, handle them.

@@ -107,15 +107,14 @@ impl fmt::Display for Unreachable {
             self.program.display()
         )?;
         if let Some(last) = self.scripts.last() {
-            write!(
-                f,
-                "it is a script run by {}, and {} ",
-                last.display(),
-                self.elf.display()
-            )?;
-            // "it is statically linked" reads "is statically linked" here.
+            // "its dynamic loader ..." reads "whose dynamic loader ...", "it
+            // is ..." reads "which is ..." after the interpreter's name.
             let text = self.reason.to_string();
-            return f.write_str(text.strip_prefix("it ").unwrap_or(&text));
+            let clause = match text.strip_prefix("its ") {
+                Some(rest) => format!("whose {rest}"),
+                None => format!("which {}", text.strip_prefix("it ").unwrap_or(&text)),
+            };
+            return write!(f, "it is a script run by {}, {clause}", last.display());
         }
         write!(f, "{}", self.reason)
     }
@@ -629,7 +628,7 @@ mod tests {
         assert_eq!(
             u.to_string(),
             format!(
-                "{} cannot be preloaded with the shim, because it is a script run by {1}, and {1} \
+                "{} cannot be preloaded with the shim, because it is a script run by {}, which \
                  is statically linked (no dynamic loader runs to read LD_PRELOAD)",
                 script.display(),
                 static_prog.display()
@@ -649,6 +648,15 @@ mod tests {
         let u = cannot_preload(&via_env, Some(d.as_os_str())).expect("refused");
         assert_eq!(u.reason, Reason::Musl("/lib/ld-musl-x86_64.so.1".into()));
         assert_eq!(u.scripts, [PathBuf::from("/usr/bin/env"), musl.clone()]);
+        assert_eq!(
+            u.to_string(),
+            format!(
+                "{} cannot be preloaded with the shim, because it is a script run by {}, whose \
+                 dynamic loader /lib/ld-musl-x86_64.so.1 is musl's, and the shim is built for glibc",
+                via_env.display(),
+                musl.display()
+            )
+        );
         // A script of glibc's own sh is fine, and so is a file nobody can read.
         let sh_script = d.join("sh-script");
         std::fs::write(&sh_script, "#!/bin/sh\n").unwrap();

@@ -160,9 +160,10 @@ impl Client {
     }
 
     fn execute(&mut self, name: &str, args: Value) -> Result<Reply, Failure> {
-        let req = json!({"execute": name, "arguments": args});
+        // One command per line: QMP needs no newline, line-based peers do.
+        let req = format!("{}\n", json!({"execute": name, "arguments": args}));
         self.stream
-            .write_all(req.to_string().as_bytes())
+            .write_all(req.as_bytes())
             .map_err(|e| Failure(format!("{name}: cannot send: {e}")))?;
         self.reply(name)
     }

@@ -470,11 +470,6 @@ pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
     for v in &raw.prefix {
         opts.prefixes.push(parse_prefix(v)?);
     }
-    if let Some(q) = &opts.qmp
-        && q.as_os_str().is_empty()
-    {
-        return Err("--qmp needs a socket path (e.g. --qmp /tmp/prog.qmp)".to_string());
-    }
     if let Some(u) = &raw.user {
         opts.identity.user = Some(account_name("--user", u, "user")?);
     }

@@ -162,7 +162,8 @@ fn verbose_logs_decisions() {
         "{err}"
     );
     assert!(
-        err.contains("fdset-shim: open /dev/fdset/1 flags=O_RDONLY: set 1: dup of member fd "),
+        err.lines().any(|l| l.starts_with("fdset-shim: [")
+            && l.contains(" cat] open /dev/fdset/1 flags=O_RDONLY: set 1: dup of member fd ")),
         "{err}"
     );
 }

@@ -7,6 +7,7 @@
 
 pub mod exec_state;
 pub mod launch;
+pub mod log_target;
 pub mod paths;
 pub mod qmp;
 pub mod registry;

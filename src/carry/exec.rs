@@ -113,7 +113,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
-        log: cfg.log,
+        log: crate::log::log_enabled(),
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
         always_in_use: control.is_none(),

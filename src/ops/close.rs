@@ -102,6 +102,7 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
         if let Some(slot) = st.extra_owned.iter_mut().find(|f| **f == fd) {
             *slot = new;
         }
+        crate::log::fd_moved(fd, new);
         crate::state::control_fds::moved(fd, new);
     }
     fdtable::mark(fd, FdKind::Free);

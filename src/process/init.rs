@@ -18,6 +18,7 @@ const CONSUMED: &[&CStr] = &[
 ];
 
 use crate::carry::environment;
+use fdset_core::log_target::LogTarget;
 
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
@@ -47,6 +48,12 @@ unsafe fn find_entry(
     })
 }
 
+/// The value of `name` in `environ`, as bytes.
+fn getenv_bytes(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: the constructor runs alone; environ is the process's.
+    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| v.to_vec())
+}
+
 /// The value of `name` in `environ`.
 fn getenv(name: &CStr) -> Option<String> {
     // SAFETY: the constructor runs alone; environ is the process's.
@@ -72,7 +79,7 @@ fn unsetenv(name: &CStr) {
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
 fn fatal(text: &str) -> ! {
-    crate::log::log(text);
+    crate::log::error_line(text);
     // SAFETY: _exit has no preconditions; no destructors must run in a
     // program that never started.
     unsafe { libc::_exit(1) }
@@ -86,7 +93,11 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS") {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
-    let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    let log_target = match getenv_bytes(c"FDSET_LOG") {
+        Some(v) => Some(LogTarget::parse(&v)?),
+        None => None,
+    };
+    let mut log = log_target.is_some();
     crate::state::process_owner::record_owner_pid();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
@@ -94,7 +105,13 @@ fn load() -> Result<(), String> {
     if let Some(v) = getenv(c"FDSET_STATE") {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
-    crate::state::set_config(Config { paths, log });
+    crate::state::set_config(Config { paths });
+    match log_target {
+        Some(target) => crate::log::start(&target)?,
+        // Carried from a program that logged, whose exec dropped FDSET_LOG.
+        None if log => crate::log::start(&LogTarget::Stderr)?,
+        None => {}
+    }
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,

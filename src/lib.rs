@@ -2,23 +2,19 @@
 //! linked program, loaded with `LD_PRELOAD` (see README.md and
 //! ../shared/fdset-spec.md).
 //!
-//! Layers: `hooks` (exported C symbols, argument decoding only) → `shim`
-//! (process state, locking, slow paths) → `registry` (the rules, plain Rust).
+//! Layers, top to bottom: `hooks` (the exported C symbols, argument decoding
+//! only) → `ops` (slow paths: open, the close family, stat answers) and
+//! `carry` (exec and spawn) → `state` (the registry behind the owner lock,
+//! the fd table) → `fdset_core` (the rules, plain Rust). `control` is the
+//! QMP thread; `process` (constructor, fork handlers) calls state and
+//! control from above. `libc_real` holds the real libc symbols.
 
-pub mod exec_carry;
-pub mod fdtable;
-pub mod owner_lock;
-pub mod qmp_server;
-pub mod shim;
-pub mod spawn_carry;
-pub mod stat_family;
-pub mod sys;
+mod carry;
+mod control;
+mod libc_real;
+mod log;
+mod ops;
+mod process;
+mod state;
 
-// The constructor, like the hooks, stays out of the unit-test executable.
-#[cfg(not(test))]
-mod init;
-
-// The hooks are left out of the unit-test executable, where they would
-// interpose on the test harness's own calls.
-#[cfg(not(test))]
 mod hooks;

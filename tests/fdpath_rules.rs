@@ -2,10 +2,10 @@
 //! section 2 "Open" step 1, section 5).
 use fdset_core::paths as fdpath;
 
-use fdpath::{PathConfig, parse_set_number};
+use fdpath::{NotASetNumber, PathConfig, parse_set_number};
 
 /// What QEMU's qemu_parse_fd accepts, computed with the C library's strtol.
-fn qemu_parse_fd(s: &[u8]) -> Result<u64, ()> {
+fn qemu_parse_fd(s: &[u8]) -> Result<u64, NotASetNumber> {
     let c = std::ffi::CString::new(s).unwrap();
     let mut end: *mut libc::c_char = std::ptr::null_mut();
     // SAFETY: c is NUL-terminated; errno is this thread's.
@@ -16,7 +16,7 @@ fn qemu_parse_fd(s: &[u8]) -> Result<u64, ()> {
     };
     let consumed = end as usize - c.as_ptr() as usize;
     if consumed == 0 || err != 0 || consumed != s.len() || v < 0 || v > i32::MAX as libc::c_long {
-        Err(())
+        Err(NotASetNumber)
     } else {
         Ok(v as u64)
     }
@@ -62,10 +62,10 @@ fn set_numbers_parse_like_strtol() {
         "１",
     ];
     for s in bad {
-        assert_eq!(parse_set_number(s.as_bytes()), Err(()), "{s:?}");
+        assert_eq!(parse_set_number(s.as_bytes()), Err(NotASetNumber), "{s:?}");
         assert_eq!(
             qemu_parse_fd(s.as_bytes()),
-            Err(()),
+            Err(NotASetNumber),
             "oracle agrees on {s:?}"
         );
     }
@@ -99,11 +99,11 @@ fn only_dev_fdset_paths_match_by_default() {
     assert_eq!(cfg.resolve(b"/dev/fdset/-0"), Some(Ok(0)));
     assert_eq!(
         cfg.resolve(b"/dev/fdset/"),
-        Some(Err(())),
+        Some(Err(NotASetNumber)),
         "empty number: EINVAL"
     );
-    assert_eq!(cfg.resolve(b"/dev/fdset/1/"), Some(Err(())));
-    assert_eq!(cfg.resolve(b"/dev/fdset/abc"), Some(Err(())));
+    assert_eq!(cfg.resolve(b"/dev/fdset/1/"), Some(Err(NotASetNumber)));
+    assert_eq!(cfg.resolve(b"/dev/fdset/abc"), Some(Err(NotASetNumber)));
     for other in [
         &b"/dev/fdset"[..],
         b"/dev/fdsets/1",
@@ -135,7 +135,7 @@ fn prefixes_resolve_like_dev_fdset() {
     );
     assert_eq!(cfg.resolve(b"/run/fdset/3"), Some(Ok(3)));
     assert_eq!(cfg.resolve(b"/srv/fds/ 04"), Some(Ok(4)));
-    assert_eq!(cfg.resolve(b"/run/fdset/-1"), Some(Err(())));
+    assert_eq!(cfg.resolve(b"/run/fdset/-1"), Some(Err(NotASetNumber)));
     assert_eq!(cfg.resolve(b"/run/fdset"), None);
     assert_eq!(cfg.resolve(b"/run/fdsetx/1"), None);
     assert_eq!(

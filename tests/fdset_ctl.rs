@@ -1,4 +1,4 @@
-//! `fdset-ctl` (issue 3.6) against a program under the shim serving a
+//! `fdset-ctl` against a program under the shim serving a
 //! listening control socket: each subcommand, its output, and its errors.
 use fdset_testkit::qmp::*;
 use fdset_testkit::*;
@@ -188,7 +188,7 @@ fn cont_releases_a_waiting_program() {
     assert_eq!(p.line(), "main");
 }
 
-// Issue 3.6: clear messages and non-zero exits (2 for usage, 1 otherwise).
+// clear messages and non-zero exits (2 for usage, 1 otherwise).
 #[test]
 fn errors_are_reported() {
     let dir = TempDir::new("ctl-err");
@@ -301,7 +301,7 @@ fn errors_are_reported() {
     });
 }
 
-// Issue 3.6: fdset-ctl must not link the hook symbols into itself (it would
+// fdset-ctl must not link the hook symbols into itself (it would
 // interpose on its own open/close). Its dynamic symbol table defines none.
 #[test]
 fn fdset_ctl_defines_no_hook_symbols() {

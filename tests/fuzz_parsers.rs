@@ -1,4 +1,4 @@
-//! Issue 6, "Abuse": property-based fuzzing of the path parser (spec section
+//! Abuse: property-based fuzzing of the path parser (spec section
 //! 2 "Open" step 1) and of the `FDSET_ADD_FD` parser (spec section 4). A
 //! short run by default; `FDSET_STRESS_LONG=1` runs 1,000,000 cases each.
 use fdset_core::launch::add_fd as launch_spec;
@@ -18,7 +18,7 @@ fn cases() -> u32 {
 
 /// The reference: QEMU's `qemu_parse_fd`, i.e. C `strtol(s, &end, 10)` with
 /// no error, something consumed, nothing left, and 0 <= value <= INT_MAX.
-fn strtol_reference(s: &[u8]) -> Result<u64, ()> {
+fn strtol_reference(s: &[u8]) -> Result<u64, fdpath::NotASetNumber> {
     let c = std::ffi::CString::new(s).expect("no NUL in a C path");
     let mut end: *mut libc::c_char = std::ptr::null_mut();
     // SAFETY: a NUL-terminated string; errno is this thread's.
@@ -32,7 +32,7 @@ fn strtol_reference(s: &[u8]) -> Result<u64, ()> {
     let used = end as usize - c.as_ptr() as usize;
     let in_range = (0..=i32::MAX as libc::c_long).contains(&value);
     if used == 0 || used != s.len() || errno != 0 || !in_range {
-        Err(())
+        Err(fdpath::NotASetNumber)
     } else {
         Ok(value as u64)
     }

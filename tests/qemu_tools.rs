@@ -1,4 +1,4 @@
-//! QEMU's own tools through prefix and alias paths (issue 4: "qemu-img info
+//! QEMU's own tools through prefix and alias paths ("qemu-img info
 //! and qemu-img convert -O raw from a qcow2 set to a writable set via
 //! --prefix or --alias paths, qemu-img create into a writable set, and
 //! qemu-storage-daemon with a blockdev-add whose filename is a prefix path,
@@ -390,6 +390,7 @@ fn nbd_round_trip(mut server: Command, sock: &Path, dir: &Path) -> Vec<u8> {
     wait_for_path(sock, &mut child);
     let uri = format!("nbd+unix:///?socket={}", sock.display());
     let raw = write_then_read_over_nbd(&uri, "write -P 0x44 3M 256k", dir);
+    // SAFETY: kill takes only integers; the child is ours and not yet reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "qemu-nbd after SIGTERM: {status:?}");

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod exec_state;
 pub mod launch;
+pub mod log_target;
 pub mod paths;
 pub mod qmp;
 pub mod registry;

@@ -4,8 +4,13 @@
 /// The path every program may use.
 pub const FDSET_DIR: &[u8] = b"/dev/fdset/";
 
-/// A parsed `/dev/fdset/N` number: N, or `EINVAL` when it is not one.
-pub type SetNumber = Result<u64, ()>;
+/// The text after a set prefix is not a set number (0..=2147483647, as
+/// C `strtol` reads it): an open of it is `EINVAL` (spec section 2, step 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotASetNumber;
+
+/// A parsed `/dev/fdset/N` number: N, or why it is not one.
+pub type SetNumber = Result<u64, NotASetNumber>;
 
 /// Parse the text after the prefix as QEMU's `qemu_parse_fd` does with C
 /// `strtol(s, &end, 10)`: leading `isspace`, one optional sign, digits, nothing
@@ -31,13 +36,17 @@ pub fn parse_set_number(s: &[u8]) -> SetNumber {
         i += 1;
     }
     if i == digits_start || i != s.len() {
-        return Err(());
+        return Err(NotASetNumber);
     }
     if negative {
-        return if value == 0 { Ok(0) } else { Err(()) };
+        return if value == 0 {
+            Ok(0)
+        } else {
+            Err(NotASetNumber)
+        };
     }
     if value > i32::MAX as u64 {
-        return Err(());
+        return Err(NotASetNumber);
     }
     Ok(value)
 }
@@ -75,7 +84,7 @@ pub struct PathConfig {
 
 impl PathConfig {
     /// `None`: not an fdset path (the caller opens it as libc would).
-    /// `Some(Ok(n))`: set n. `Some(Err(()))`: an fdset path with a bad number.
+    /// `Some(Ok(n))`: set n. `Some(Err(NotASetNumber))`: an fdset path with a bad number.
     pub fn resolve(&self, path: &[u8]) -> Option<SetNumber> {
         if let Some(rest) = path.strip_prefix(FDSET_DIR) {
             return Some(parse_set_number(rest));

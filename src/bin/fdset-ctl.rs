@@ -421,7 +421,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let text = e.render().to_string();
-            print!("{}\n", text.trim_end());
+            println!("{}", text.trim_end());
             return ExitCode::SUCCESS;
         }
         Err(e) => {

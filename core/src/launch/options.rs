@@ -124,7 +124,7 @@ pub struct LaunchOptions {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
-    Run(LaunchOptions),
+    Run(Box<LaunchOptions>),
     /// `--help`/`-h` or `--version`/`-V`: the text for stdout.
     Info(String),
 }
@@ -479,7 +479,7 @@ pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
     if let Some(g) = &raw.groups {
         opts.identity.groups = Some(parse_groups(g)?);
     }
-    Ok(Parsed::Run(opts))
+    Ok(Parsed::Run(Box::new(opts)))
 }
 
 /// Append `value` to a list-valued variable's current value.
@@ -509,13 +509,13 @@ pub fn add_fd_spec(fd: i32, set: u64, opaque: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! Issue 4, "Every bad option is refused ... with a message that names the
+    //! "Every bad option is refused ... with a message that names the
     //! option and the fix"; and the syntax of each option.
     use super::*;
 
     fn run(args: &[&str]) -> Result<LaunchOptions, String> {
         match parse(args.iter().map(OsString::from))? {
-            Parsed::Run(o) => Ok(o),
+            Parsed::Run(o) => Ok(*o),
             Parsed::Info(_) => Err("help".into()),
         }
     }

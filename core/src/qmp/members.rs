@@ -3,11 +3,22 @@
 //! dup count, and every member, removed or not, with its access mode and
 //! file. `query-fdsets` itself stays exactly QEMU's.
 
+use super::args::Args;
 use super::json_text::{Obj, list};
+use super::{FdSetOps, QmpError};
 use crate::registry::SetDetail;
 
 /// The command's name.
 pub const X_QUERY_FDSET_MEMBERS: &str = "x-query-fdset-members";
+
+/// The command: no arguments.
+pub(super) fn x_query_fdset_members(
+    args: Args,
+    ops: &mut dyn FdSetOps,
+) -> Result<String, QmpError> {
+    args.done()?;
+    Ok(members_text(&ops.query_fdset_members()))
+}
 
 /// The reply's `return` value:
 /// `[{"fdset-id": N, "open-dups": D, "fds": [{"fd": M, "opaque": "...",

@@ -96,10 +96,11 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 }
 
 mod args;
+mod commands;
 mod json_text;
 pub mod members;
 use args::Args;
-use json_text::{Obj, list, query_fdsets_text, text};
+use json_text::{Obj, text};
 
 // ---------------------------------------------------------------- errors
 
@@ -356,77 +357,19 @@ impl Connection {
         }
         let command = command.ok_or_else(|| generic("QMP input lacks member 'execute'"))?;
         let empty = Map::new();
-        let mut args = Args::new(arguments.unwrap_or(&empty));
+        let args = Args::new(arguments.unwrap_or(&empty));
         if !self.negotiated && command != "qmp_capabilities" {
             return Err(not_found(NEED_CAPABILITIES.to_string()));
         }
         match command {
-            "qmp_capabilities" => {
-                args.capabilities()?;
-                args.done()?;
-                if self.negotiated {
-                    return Err(not_found(ALREADY_NEGOTIATED.to_string()));
-                }
-                self.negotiated = true;
-                Ok("{}".to_string())
-            }
-            "add-fd" => {
-                let set = args.opt_int("fdset-id")?;
-                let opaque = args.opt_str("opaque")?;
-                args.done()?;
-                // The received fd is looked for first (spec section 3).
-                let fd = self.fds.pop_front().ok_or_else(|| generic(NO_FD))?;
-                let set = match set {
-                    Some(s) if s < 0 => {
-                        ops.close_fd(fd);
-                        return Err(generic("Parameter 'fdset-id' expects a non-negative value"));
-                    }
-                    s => s.map(|s| s as u64),
-                };
-                let (set, fd) = ops.add_fd(fd, set, opaque).map_err(generic)?;
-                Ok(Obj::new().field("fdset-id", set).field("fd", fd).end())
-            }
-            "remove-fd" => {
-                let set = args.int("fdset-id")?;
-                let fd = args.opt_int("fd")?;
-                args.done()?;
-                let found = u64::try_from(set).is_ok_and(|set| match fd {
-                    None => ops.remove_fd(set, None),
-                    Some(fd) => RawFd::try_from(fd).is_ok_and(|fd| ops.remove_fd(set, Some(fd))),
-                });
-                if !found {
-                    let name = match fd {
-                        Some(fd) => format!("fdset-id:{set}, fd:{fd}"),
-                        None => format!("fdset-id:{set}"),
-                    };
-                    return Err(generic(format!("File descriptor named '{name}' not found")));
-                }
-                Ok("{}".to_string())
-            }
-            "query-fdsets" => {
-                args.done()?;
-                Ok(query_fdsets_text(&ops.query_fdsets()))
-            }
-            members::X_QUERY_FDSET_MEMBERS => {
-                args.done()?;
-                Ok(members::members_text(&ops.query_fdset_members()))
-            }
-            "cont" => {
-                args.done()?;
-                ops.cont();
-                Ok("{}".to_string())
-            }
-            "query-version" => {
-                args.done()?;
-                let (major, minor, micro) = QEMU_VERSION;
-                Ok(version_object(major, minor, micro))
-            }
-            "query-commands" => {
-                args.done()?;
-                Ok(list(
-                    COMMANDS.iter().map(|c| Obj::new().field("name", *c).end()),
-                ))
-            }
+            "qmp_capabilities" => commands::qmp_capabilities(args, &mut self.negotiated),
+            "add-fd" => commands::add_fd(args, &mut self.fds, ops),
+            "remove-fd" => commands::remove_fd(args, ops),
+            "query-fdsets" => commands::query_fdsets(args, ops),
+            members::X_QUERY_FDSET_MEMBERS => members::x_query_fdset_members(args, ops),
+            "cont" => commands::cont(args, ops),
+            "query-version" => commands::query_version(args),
+            "query-commands" => commands::query_commands(args),
             other => Err(not_found(format!("The command {other} has not been found"))),
         }
     }

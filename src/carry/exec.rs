@@ -6,7 +6,9 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
-use crate::{fdtable, shim, sys};
+use crate::carry::environment;
+use crate::libc_real;
+use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::RawFd;
@@ -27,9 +29,10 @@ static OUR_NAME: OnceCell<Vec<u8>> = OnceCell::new();
 
 fn our_file_name() -> &'static [u8] {
     OUR_NAME.get_or_init(|| {
-        // SAFETY: dladdr fills info for an address inside this library.
+        // SAFETY: Dl_info is plain data; all-zero is its empty value.
         let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
         let addr = our_file_name as *const libc::c_void;
+        // SAFETY: dladdr fills info for an address inside this library.
         let ok = unsafe { libc::dladdr(addr, &mut info) } != 0 && !info.dli_fname.is_null();
         let full = if ok {
             // SAFETY: dli_fname is a NUL-terminated path.
@@ -58,26 +61,13 @@ pub fn init_our_name() {
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn env_preloads_us(envp: *const *const c_char) -> bool {
     let ours = our_file_name();
-    let mut p = envp;
-    if p.is_null() {
-        return false;
-    }
-    loop {
-        // SAFETY: walking a NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            return false;
-        }
-        // SAFETY: each entry is a C string.
-        let s = unsafe { CStr::from_ptr(e) }.to_bytes();
-        if let Some(v) = s.strip_prefix(b"LD_PRELOAD=") {
-            return v
-                .split(|&b| b == b' ' || b == b':')
-                .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours));
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let preload = unsafe { environment::entries(envp) }
+        .find_map(|(_, entry)| environment::value_of(entry, b"LD_PRELOAD"));
+    preload.is_some_and(|v| {
+        v.split(|&b| b == b' ' || b == b':')
+            .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours))
+    })
 }
 
 /// An environment and descriptors ready for an exec that carries the sets.
@@ -97,32 +87,33 @@ impl Prepared {
         self.env.as_ptr()
     }
 
-    /// The exec did not happen: everything of ours is close-on-exec again.
-    pub fn failed(self) {
-        let saved = sys::errno();
+    /// After the exec returned (it failed) or the spawn made its child:
+    /// everything of ours is close-on-exec again, the state memfd closed and
+    /// the control thread resumed.
+    pub fn restore(self) {
+        let saved = libc_real::errno();
         if self.cloexec_cleared {
             for &fd in &self.inherit {
-                sys::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }
-        // SAFETY: our memfd.
-        unsafe { sys::close(self.memfd) };
+        libc_real::close(self.memfd);
         if self.control {
-            crate::qmp_server::resume_after_failed_exec();
+            crate::control::resume_after_failed_exec();
         }
-        sys::set_errno(saved);
+        libc_real::set_errno(saved);
     }
 }
 
 /// The state to carry, or `None` when there is nothing (then the exec goes
 /// ahead untouched). Takes the registry lock only to read.
 fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
-    let st = shim::lock()?;
-    let cfg = shim::config();
+    let st = crate::state::lock()?;
+    let cfg = crate::state::config();
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
-        log: cfg.log,
+        log: crate::log::log_enabled(),
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
         always_in_use: control.is_none(),
@@ -137,7 +128,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         };
         for m in &set.members {
             // A member the program closed with a raw syscall is gone.
-            if sys::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
+            if libc_real::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
                 cs.members.push(CarriedMember {
                     fd: m.fd,
                     opaque: m.opaque.clone(),
@@ -147,7 +138,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         }
         for &d in &set.dups {
             // Only dups that survive the exec stay recorded.
-            let f = sys::fcntl_int(d, libc::F_GETFD, 0);
+            let f = libc_real::fcntl_int(d, libc::F_GETFD, 0);
             if f >= 0 && f & libc::FD_CLOEXEC == 0 {
                 cs.dups.push(d);
             }
@@ -178,11 +169,10 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
         // SAFETY: valid buffer slice.
         let n = unsafe { libc::write(fd, text[off..].as_ptr().cast(), text.len() - off) };
         if n <= 0 {
-            if n < 0 && sys::errno() == libc::EINTR {
+            if n < 0 && libc_real::errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: our memfd.
-            unsafe { sys::close(fd) };
+            libc_real::close(fd);
             return None;
         }
         off += n as usize;
@@ -198,8 +188,8 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
-    // SAFETY: reading the process's environment pointer.
     let envp = if envp.is_null() {
+        // SAFETY: reading the process's environment pointer.
         unsafe { environ }
     } else {
         envp
@@ -210,14 +200,14 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     }
     // Monitors go along only with an exec in this very process (not from a
     // forked child, not through posix_spawn): spec section 7.
-    let handed = if clear_cloexec && !shim::foreign_process() {
-        crate::qmp_server::export_for_exec()
+    let handed = if clear_cloexec && !crate::state::process_owner::foreign_process() {
+        crate::control::export_for_exec()
     } else {
         None
     };
     let resume = |handed: bool| {
         if handed {
-            crate::qmp_server::resume_after_failed_exec();
+            crate::control::resume_after_failed_exec();
         }
     };
     let (control, control_fds) = match handed {
@@ -241,34 +231,21 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
-        // SAFETY: our memfd.
-        unsafe { sys::close(memfd) };
+        libc_real::close(memfd);
         resume(had_control);
         return None;
     };
-    let mut env = Vec::new();
-    let mut p = envp;
-    while !p.is_null() {
-        // SAFETY: walking the NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            break;
-        }
-        // SAFETY: each entry is a C string.
-        if !unsafe { CStr::from_ptr(e) }
-            .to_bytes()
-            .starts_with(STATE_PREFIX)
-        {
-            env.push(e);
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let mut env: Vec<*const c_char> = unsafe { environment::entries(envp) }
+        .filter(|(_, entry)| !entry.starts_with(STATE_PREFIX))
+        // SAFETY: the slot lies inside the array (the walk yielded it).
+        .map(|(slot, _)| unsafe { *slot })
+        .collect();
     env.push(entry.as_ptr());
     env.push(std::ptr::null());
     if clear_cloexec {
         for &fd in &inherit {
-            sys::fcntl_int(fd, libc::F_SETFD, 0);
+            libc_real::fcntl_int(fd, libc::F_SETFD, 0);
         }
     }
     Some(Prepared {
@@ -303,7 +280,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     loop {
         // SAFETY: read into a local buffer.
         let r = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) };
-        if r < 0 && sys::errno() == libc::EINTR {
+        if r < 0 && libc_real::errno() == libc::EINTR {
             continue;
         }
         if r <= 0 {
@@ -315,14 +292,13 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             break;
         }
     }
-    // SAFETY: the memfd was ours to consume.
-    unsafe { sys::close(fd) };
+    libc_real::close(fd);
     let state = ExecState::from_json(&text).map_err(bad)?;
     for fd in state.fds() {
-        if sys::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
+        if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
             return Err(bad(format!("fd {fd} is not open")));
         }
-        if fdtable::kind(fd) != fdtable::FREE {
+        if fdtable::kind(fd) != FdKind::Free {
             return Err(bad(format!("fd {fd} is already in use by the shim")));
         }
     }
@@ -337,13 +313,13 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     *log |= state.log;
-    let mut st = shim::lock().ok_or_else(|| bad("registry busy".into()))?;
+    let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
     for set in state.sets {
         for m in set.members {
-            sys::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            let info =
-                shim::member_info(m.fd).map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
-            fdtable::mark(m.fd, fdtable::OWNED);
+            libc_real::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            let info = crate::state::member_info(m.fd)
+                .map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
+            fdtable::mark(m.fd, FdKind::Owned);
             st.registry.restore_member(
                 set.id,
                 fdset_core::registry::Member {
@@ -355,14 +331,14 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             );
         }
         for d in set.dups {
-            fdtable::mark(d, fdtable::DUP);
+            fdtable::mark(d, FdKind::Dup);
             st.registry.restore_dup(set.id, d);
         }
     }
     st.registry.set_always_in_use(state.always_in_use);
     drop(st);
     if let Some(control) = &state.control {
-        crate::qmp_server::resume_from_exec(control)?;
+        crate::control::resume_from_exec(control)?;
     }
     Ok(())
 }
@@ -382,7 +358,7 @@ pub unsafe fn run_exec(
         None => plain(),
         Some(p) => {
             let r = with_state(p.envp());
-            p.failed();
+            p.restore();
             r
         }
     }

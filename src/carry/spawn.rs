@@ -4,8 +4,8 @@
 //! only (`adddup2(fd, fd)` clears close-on-exec there), and the carried state
 //! through the environment (spec section 7).
 
-use crate::exec_carry::{self, Prepared};
-use crate::sys::{self, CharPP};
+use crate::carry::exec::{self, Prepared};
+use crate::libc_real::{self, CharPP};
 use libc::{FILE, c_char, c_int, pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 use spin::mutex::SpinMutex;
 
@@ -47,13 +47,13 @@ pub unsafe fn spawn(
     envp: CharPP,
 ) -> c_int {
     // SAFETY: envp is the caller's.
-    let Some(prep) = (unsafe { exec_carry::prepare(envp, false) }) else {
+    let Some(prep) = (unsafe { exec::prepare(envp, false) }) else {
         // SAFETY: forwarded as given.
         return unsafe { real(pid, path, fa, attr, argv, envp) };
     };
     // SAFETY: forwarded, with actions appended.
     let r = unsafe { spawn_prepared(real, pid, path, fa, attr, argv, &prep) };
-    prep.failed();
+    prep.restore();
     if r == libc::EBADF {
         // The caller's own actions closed what the shim meant to pass on
         // (e.g. addclosefrom): start the program without the sets.
@@ -64,7 +64,7 @@ pub unsafe fn spawn(
 }
 
 /// # Safety
-/// As for posix_spawn; `prep` from `exec_carry::prepare(_, false)`.
+/// As for posix_spawn; `prep` from `exec::prepare(_, false)`.
 unsafe fn spawn_prepared(
     real: SpawnFn,
     pid: *mut pid_t,
@@ -127,7 +127,7 @@ unsafe fn spawn_shell(
     // SAFETY: valid arguments; fa and attr are initialised by the caller.
     unsafe {
         spawn_prepared(
-            sys::posix_spawn,
+            libc_real::posix_spawn,
             pid,
             c"/bin/sh".as_ptr(),
             fa,
@@ -145,8 +145,8 @@ unsafe fn spawn_shell(
 /// `cmd` is a C string.
 pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
     // SAFETY: NULL means environ.
-    let prep = unsafe { exec_carry::prepare(std::ptr::null(), false) }?;
-    // SAFETY (block): plain signal and spawn calls on local objects.
+    let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
+    // SAFETY: plain signal and spawn calls on local objects.
     let status = unsafe {
         let mut ign: libc::sigaction = std::mem::zeroed();
         ign.sa_sigaction = libc::SIG_IGN;
@@ -184,7 +184,7 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         let mut status: c_int = 0;
         if r == 0 {
             while libc::waitpid(pid, &mut status, 0) < 0 {
-                if sys::errno() != libc::EINTR {
+                if libc_real::errno() != libc::EINTR {
                     status = -1;
                     break;
                 }
@@ -200,7 +200,7 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
         status
     };
-    prep.failed();
+    prep.restore();
     Some(status)
 }
 
@@ -234,11 +234,11 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
     };
     let cloexec = m.contains(&b'e');
     // SAFETY: NULL means environ.
-    let prep = unsafe { exec_carry::prepare(std::ptr::null(), false) }?;
+    let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
     let mut fds = [0 as c_int; 2];
     // SAFETY: plain syscall wrapper.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        prep.failed();
+        prep.restore();
         return Some(std::ptr::null_mut());
     }
     let (parent_end, child_end, target) = if reading {
@@ -247,7 +247,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         (fds[1], fds[0], 0)
     };
     let mut pid: pid_t = 0;
-    // SAFETY (block): file actions on a local object; spawn with them.
+    // SAFETY: file actions on a local object; spawn with them.
     let r = unsafe {
         let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
         libc::posix_spawn_file_actions_init(&mut fa);
@@ -256,29 +256,27 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         libc::posix_spawn_file_actions_destroy(&mut fa);
         r
     };
-    prep.failed();
-    // SAFETY: the child's end is the child's now.
-    unsafe { sys::close(child_end) };
+    prep.restore();
+    libc_real::close(child_end);
     if r != 0 {
-        // SAFETY: our pipe end.
-        unsafe { sys::close(parent_end) };
-        sys::set_errno(r);
+        libc_real::close(parent_end);
+        libc_real::set_errno(r);
         return Some(std::ptr::null_mut());
     }
     if !cloexec {
-        sys::fcntl_int(parent_end, libc::F_SETFD, 0);
+        libc_real::fcntl_int(parent_end, libc::F_SETFD, 0);
     }
     let fmode = if reading { c"r" } else { c"w" };
     // SAFETY: a fresh pipe end.
-    let fp = unsafe { sys::fdopen(parent_end, fmode.as_ptr()) };
+    let fp = unsafe { libc_real::fdopen(parent_end, fmode.as_ptr()) };
     if fp.is_null() {
-        let e = sys::errno();
+        let e = libc_real::errno();
         // SAFETY: our pipe end; then reap the child.
         unsafe {
-            sys::close(parent_end);
+            libc_real::close(parent_end);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
-        sys::set_errno(e);
+        libc_real::set_errno(e);
         return Some(fp);
     }
     POPENED.lock().push((fp as usize, pid));
@@ -297,14 +295,14 @@ pub unsafe fn pclose(fp: *mut FILE) -> Option<c_int> {
         list.swap_remove(pos).1
     };
     // SAFETY: our stream.
-    unsafe { sys::fclose(fp) };
+    unsafe { libc_real::fclose(fp) };
     let mut status: c_int = 0;
     loop {
         // SAFETY: waiting for our child.
         if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
             return Some(status);
         }
-        if sys::errno() != libc::EINTR {
+        if libc_real::errno() != libc::EINTR {
             return Some(-1);
         }
     }

@@ -1,4 +1,4 @@
-//! Slow paths of the stat/access hooks (issue 4): programs that look before
+//! Slow paths of the stat/access hooks: programs that look before
 //! they open (`cp`, `diff`, `qemu-img`, Python's `os.path.exists`) get an
 //! answer for fdset paths from the set's members.
 //!
@@ -6,8 +6,8 @@
 //! modes the visible members serve (the rules are `registry::look`,
 //! `registry::access_allowed`, `registry::exec_permitted`).
 
-use crate::shim::{self, errno_name};
-use crate::sys;
+use crate::libc_real;
+use crate::log::errno_name;
 use fdset_core::paths::SetNumber;
 use fdset_core::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
 use libc::{c_int, c_uint};
@@ -24,10 +24,9 @@ struct Answer {
 
 impl Drop for Answer {
     fn drop(&mut self) {
-        let saved = sys::errno();
-        // SAFETY: our own temporary descriptor.
-        unsafe { sys::close(self.fd) };
-        sys::set_errno(saved);
+        let saved = libc_real::errno();
+        libc_real::close(self.fd);
+        libc_real::set_errno(saved);
     }
 }
 
@@ -39,22 +38,22 @@ fn path_text(path: &[u8]) -> std::borrow::Cow<'_, str> {
 /// `what`, the call and its arguments, e.g. `stat /dev/fdset/1`).
 fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno> {
     let Ok(set) = number else {
-        if shim::log_enabled() {
-            shim::log(&format!(
+        if crate::log::log_enabled() {
+            crate::log::log(&format!(
                 "{}: EINVAL: not a set number (0..2147483647)",
                 what()
             ));
         }
         return Err(libc::EINVAL);
     };
-    let Some(st) = shim::lock() else {
+    let Some(st) = crate::state::lock() else {
         // A signal handler interrupted this thread inside the shim.
         return Err(libc::EAGAIN);
     };
     let outcome = st.registry.look(set);
     let dup = match outcome {
         LookOutcome::Answered { member, .. } => {
-            Some(sys::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0))
+            Some(libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0))
         }
         _ => None,
     };
@@ -62,14 +61,14 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
     let (member, modes) = match outcome {
         LookOutcome::Answered { member, modes, .. } => (member, modes),
         LookOutcome::NoSuchSet { .. } => {
-            if shim::log_enabled() {
-                shim::log(&format!("{}: ENOENT: set {set} does not exist", what()));
+            if crate::log::log_enabled() {
+                crate::log::log(&format!("{}: ENOENT: set {set} does not exist", what()));
             }
             return Err(libc::ENOENT);
         }
         LookOutcome::NoVisibleMember { .. } => {
-            if shim::log_enabled() {
-                shim::log(&format!(
+            if crate::log::log_enabled() {
+                crate::log::log(&format!(
                     "{}: ENOENT: set {set} has no member left (all removed; only open dups keep it)",
                     what()
                 ));
@@ -85,9 +84,9 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
             modes,
         }),
         _ => {
-            let e = sys::errno();
-            if shim::log_enabled() {
-                shim::log(&format!(
+            let e = libc_real::errno();
+            if crate::log::log_enabled() {
+                crate::log::log(&format!(
                     "{}: set {set} member fd {member}: dup failed: {}",
                     what(),
                     errno_name(e)
@@ -102,18 +101,22 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
 fn finish(saved: c_int, r: Result<(), Errno>) -> c_int {
     match r {
         Ok(()) => {
-            sys::set_errno(saved);
+            libc_real::set_errno(saved);
             0
         }
         Err(e) => {
-            sys::set_errno(e);
+            libc_real::set_errno(e);
             -1
         }
     }
 }
 
 fn last_errno(r: c_int) -> Result<(), Errno> {
-    if r < 0 { Err(sys::errno()) } else { Ok(()) }
+    if r < 0 {
+        Err(libc_real::errno())
+    } else {
+        Ok(())
+    }
 }
 
 /// `stat`, `lstat`, `fstatat` and the `__xstat` family for an fdset path
@@ -123,7 +126,7 @@ fn last_errno(r: c_int) -> Result<(), Errno> {
 /// # Safety
 /// `buf` is valid for writing one `struct stat` (the caller's buffer).
 pub unsafe fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut libc::stat) -> c_int {
-    let saved = sys::errno();
+    let saved = libc_real::errno();
     let what = || format!("{call} {}", path_text(path));
     let r = answer(&what, number).and_then(|a| {
         // SAFETY: buf is the caller's stat buffer; fstat is not hooked.
@@ -135,8 +138,8 @@ pub unsafe fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut lib
 }
 
 fn log_answer(what: &dyn Fn() -> String, a: &Answer) {
-    if shim::log_enabled() {
-        shim::log(&format!(
+    if crate::log::log_enabled() {
+        crate::log::log(&format!(
             "{}: set {}: member fd {} answers",
             what(),
             a.set,
@@ -157,12 +160,12 @@ pub unsafe fn statx_set(
     mask: c_uint,
     buf: *mut libc::statx,
 ) -> c_int {
-    let saved = sys::errno();
+    let saved = libc_real::errno();
     let what = || format!("statx {}", path_text(path));
     let r = answer(&what, number).and_then(|a| {
         let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_STATX_SYNC_TYPE);
         // SAFETY: an empty path with AT_EMPTY_PATH names a.fd; buf is the caller's.
-        last_errno(unsafe { sys::statx(a.fd, c"".as_ptr(), flags, mask, buf) })?;
+        last_errno(unsafe { libc_real::statx(a.fd, c"".as_ptr(), flags, mask, buf) })?;
         log_answer(&what, &a);
         Ok(())
     });
@@ -214,16 +217,16 @@ pub fn access_set(
     mode: c_int,
     effective: bool,
 ) -> c_int {
-    let saved = sys::errno();
+    let saved = libc_real::errno();
     if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
-        sys::set_errno(libc::EINVAL);
+        libc_real::set_errno(libc::EINVAL);
         return -1;
     }
     let what = || format!("{call} {} mode={}", path_text(path), access_mode_text(mode));
     let r = answer(&what, number).and_then(|a| {
         if let Err(missing) = registry::access_allowed(a.modes, mode) {
-            if shim::log_enabled() {
-                shim::log(&format!("{}: EACCES: set {} has no {missing} member", what(), a.set));
+            if crate::log::log_enabled() {
+                crate::log::log(&format!("{}: EACCES: set {} has no {missing} member", what(), a.set));
             }
             return Err(libc::EACCES);
         }
@@ -235,8 +238,8 @@ pub fn access_set(
             // SAFETY: plain id queries.
             let uid = unsafe { if effective { libc::geteuid() } else { libc::getuid() } };
             if !registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, uid, |g| in_group(g, effective)) {
-                if shim::log_enabled() {
-                    shim::log(&format!(
+                if crate::log::log_enabled() {
+                    crate::log::log(&format!(
                         "{}: EACCES: set {} member fd {} has mode {:o}, not executable for uid {uid}",
                         what(),
                         a.set,
@@ -247,8 +250,8 @@ pub fn access_set(
                 return Err(libc::EACCES);
             }
         }
-        if shim::log_enabled() {
-            shim::log(&format!("{}: set {}: allowed (member fd {})", what(), a.set, a.member));
+        if crate::log::log_enabled() {
+            crate::log::log(&format!("{}: set {}: allowed (member fd {})", what(), a.set, a.member));
         }
         Ok(())
     });

@@ -1,8 +1,8 @@
 //! Start-up: read the environment once, take the launch-time sets, then hide
 //! the variables from any program this one starts (spec sections 4 and 5).
 
-use crate::shim::{self, Config};
-use crate::sys;
+use crate::libc_real;
+use crate::state::Config;
 use fdset_core::launch::add_fd;
 use fdset_core::paths::PathConfig;
 use std::ffi::CStr;
@@ -16,6 +16,9 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_CONTROL_FD",
     c"FDSET_WAIT",
 ];
+
+use crate::carry::environment;
+use fdset_core::log_target::LogTarget;
 
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
@@ -33,20 +36,22 @@ unsafe extern "C" {
 /// `from` points into `environ` (a NULL-terminated array of C strings), and
 /// nothing else uses the environment meanwhile (the constructor runs alone).
 unsafe fn find_entry(
-    mut from: *mut *mut libc::c_char,
+    from: *mut *mut libc::c_char,
     key: &[u8],
 ) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
     // SAFETY: per the contract.
-    unsafe {
-        while !from.is_null() && !(*from).is_null() {
-            let entry = CStr::from_ptr(*from).to_bytes();
-            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
-                return Some((from, &entry[key.len() + 1..]));
-            }
-            from = from.add(1);
-        }
-    }
-    None
+    unsafe { environment::entries(from as *const *const libc::c_char) }.find_map(|(slot, entry)| {
+        Some((
+            slot as *mut *mut libc::c_char,
+            environment::value_of(entry, key)?,
+        ))
+    })
+}
+
+/// The value of `name` in `environ`, as bytes.
+fn getenv_bytes(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: the constructor runs alone; environ is the process's.
+    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| v.to_vec())
 }
 
 /// The value of `name` in `environ`.
@@ -74,7 +79,7 @@ fn unsetenv(name: &CStr) {
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
 fn fatal(text: &str) -> ! {
-    shim::log(text);
+    crate::log::error_line(text);
     // SAFETY: _exit has no preconditions; no destructors must run in a
     // program that never started.
     unsafe { libc::_exit(1) }
@@ -88,15 +93,25 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS") {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
-    let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
-    shim::record_owner_pid();
-    crate::exec_carry::init_our_name();
+    let log_target = match getenv_bytes(c"FDSET_LOG") {
+        Some(v) => Some(LogTarget::parse(&v)?),
+        None => None,
+    };
+    let mut log = log_target.is_some();
+    crate::state::process_owner::record_owner_pid();
+    crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
     // sees the same sets, with launch-time sets of its own added after.
     if let Some(v) = getenv(c"FDSET_STATE") {
-        crate::exec_carry::restore_from_env(&v, &mut paths, &mut log)?;
+        crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
-    shim::set_config(Config { paths, log });
+    crate::state::set_config(Config { paths });
+    match log_target {
+        Some(target) => crate::log::start(&target)?,
+        // Carried from a program that logged, whose exec dropped FDSET_LOG.
+        None if log => crate::log::start(&LogTarget::Stderr)?,
+        None => {}
+    }
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,
@@ -106,18 +121,18 @@ fn load() -> Result<(), String> {
     let control = match getenv(c"FDSET_CONTROL_FD") {
         Some(s) => {
             let launch_fds: Vec<i64> = specs.iter().filter_map(|s| s.fd).collect();
-            crate::qmp_server::parse_control_fds(&s, &launch_fds)?
+            crate::control::parse_control_fds(&s, &launch_fds)?
         }
         None => Vec::new(),
     };
-    let wait = crate::qmp_server::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
+    let wait = crate::control::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
     if wait && control.is_empty() {
         return Err("FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont'".to_string());
     }
-    shim::add_launch_sets(&specs)?;
+    crate::process::launch_sets::add_launch_sets(&specs)?;
     if control.is_empty()
-        && !crate::qmp_server::serving()
-        && let Some(mut st) = shim::lock()
+        && !crate::control::serving()
+        && let Some(mut st) = crate::state::lock()
     {
         // Without a control socket nobody could ever remove these sets.
         st.registry.set_always_in_use(true);
@@ -126,23 +141,23 @@ fn load() -> Result<(), String> {
         // SAFETY: NUL-terminated name; nothing else runs yet.
         unsetenv(name);
     }
-    shim::register_atfork();
+    crate::process::fork::register_atfork();
     if !control.is_empty() {
         // Monitors from here on; sets follow the monitor rule (spec section 2).
-        crate::qmp_server::start(&control, wait)?;
+        crate::control::start(&control, wait)?;
     }
     Ok(())
 }
 
 extern "C" fn fdset_shim_init() {
-    let saved = sys::errno();
+    let saved = libc_real::errno();
     let r = std::panic::catch_unwind(load);
     match r {
         Ok(Ok(())) => {}
         Ok(Err(text)) => fatal(&text),
         Err(_) => fatal("internal error while starting"),
     }
-    sys::set_errno(saved);
+    libc_real::set_errno(saved);
 }
 
 // Runs when the library is loaded, before the program's `main`.

@@ -1,0 +1,176 @@
+use super::*;
+use super::{exec_handoff::*, monitor::*};
+use crate::libc_real;
+use crate::state::fdtable::FdKind;
+use crate::state::{Locked, fdtable};
+use fdset_core::registry::RawFd;
+use std::sync::atomic::Ordering;
+// ---------------------------------------------------------------- start-up
+
+pub(crate) fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: valid pointers to an int and its length.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    (r == 0).then_some(v)
+}
+
+/// `FDSET_CONTROL_FD`: comma-separated inherited fds, each an open stream
+/// socket (checked here, before anything changes).
+pub fn parse_control_fds(text: &str, launch_fds: &[i64]) -> Result<Vec<RawFd>, String> {
+    let mut fds = Vec::new();
+    for item in text.split(',') {
+        let fd = item
+            .parse::<RawFd>()
+            .ok()
+            .filter(|&fd| fd >= 0 && item.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| format!("FDSET_CONTROL_FD: '{item}' is not a file descriptor number"))?;
+        let what = |s: &str| format!("FDSET_CONTROL_FD: fd {fd} {s}");
+        if fd <= 2 {
+            return Err(what("is a standard I/O stream"));
+        }
+        if fds.contains(&fd) {
+            return Err(what("is named twice"));
+        }
+        if launch_fds.contains(&(fd as i64)) {
+            return Err(what("is also named in FDSET_ADD_FD"));
+        }
+        if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
+            return Err(what("is not open"));
+        }
+        // SAFETY: plain data filled by fstat.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointer to a stat buffer.
+        if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+            return Err(what("is not a socket"));
+        }
+        if sockopt_int(fd, libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
+            return Err(what("is not a stream socket"));
+        }
+        fds.push(fd);
+    }
+    Ok(fds)
+}
+
+/// `FDSET_WAIT`: `1` waits for `cont`; unset, empty or `0` does not.
+pub fn parse_wait(value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("") | Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(v) => Err(format!("FDSET_WAIT: expected 0 or 1, got '{v}'")),
+    }
+}
+
+/// Take `fd` as the shim's: moved to a high close-on-exec number, marked
+/// owned. On failure `fd` is closed.
+pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {
+    match crate::state::move_high(fd) {
+        Ok(new) => {
+            fdtable::mark(new, FdKind::Owned);
+            st.extra_owned.push(new);
+            Some(new)
+        }
+        Err(_) => {
+            libc_real::close(fd);
+            None
+        }
+    }
+}
+
+/// Close a descriptor taken with [`own`].
+pub(crate) fn release(st: &mut Locked, fd: RawFd) {
+    st.extra_owned.retain(|&f| f != fd);
+    fdtable::mark(fd, FdKind::Free);
+    libc_real::close(fd);
+}
+
+/// Serve the control sockets `control` (checked by [`parse_control_fds`]):
+/// connected ones are monitors from now on. With `wait`, return only when a
+/// monitor sent `cont`. Runs in the constructor, before `main`.
+pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {
+    let mut thread = ControlThread {
+        listeners: Vec::new(),
+        broken_listeners: Vec::new(),
+        monitors: Vec::new(),
+        wake: -1,
+    };
+    {
+        let mut st = crate::state::lock().ok_or("internal error: registry locked at start-up")?;
+        for &fd in control {
+            let listening = sockopt_int(fd, libc::SO_ACCEPTCONN) == Some(1);
+            let fd =
+                own(&mut st, fd).ok_or_else(|| format!("FDSET_CONTROL_FD: cannot take fd {fd}"))?;
+            if listening {
+                // accept() must not block when another process sharing the
+                // socket took the connection first.
+                let fl = libc_real::fcntl_int(fd, libc::F_GETFL, 0);
+                libc_real::fcntl_int(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+                thread.listeners.push(fd);
+            } else {
+                // A monitor from the first instruction of the program.
+                st.registry.monitor_connected();
+                thread.monitors.push(Monitor::new(fd));
+            }
+        }
+        serve_from_now(&mut st, &mut thread)?;
+    }
+    if wait {
+        *WAIT.lock().unwrap_or_else(|e| e.into_inner()) = Wait::Waiting;
+    }
+    spawn_control_thread(thread)?;
+    if wait {
+        let mut w = WAIT.lock().unwrap_or_else(|e| e.into_inner());
+        while *w == Wait::Waiting {
+            w = WAIT_CV.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+        if *w == Wait::Hopeless {
+            return Err("FDSET_WAIT=1: every control connection closed before 'cont'".to_string());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn set_wait(from: Wait, to: Wait) {
+    let mut w = WAIT.lock().unwrap_or_else(|e| e.into_inner());
+    if *w == from {
+        *w = to;
+        WAIT_CV.notify_all();
+    }
+}
+
+/// The control thread runs with every signal blocked: the program's handlers must
+/// run on the program's threads, never on one that may hold the shim's locks.
+pub(crate) fn spawn_control_thread(thread: ControlThread) -> Result<(), String> {
+    // SAFETY: sigset_t is plain data initialised by sigfillset.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to signal sets.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
+    // An explicit stack size keeps std from reading RUST_MIN_STACK with
+    // getenv, which may be the program's own (bash's) and not ready yet.
+    let r = std::thread::Builder::new()
+        .name("fdset-qmp".into())
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread.run()));
+        });
+    // SAFETY: restores this thread's mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    if r.is_ok() {
+        SERVING.store(true, Ordering::Release);
+    }
+    r.map(|_| ())
+        .map_err(|e| format!("cannot start the control thread: {e}"))
+}

@@ -1,0 +1,57 @@
+//! `close`, `fclose`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
+//! closes by the refcount rules, a shim-owned number is not the program's.
+
+use super::guarded;
+use crate::libc_real;
+use crate::state::fdtable::{self, FdKind};
+use libc::{FILE, c_int, c_uint};
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    let kind = fdtable::kind(fd);
+    if kind == FdKind::Free {
+        return libc_real::close(fd);
+    }
+    guarded(-1, || crate::ops::close::close_marked(fd, kind))
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
+    if !stream.is_null() {
+        // SAFETY: the caller's stream.
+        let fd = unsafe { libc::fileno(stream) };
+        if fdtable::kind(fd) != FdKind::Free {
+            guarded((), || crate::ops::close::forget_before_implicit_close(fd));
+        }
+    }
+    // SAFETY: the caller's stream.
+    unsafe { libc_real::fclose(stream) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
+        return libc_real::dup2(old, new);
+    }
+    guarded(-1, || crate::ops::close::dup_onto_marked(old, new, None))
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
+        return libc_real::dup3(old, new, flags);
+    }
+    guarded(-1, || {
+        crate::ops::close::dup_onto_marked(old, new, Some(flags))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    guarded(-1, || crate::ops::close::close_range(first, last, flags))
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn closefrom(lowfd: c_int) {
+    guarded((), || crate::ops::close::closefrom(lowfd))
+}

@@ -256,3 +256,44 @@ fn eacces_names_the_modes_the_set_has() {
         "{err}"
     );
 }
+
+/// A member added at run time is logged with its access mode.
+#[test]
+fn runtime_add_fd_is_logged_with_its_mode() {
+    let d = TempDir::new("members-log");
+    let f = d.file("f.txt", b"x");
+    let sock = d.path().join("q");
+    let mut child = fdset_run()
+        .args(["-v", "--qmp"])
+        .arg(&sock)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "while [ ! -e /dev/fdset/6 ]; do sleep 0.02; done",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_path(&sock, &mut child);
+    let add = Command::new(bin("fdset-ctl"))
+        .arg("--socket")
+        .arg(&sock)
+        .args(["add-fd", "--set", "6", "--mode", "rw", "--path"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", stderr_of(&add));
+    let out = child.wait_with_output().unwrap();
+    let err = stderr_of(&out);
+    let added: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split_once("] monitor: add-fd: fd ").map(|(_, rest)| rest))
+        .collect();
+    let modes: Vec<&str> = added
+        .iter()
+        .map(|r| r.split(['(', ')']).nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(modes, ["O_RDWR", "O_RDONLY", "O_WRONLY"], "{err}");
+    assert!(added.iter().all(|r| r.ends_with(") into set 6")), "{err}");
+}

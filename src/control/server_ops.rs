@@ -58,7 +58,10 @@ impl FdSetOps for ServerOps {
                 let id = st.registry.add_member(set, fd, opaque.clone(), info);
                 drop(st);
                 if crate::log::log_enabled() {
-                    crate::log::log(&format!("monitor: add-fd: fd {fd} into set {id}"));
+                    crate::log::log(&format!(
+                        "monitor: add-fd: fd {fd} ({}) into set {id}",
+                        fdset_core::launch::options::access_mode_name(info.status_flags)
+                    ));
                 }
                 Ok((id, fd))
             }

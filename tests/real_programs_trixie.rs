@@ -22,11 +22,12 @@ fn chroot(test: &str) -> Option<Trixie> {
         ),
         Err(why) => {
             // Past the harness's capture: a passing test's output is not shown.
-            let _ = writeln!(
-                std::io::stderr(),
+            // One write, so that tests running at once do not interleave.
+            let line = format!(
                 "{test}: NOT RUN: {why}. Build the chroot with `sudo bash .ci/trixie-chroot` \
-                 (CI does, in .ci/run); with CI set this is a failure."
+                 (CI does, in .ci/run); with CI set this is a failure.\n"
             );
+            let _ = std::io::stderr().write_all(line.as_bytes());
             None
         }
     }

@@ -27,6 +27,9 @@ pub enum Mode {
     Wo,
     /// An `O_RDWR` and an `O_RDONLY` member.
     Rw,
+    /// An `O_RDONLY` and an `O_WRONLY` member (`--file mode=ro` and
+    /// `--file mode=wo` of one file): read it, then rewrite it with `>`.
+    RoWo,
 }
 
 /// Set `set` is a copy of fixture `fixture`.
@@ -66,6 +69,13 @@ const fn wo(set: u32, fixture: &'static str) -> SetArg {
         set,
         fixture,
         mode: Mode::Wo,
+    }
+}
+const fn ro_wo(set: u32, fixture: &'static str) -> SetArg {
+    SetArg {
+        set,
+        fixture,
+        mode: Mode::RoWo,
     }
 }
 const fn rw(set: u32, fixture: &'static str) -> SetArg {
@@ -350,6 +360,15 @@ pub const CASES: &[Case] = &[
         &[ro(1, "db.sqlite")],
     ),
     read(
+        "sqlite3 file:...?immutable=1",
+        &[
+            "sqlite3",
+            "file:{set1}?immutable=1",
+            "select count(*) from t",
+        ],
+        &[ro(1, "db.sqlite")],
+    ),
+    read(
         "gzip -dc",
         &["gzip", "-dc", "{set1}"],
         &[ro(1, "text.txt.gz")],
@@ -479,6 +498,22 @@ pub const CASES: &[Case] = &[
         ],
         work: &["text.txt"],
         ..read("", &[], &[wo(2, "random.bin")])
+    },
+    Case {
+        name: "cp to a set (write-only member)",
+        argv: &["cp", "{dir}/text.txt", "{set2}"],
+        work: &["text.txt"],
+        ..read("", &[], &[wo(2, "random.bin")])
+    },
+    Case {
+        name: "sed to a file, then cat > set (for sed -i)",
+        argv: &[
+            "sh",
+            "-c",
+            "sed s/beta/BETA/ {set1} > {dir}/new && cat {dir}/new > {set1}",
+        ],
+        outputs: &["new"],
+        ..read("", &[], &[ro_wo(1, "text.txt")])
     },
     read(
         "python3 open('w')",
@@ -734,6 +769,7 @@ fn open_member(path: &Path, mode: Mode) -> Vec<File> {
         Mode::Ro => vec![open(true, false)],
         Mode::Wo => vec![open(false, true)],
         Mode::Rw => vec![open(true, true), open(true, false)],
+        Mode::RoWo => vec![open(true, false), open(false, true)],
     }
 }
 
@@ -938,8 +974,8 @@ pub fn report(title: &str, results: &[CaseResult]) -> String {
     );
     for r in results {
         match &r.outcome {
-            Ok(what) => s += &format!("  ok    {:<38} {what}\n", r.name),
-            Err(why) => s += &format!("  FAIL  {:<38} {why}\n", r.name),
+            Ok(what) => s += &format!("  ok    {:<44} {what}\n", r.name),
+            Err(why) => s += &format!("  FAIL  {:<44} {why}\n", r.name),
         }
     }
     s

@@ -21,3 +21,19 @@ fn every_program_of_the_suite_agrees_with_the_ordinary_path() {
     let _ = std::io::stderr().write_all(table.as_bytes());
     assert!(results.iter().all(|r| r.outcome.is_ok()), "{table}");
 }
+
+/// The README's "Known not to work": programs that create or rename a file
+/// beside the path (`sed -i`, `perl -i`, sqlite's rollback journal, `zip`
+/// updates, `gzip FILE`, `mv`) do their job on the ordinary path, and on a
+/// set fail with a message, leaving the file behind the set untouched
+/// (nothing is lost).
+#[test]
+fn programs_that_need_a_sibling_file_fail_cleanly_on_a_set() {
+    let results = fdset_testkit::programs::run_limits(&Host);
+    let table = report("known not to work on this host", &results).replace(
+        "agree with the ordinary path",
+        "fail cleanly on a set, losing nothing",
+    );
+    let _ = std::io::stderr().write_all(table.as_bytes());
+    assert!(results.iter().all(|r| r.outcome.is_ok()), "{table}");
+}

@@ -136,3 +136,21 @@ fn fdset_run_launches_a_program_inside_debian_13() {
         "True False\na note inside the chroot\nsecret=from stdin\n"
     );
 }
+
+/// The README's "Known not to work", with Debian 13's versions of the
+/// programs: each fails on a set with a message and leaves the file behind
+/// the set untouched (see tests/real_programs_suite.rs).
+#[test]
+fn programs_that_need_a_sibling_file_fail_cleanly_on_a_set_in_debian_13() {
+    let Some(t) = chroot("programs_that_need_a_sibling_file_fail_cleanly_on_a_set_in_debian_13")
+    else {
+        return;
+    };
+    let results = fdset_testkit::programs::run_limits(&t);
+    let table = report("known not to work in the Debian 13 chroot", &results).replace(
+        "agree with the ordinary path",
+        "fail cleanly on a set, losing nothing",
+    );
+    let _ = std::io::stderr().write_all(table.as_bytes());
+    assert!(results.iter().all(|r| r.outcome.is_ok()), "{table}");
+}

@@ -779,76 +779,126 @@ fn short(bytes: &[u8]) -> String {
     format!("{s:?}")
 }
 
+/// The two runs of one program, set up: the set run's files (a host folder
+/// the program is never told about) and descriptors, the ordinary run's
+/// copies of the same fixtures, a `{dir}` for each.
+struct Runs {
+    _set_files: TempDir,
+    _plain_sets: Scratch,
+    work_set: Scratch,
+    work_plain: Scratch,
+    set_paths: Vec<(u32, String)>,
+    plain_paths: Vec<(u32, String)>,
+    /// Per set argument: its file behind the set, and the ordinary copy.
+    files: Vec<(PathBuf, PathBuf)>,
+    members: Vec<(File, i32)>,
+    add_fd: Vec<String>,
+}
+
+impl Runs {
+    fn prepare(place: &dyn Place, fx: &Fixtures, sets: &[SetArg], work: &[&str]) -> Runs {
+        let set_files = TempDir::new("suite-set-files");
+        let plain_sets = place.scratch("suite-plain-sets");
+        let work_set = place.scratch("suite-work-set");
+        let work_plain = place.scratch("suite-work-plain");
+        for w in work {
+            for d in [&work_set, &work_plain] {
+                std::fs::copy(fx.path(w), d.host.join(w)).expect("copy a work file");
+            }
+        }
+        let mut runs = Runs {
+            set_paths: Vec::new(),
+            plain_paths: Vec::new(),
+            files: Vec::new(),
+            members: Vec::new(),
+            add_fd: Vec::new(),
+            _set_files: set_files,
+            _plain_sets: plain_sets,
+            work_set,
+            work_plain,
+        };
+        let mut fd = 3;
+        for s in sets {
+            let sub = format!("{}", s.set);
+            let set_dir = runs._set_files.path().join(&sub);
+            let plain_dir = runs._plain_sets.host.join(&sub);
+            std::fs::create_dir_all(&set_dir).unwrap();
+            std::fs::create_dir_all(&plain_dir).unwrap();
+            let in_set = set_dir.join(s.fixture);
+            std::fs::copy(fx.path(s.fixture), &in_set).expect("copy a set file");
+            let plain = plain_dir.join(s.fixture);
+            std::fs::copy(fx.path(s.fixture), &plain).expect("copy a set file");
+            for f in open_member(&in_set, s.mode) {
+                runs.members.push((f, fd));
+                runs.add_fd.push(format!("fd={fd},set={}", s.set));
+                fd += 1;
+            }
+            runs.set_paths
+                .push((s.set, format!("/dev/fdset/{}", s.set)));
+            runs.plain_paths.push((
+                s.set,
+                format!("{}/{sub}/{}", runs._plain_sets.inside, s.fixture),
+            ));
+            runs.files.push((in_set, plain));
+        }
+        runs
+    }
+
+    /// Run `argv` on the sets (preloaded) and on the ordinary paths.
+    fn run(
+        &mut self,
+        place: &dyn Place,
+        argv: &[&str],
+        stdin: &dyn Fn() -> Stdio,
+    ) -> (Output, Output) {
+        let argv_set: Vec<String> = argv
+            .iter()
+            .map(|a| substitute(a, &self.set_paths, &self.work_set.inside))
+            .collect();
+        let argv_plain: Vec<String> = argv
+            .iter()
+            .map(|a| substitute(a, &self.plain_paths, &self.work_plain.inside))
+            .collect();
+        let env_set = vec![
+            ("LD_PRELOAD".to_string(), place.shim()),
+            ("FDSET_ADD_FD".to_string(), self.add_fd.join(";")),
+            ("HOME".to_string(), self.work_set.inside.clone()),
+        ];
+        let env_plain = vec![("HOME".to_string(), self.work_plain.inside.clone())];
+        let limit = Duration::from_secs(60);
+        let mut cmd = place.command(&argv_set, &env_set);
+        cmd.stdin(stdin());
+        crate::inherit_fds(&mut cmd, std::mem::take(&mut self.members));
+        let on_set = output_within(cmd, limit);
+        let mut cmd = place.command(&argv_plain, &env_plain);
+        cmd.stdin(stdin());
+        let on_path = output_within(cmd, limit);
+        (on_set, on_path)
+    }
+}
+
 /// Run one case in `place`; `Ok` says what agreed.
 pub fn run_case(place: &dyn Place, fx: &Fixtures, case: &Case) -> Result<String, String> {
-    // The set run's files: a host folder the program is never told about.
-    let set_files = TempDir::new("suite-set-files");
-    let plain_sets = place.scratch("suite-plain-sets");
-    let work_set = place.scratch("suite-work-set");
-    let work_plain = place.scratch("suite-work-plain");
-    for w in case.work {
-        for d in [&work_set, &work_plain] {
-            std::fs::copy(fx.path(w), d.host.join(w)).expect("copy a work file");
-        }
-    }
-    let mut set_paths = Vec::new();
-    let mut plain_paths = Vec::new();
-    let mut plain_host = Vec::new();
-    let mut members = Vec::new();
-    let mut add_fd = Vec::new();
-    let mut fd = 3;
-    for s in case.sets {
-        let sub = format!("{}", s.set);
-        std::fs::create_dir_all(set_files.path().join(&sub)).unwrap();
-        std::fs::create_dir_all(plain_sets.host.join(&sub)).unwrap();
-        let in_set = set_files.path().join(&sub).join(s.fixture);
-        std::fs::copy(fx.path(s.fixture), &in_set).expect("copy a set file");
-        let plain = plain_sets.host.join(&sub).join(s.fixture);
-        std::fs::copy(fx.path(s.fixture), &plain).expect("copy a set file");
-        for f in open_member(&in_set, s.mode) {
-            members.push((f, fd));
-            add_fd.push(format!("fd={fd},set={}", s.set));
-            fd += 1;
-        }
-        set_paths.push((s.set, format!("/dev/fdset/{}", s.set)));
-        plain_paths.push((s.set, format!("{}/{sub}/{}", plain_sets.inside, s.fixture)));
-        plain_host.push((in_set, plain));
-    }
-    let argv_set: Vec<String> = case
-        .argv
-        .iter()
-        .map(|a| substitute(a, &set_paths, &work_set.inside))
-        .collect();
-    let argv_plain: Vec<String> = case
-        .argv
-        .iter()
-        .map(|a| substitute(a, &plain_paths, &work_plain.inside))
-        .collect();
-    let env_set = vec![
-        ("LD_PRELOAD".to_string(), place.shim()),
-        ("FDSET_ADD_FD".to_string(), add_fd.join(";")),
-        ("HOME".to_string(), work_set.inside.clone()),
-    ];
-    let env_plain = vec![("HOME".to_string(), work_plain.inside.clone())];
-
+    let mut runs = Runs::prepare(place, fx, case.sets, case.work);
     let stdin = || match case.stdin {
         Some(f) => Stdio::from(File::open(fx.path(f)).expect("open stdin fixture")),
         None => Stdio::null(),
     };
-    let limit = Duration::from_secs(60);
-    let mut cmd = place.command(&argv_set, &env_set);
-    cmd.stdin(stdin());
-    crate::inherit_fds(&mut cmd, members);
-    let on_set = output_within(cmd, limit);
-    let mut cmd = place.command(&argv_plain, &env_plain);
-    cmd.stdin(stdin());
-    let on_path = output_within(cmd, limit);
+    let (on_set, on_path) = runs.run(place, case.argv, &stdin);
+    let Runs {
+        work_set,
+        work_plain,
+        set_paths,
+        plain_paths,
+        files: plain_host,
+        ..
+    } = &runs;
 
     // The ordinary run's paths written as the set run's.
     let norm = |out: &[u8], dir: &str, paths: &[(u32, String)], to_set: bool| {
         let mut s = String::from_utf8_lossy(out).into_owned();
         if to_set {
-            for ((_, plain), (_, set)) in paths.iter().zip(&set_paths) {
+            for ((_, plain), (_, set)) in paths.iter().zip(set_paths.iter()) {
                 s = s.replace(plain.as_str(), set);
             }
         }
@@ -856,8 +906,8 @@ pub fn run_case(place: &dyn Place, fx: &Fixtures, case: &Case) -> Result<String,
     };
     let view = |o: &Output, dir: &str, to_set: bool| {
         (
-            norm(&o.stdout, dir, &plain_paths, to_set),
-            norm(&o.stderr, dir, &plain_paths, to_set),
+            norm(&o.stdout, dir, plain_paths, to_set),
+            norm(&o.stderr, dir, plain_paths, to_set),
         )
     };
     let (out_set, err_set) = view(&on_set, &work_set.inside, false);
@@ -904,7 +954,7 @@ pub fn run_case(place: &dyn Place, fx: &Fixtures, case: &Case) -> Result<String,
             )),
         }
     }
-    for (s, (in_set, plain)) in case.sets.iter().zip(&plain_host) {
+    for (s, (in_set, plain)) in case.sets.iter().zip(plain_host.iter()) {
         if s.mode == Mode::Ro {
             continue;
         }
@@ -979,4 +1029,130 @@ pub fn report(title: &str, results: &[CaseResult]) -> String {
         }
     }
     s
+}
+
+/// A program that cannot work on a set path (the README's "Known not to
+/// work"): it creates or renames a file next to the path, and a set has no
+/// folder to put one in. On the ordinary path it does its job; on the set it
+/// must fail with a message and leave the file behind the set untouched.
+pub struct Limit {
+    pub name: &'static str,
+    pub argv: &'static [&'static str],
+    pub sets: &'static [SetArg],
+    pub work: &'static [&'static str],
+    /// Text the set run's message contains (the sibling it wanted), or "".
+    pub says: &'static str,
+}
+
+pub const LIMITS: &[Limit] = &[
+    Limit {
+        name: "sed -i (temporary file beside the path)",
+        argv: &["sed", "-i", "s/beta/BETA/", "{set1}"],
+        sets: &[rw(1, "text.txt")],
+        work: &[],
+        says: "couldn't open temporary file /dev/fdset/sed",
+    },
+    Limit {
+        name: "perl -i (temporary file beside the path)",
+        argv: &["perl", "-i", "-pe", "s/beta/BETA/", "{set1}"],
+        sets: &[rw(1, "text.txt")],
+        work: &[],
+        says: "Can't do inplace edit on /dev/fdset/1",
+    },
+    Limit {
+        name: "sqlite3 write with its rollback journal (db-journal beside it)",
+        argv: &[
+            "sqlite3",
+            "{set1}",
+            "insert into t(a, b) values (501, 'row 501')",
+        ],
+        sets: &[rw(1, "db.sqlite")],
+        work: &[],
+        says: "unable to open database file",
+    },
+    Limit {
+        name: "zip update (new archive beside the path)",
+        argv: &["zip", "-q", "{set1}", "{dir}/text.txt"],
+        sets: &[rw(1, "files.zip")],
+        work: &["text.txt"],
+        says: "/dev/fdset/1.zip",
+    },
+    Limit {
+        name: "gzip FILE (FILE.gz beside it, FILE removed)",
+        argv: &["gzip", "{set1}"],
+        sets: &[rw(1, "text.txt")],
+        work: &[],
+        says: "/dev/fdset/1.gz",
+    },
+    Limit {
+        name: "mv onto a set (a rename of a folder entry)",
+        argv: &["mv", "{dir}/text.txt", "{set1}"],
+        sets: &[rw(1, "other.txt")],
+        work: &["text.txt"],
+        says: "",
+    },
+];
+
+/// Run one limit in `place`; `Ok` says how it failed on the set.
+pub fn run_limit(place: &dyn Place, fx: &Fixtures, limit: &Limit) -> Result<String, String> {
+    let mut runs = Runs::prepare(place, fx, limit.sets, limit.work);
+    let (on_set, on_path) = runs.run(place, limit.argv, &Stdio::null);
+    let mut problems = Vec::new();
+    if !on_path.status.success() {
+        problems.push(format!(
+            "on the ordinary path it failed too: {}, stderr {}",
+            on_path.status,
+            short(&on_path.stderr)
+        ));
+    }
+    for (s, (in_set, plain)) in limit.sets.iter().zip(&runs.files) {
+        let original = std::fs::read(fx.path(s.fixture)).unwrap();
+        if std::fs::read(plain).ok().as_ref() == Some(&original) {
+            problems.push(format!(
+                "on the ordinary path set {}'s file did not change",
+                s.set
+            ));
+        }
+        if std::fs::read(in_set).ok().as_ref() != Some(&original) {
+            problems.push(format!("set {}'s file changed or went away", s.set));
+        }
+    }
+    for w in limit.work {
+        if !runs.work_set.host.join(w).exists() {
+            problems.push(format!("{{dir}}/{w} went away on the set run"));
+        }
+    }
+    // zip writes its errors on stdout.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&on_set.stderr),
+        String::from_utf8_lossy(&on_set.stdout)
+    );
+    if err.trim().is_empty() {
+        problems.push(format!("no message on the set ({})", on_set.status));
+    } else if !err.contains(limit.says) {
+        problems.push(format!(
+            "the message does not say {:?}: {}",
+            limit.says,
+            short(err.as_bytes())
+        ));
+    }
+    if problems.is_empty() {
+        let first = err.lines().next().unwrap_or_default();
+        Ok(format!("{}: {first}", on_set.status))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// Every limit, in table order.
+pub fn run_limits(place: &dyn Place) -> Vec<CaseResult> {
+    let fx = Fixtures::make(place);
+    LIMITS
+        .iter()
+        .map(|l| CaseResult {
+            name: l.name,
+            outcome: run_limit(place, &fx, l),
+        })
+        .collect()
 }

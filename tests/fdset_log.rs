@@ -107,7 +107,7 @@ fn stat_and_access_decisions_are_logged() {
     assert!(member >= 100);
     assert_eq!(
         lines[1],
-        "fdset-shim: access /dev/fdset/1 mode=W_OK: EACCES: set 1 has no O_WRONLY or O_RDWR member"
+        "fdset-shim: access /dev/fdset/1 mode=W_OK: EACCES: set 1 has an O_RDONLY member, no O_WRONLY or O_RDWR member"
     );
     assert_eq!(
         lines[2],

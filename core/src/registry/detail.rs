@@ -38,10 +38,8 @@ fn mode_name(accmode: i32) -> &'static str {
     }
 }
 
-/// `set 2 has O_RDWR and O_RDONLY members, no O_WRONLY`: why an open of
-/// access mode `wanted` found no member, naming what the set does have.
-pub fn no_member_text(set: u64, wanted: i32, present: PresentModes) -> String {
-    let want = mode_name(wanted);
+/// `set 2 has O_RDWR and O_RDONLY members`: what a set holds, by mode.
+pub fn present_text(set: u64, present: PresentModes) -> String {
     let names: Vec<&str> = [
         (present.rdwr, "O_RDWR"),
         (present.rdonly, "O_RDONLY"),
@@ -52,19 +50,20 @@ pub fn no_member_text(set: u64, wanted: i32, present: PresentModes) -> String {
     .map(|&(_, name)| name)
     .collect();
     match (names.as_slice(), present.total()) {
-        ([], _) => {
-            format!("set {set} has no member left (all removed; open dups keep the set), no {want}")
-        }
-        ([one], 1) => format!("set {set} has an {one} member, no {want}"),
-        ([one], _) => format!("set {set} has {one} members, no {want}"),
+        ([], _) => format!("set {set} has no member left (all removed; open dups keep the set)"),
+        ([one], 1) => format!("set {set} has an {one} member"),
+        ([one], _) => format!("set {set} has {one} members"),
         (several, _) => {
             let (last, rest) = several.split_last().unwrap_or((&"", &[]));
-            format!(
-                "set {set} has {} and {last} members, no {want}",
-                rest.join(", ")
-            )
+            format!("set {set} has {} and {last} members", rest.join(", "))
         }
     }
+}
+
+/// `set 2 has O_RDWR and O_RDONLY members, no O_WRONLY`: why an open of
+/// access mode `wanted` found no member, naming what the set does have.
+pub fn no_member_text(set: u64, wanted: i32, present: PresentModes) -> String {
+    format!("{}, no {}", present_text(set, present), mode_name(wanted))
 }
 
 /// One member as `x-query-fdset-members` shows it.
@@ -186,6 +185,18 @@ mod detail_tests {
         assert_eq!(
             no_member_text(3, libc::O_RDWR, present(0, 0, 0)),
             "set 3 has no member left (all removed; open dups keep the set), no O_RDWR"
+        );
+    }
+
+    #[test]
+    fn what_a_set_holds() {
+        assert_eq!(
+            present_text(5, present(1, 1, 1)),
+            "set 5 has O_RDWR, O_RDONLY and O_WRONLY members"
+        );
+        assert_eq!(
+            present_text(5, present(0, 0, 1)),
+            "set 5 has an O_WRONLY member"
         );
     }
 

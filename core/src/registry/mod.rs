@@ -619,5 +619,5 @@ impl Registry {
 
 mod detail;
 mod look;
-pub use detail::{FileFacts, MemberDetail, PresentModes, SetDetail, no_member_text};
+pub use detail::{FileFacts, MemberDetail, PresentModes, SetDetail, no_member_text, present_text};
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};

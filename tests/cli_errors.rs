@@ -340,3 +340,41 @@ fn bad_fdset_ctl_values_change_nothing() {
     assert_eq!(stdout_of(&o), "no fd sets\n", "nothing was added");
     assert_eq!(std::fs::read(&data).unwrap(), b"x");
 }
+
+/// `--qmp PATH` appears only once it listens: a client that waits for the
+/// path and connects at once is never refused. strace delays fdset-run's
+/// listen() by 300 ms (Debian's strace, installed by .ci/setup), which made
+/// every such connect fail while the socket was bound at PATH itself.
+#[test]
+fn the_qmp_socket_appears_only_when_it_listens() {
+    let d = TempDir::new("cli-listen");
+    let sock = d.path().join("q");
+    let mut cmd = Command::new("strace");
+    without_shim_env(&mut cmd);
+    shim_lib();
+    let mut child = cmd
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=listen",
+            "-e",
+            "inject=listen:delay_enter=300000",
+        ])
+        .arg(bin("fdset-run"))
+        .arg("--qmp")
+        .arg(&sock)
+        .args(["--", "sleep", "30"])
+        .spawn()
+        .expect("run strace (.ci/setup installs it)");
+    let start = Instant::now();
+    while sock.symlink_metadata().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no socket");
+        assert!(child.try_wait().unwrap().is_none(), "fdset-run exited");
+    }
+    let connected = std::os::unix::net::UnixStream::connect(&sock);
+    let _ = child.kill();
+    let _ = child.wait();
+    connected.expect("connect as soon as the path exists");
+}

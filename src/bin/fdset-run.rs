@@ -207,19 +207,48 @@ fn data_member(spec: &DataSpec) -> Result<Member, String> {
 
 fn qmp_listener(path: &Path) -> Result<UnixListener, String> {
     let option = format!("--qmp {}", path.display());
-    if path.symlink_metadata().is_ok() {
-        return Err(format!(
+    let exists = || {
+        format!(
             "{option}: {} already exists (remove it, or choose another path)",
             path.display()
-        ));
+        )
+    };
+    if path.symlink_metadata().is_ok() {
+        return Err(exists());
     }
-    // Mode 0600 from the start: nobody else may connect even for a moment.
-    // SAFETY: umask has no preconditions; the launcher is single-threaded.
-    let old = unsafe { libc::umask(0o177) };
-    let r = UnixListener::bind(path);
-    // SAFETY: as above.
-    unsafe { libc::umask(old) };
-    r.map_err(|e| format!("{option}: cannot create the socket: {e} (check that its directory exists and is writable)"))
+    let bind = |at: &Path| {
+        // Mode 0600 from the start: nobody else may connect even for a moment.
+        // SAFETY: umask has no preconditions; the launcher is single-threaded.
+        let old = unsafe { libc::umask(0o177) };
+        let r = UnixListener::bind(at);
+        // SAFETY: as above.
+        unsafe { libc::umask(old) };
+        r
+    };
+    let cannot = |e: io::Error| {
+        format!(
+            "{option}: cannot create the socket: {e} (check that its directory exists and is writable)"
+        )
+    };
+    // The socket is bound, then listens: a client that saw the path appear
+    // in between would be refused. So it listens under a private name first
+    // and appears at PATH by a hard link (which, unlike a rename, refuses a
+    // PATH that appeared meanwhile).
+    let mut private = path.as_os_str().to_os_string();
+    private.push(format!(".fdset-run-{}", std::process::id()));
+    let private = PathBuf::from(private);
+    let listener = match bind(&private) {
+        Ok(l) => l,
+        // A name too long for a socket address: the plain way.
+        Err(_) => return bind(path).map_err(cannot),
+    };
+    let linked = std::fs::hard_link(&private, path);
+    let _ = std::fs::remove_file(&private);
+    match linked {
+        Ok(()) => Ok(listener),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) => Err(cannot(e)),
+    }
 }
 
 static LAUNCHER_PID: AtomicI32 = AtomicI32::new(0);

@@ -358,8 +358,10 @@ fn bad_options_are_refused_before_the_program_starts() {
     assert!(!marker.exists());
 }
 
-/// The library is found beside fdset-run or at FDSET_SHIM_LIB; a wrong
-/// FDSET_SHIM_LIB is refused with the fix.
+/// The library is found at FDSET_SHIM_LIB, beside fdset-run, or in
+/// `../lib/fdset-shim/` or `../lib/<multiarch>/fdset-shim/` relative to it; a
+/// wrong FDSET_SHIM_LIB is refused with the fix, and a missing library with
+/// every place looked at.
 #[test]
 fn missing_library_is_refused() {
     let out = run(fdset_run()
@@ -381,14 +383,14 @@ fn missing_library_is_refused() {
             .args(["--", "true"]),
     );
     assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr_of(&out).contains(&format!(
-            "cannot find libfdset_shim.so beside {} (build it with `cargo build --release`, or set FDSET_SHIM_LIB=",
-            exe.display()
-        )),
-        "{}",
-        stderr_of(&out)
+    let root = d.path().parent().unwrap();
+    let expected = format!(
+        "fdset-run: cannot find libfdset_shim.so; looked in: {}/libfdset_shim.so, {}/lib/fdset-shim/libfdset_shim.so, {}/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so (install the package, build it with `cargo build --release`, or set FDSET_SHIM_LIB=/path/to/libfdset_shim.so)",
+        d.path().display(),
+        root.display(),
+        root.display()
     );
+    assert_eq!(stderr_of(&out).trim_end(), expected);
     // The same copy works when told where the library is.
     let out = output_of_fresh_executable(
         Command::new(&exe)
@@ -396,6 +398,31 @@ fn missing_library_is_refused() {
             .args(["--", "true"]),
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// An installed layout: `PREFIX/bin/fdset-run` finds
+/// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
+/// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.
+#[test]
+fn library_is_found_under_the_prefix() {
+    for lib_dir in ["lib/x86_64-linux-gnu/fdset-shim", "lib/fdset-shim"] {
+        let d = TempDir::new("run-prefix");
+        std::fs::create_dir_all(d.path().join("bin")).unwrap();
+        std::fs::create_dir_all(d.path().join(lib_dir)).unwrap();
+        let exe = d.path().join("bin/fdset-run");
+        std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
+        std::fs::copy(shim_lib(), d.path().join(lib_dir).join("libfdset_shim.so")).unwrap();
+        let f = d.file("in.txt", b"found under the prefix\n");
+        let out = output_of_fresh_executable(
+            Command::new(&exe)
+                .env_remove("FDSET_SHIM_LIB")
+                .arg("--file")
+                .arg(file_arg(1, &f, "ro"))
+                .args(["--", "cat", "/dev/fdset/1"]),
+        );
+        assert!(out.status.success(), "{lib_dir}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "found under the prefix\n", "{lib_dir}");
+    }
 }
 
 /// An existing LD_PRELOAD keeps its entries; the shim is appended.

@@ -12,7 +12,7 @@
 //! hooks.
 
 use fdset_core::launch::identity::{self, Identity};
-use fdset_core::launch::{add_fd as launch_spec, elf, open_modes, options as launch_options};
+use fdset_core::launch::{add_fd as launch_spec, elf, library, open_modes, options as launch_options};
 use launch_options::{DataSource, DataSpec, FileSpec, LaunchOptions, Parsed, access_mode_name};
 use std::ffi::{CString, OsStr};
 use std::fs::File;
@@ -54,14 +54,11 @@ fn shim_library() -> Result<PathBuf, String> {
         });
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
-    let lib = exe.with_file_name("libfdset_shim.so");
-    if lib.is_file() {
-        return Ok(lib);
+    let looked = library::candidates(&exe);
+    match looked.iter().find(|p| p.is_file()) {
+        Some(lib) => Ok(lib.clone()),
+        None => Err(library::not_found_text(&looked)),
     }
-    Err(format!(
-        "cannot find libfdset_shim.so beside {} (build it with `cargo build --release`, or set FDSET_SHIM_LIB=/path/to/libfdset_shim.so)",
-        exe.display()
-    ))
 }
 
 fn inheritable(fd: RawFd) -> bool {

@@ -4,5 +4,6 @@
 pub mod add_fd;
 pub mod elf;
 pub mod identity;
+pub mod library;
 pub mod open_modes;
 pub mod options;

@@ -78,5 +78,5 @@ fn deb() -> Result<(), String> {
     if !have_cargo_deb {
         return Err("cargo-deb is not installed: cargo install cargo-deb --locked".to_string());
     }
-    run(Command::new(&cargo).current_dir(root()).args(["deb", "--package", "fdset-shim", "--no-build"]))
+    run(Command::new(&cargo).current_dir(root()).args(["deb", "--package", "fdset-shim", "--no-build", "--strip"]))
 }

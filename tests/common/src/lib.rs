@@ -59,8 +59,14 @@ pub fn repo_root() -> PathBuf {
 
 /// One of the workspace's binaries (`fdset-run`, `fdset-ctl`), as cargo
 /// built it for the tests.
+///
+/// With `FDSET_TEST_INSTALLED=DIR` (the package check in CI), the installed
+/// one in DIR instead, which finds its library where the package put it.
 pub fn bin(name: &str) -> PathBuf {
-    let p = profile_dir().join(name);
+    let p = match std::env::var_os("FDSET_TEST_INSTALLED") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => profile_dir().join(name),
+    };
     assert!(p.exists(), "{} was not built", p.display());
     p
 }

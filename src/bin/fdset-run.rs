@@ -12,7 +12,9 @@
 //! hooks.
 
 use fdset_core::launch::identity::{self, Identity};
-use fdset_core::launch::{add_fd as launch_spec, elf, library, open_modes, options as launch_options};
+use fdset_core::launch::{
+    add_fd as launch_spec, elf, library, open_modes, options as launch_options,
+};
 use launch_options::{DataSource, DataSpec, FileSpec, LaunchOptions, Parsed, access_mode_name};
 use std::ffi::{CString, OsStr};
 use std::fs::File;

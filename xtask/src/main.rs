@@ -24,24 +24,35 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask/ is in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ is in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// The generated files, in the layout the package installs them in.
 fn dist() -> Result<(), String> {
     let out = target_dir().join("dist");
-    let commands = [fdset_core::cli::run::command(), fdset_core::cli::ctl::command()];
+    let commands = [
+        fdset_core::cli::run::command(),
+        fdset_core::cli::ctl::command(),
+    ];
     for dir in ["man1", "man7", "bash", "zsh", "fish"] {
-        std::fs::create_dir_all(out.join(dir)).map_err(|e| format!("{}: {e}", out.join(dir).display()))?;
+        std::fs::create_dir_all(out.join(dir))
+            .map_err(|e| format!("{}: {e}", out.join(dir).display()))?;
     }
     for cmd in commands {
         let name = cmd.get_name().to_string();
         let mut page = Vec::new();
-        clap_mangen::Man::new(cmd.clone()).render(&mut page).map_err(|e| format!("{name}.1: {e}"))?;
+        clap_mangen::Man::new(cmd.clone())
+            .render(&mut page)
+            .map_err(|e| format!("{name}.1: {e}"))?;
         write(&out.join("man1").join(format!("{name}.1")), &page)?;
         use clap_complete::Shell;
         for (shell, dir, file) in [
@@ -67,16 +78,36 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
 }
 
 fn deb() -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run(Command::new(&cargo).current_dir(root()).args(["build", "--release", "--package", "fdset-shim", "--lib", "--bins"]))?;
+    run(Command::new(&cargo).current_dir(root()).args([
+        "build",
+        "--release",
+        "--package",
+        "fdset-shim",
+        "--lib",
+        "--bins",
+    ]))?;
     dist()?;
-    let have_cargo_deb = Command::new(&cargo).args(["deb", "--version"]).output().is_ok_and(|o| o.status.success());
+    let have_cargo_deb = Command::new(&cargo)
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !have_cargo_deb {
         return Err("cargo-deb is not installed: cargo install cargo-deb --locked".to_string());
     }
-    run(Command::new(&cargo).current_dir(root()).args(["deb", "--package", "fdset-shim", "--no-build", "--strip"]))
+    run(Command::new(&cargo).current_dir(root()).args([
+        "deb",
+        "--package",
+        "fdset-shim",
+        "--no-build",
+        "--strip",
+    ]))
 }

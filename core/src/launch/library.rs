@@ -23,7 +23,13 @@ pub fn candidates(exe: &Path) -> Vec<PathBuf> {
     let mut out = vec![bin.join(FILE_NAME)];
     if let Some(prefix) = bin.parent() {
         out.push(prefix.join("lib/fdset-shim").join(FILE_NAME));
-        out.push(prefix.join("lib").join(multiarch()).join("fdset-shim").join(FILE_NAME));
+        out.push(
+            prefix
+                .join("lib")
+                .join(multiarch())
+                .join("fdset-shim")
+                .join(FILE_NAME),
+        );
     }
     out
 }

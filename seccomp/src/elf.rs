@@ -65,7 +65,6 @@ pub fn classify(d: &[u8]) -> Option<String> {
     let phentsize = u16_at(d, 54)? as usize;
     let phnum = u16_at(d, 56)? as usize;
     let mut interp = None;
-    let mut dynamic = false;
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
         match u32_at(d, ph)? {
@@ -76,15 +75,14 @@ pub fn classify(d: &[u8]) -> Option<String> {
                 let s = raw.split(|&b| b == 0).next()?;
                 interp = Some(String::from_utf8_lossy(s).into_owned());
             }
-            2 => dynamic = true,
             _ => {}
         }
     }
     if is_go(d) {
-        return Some("a Go program (it makes its own system calls)".into());
+        return Some("a Go program, which makes its own system calls".into());
     }
     match interp {
-        None if e_type == 3 && dynamic => None, // a shared library
+        // Also a static-pie (ET_DYN without an interpreter).
         None => Some("statically linked".into()),
         Some(i) => {
             let name = i.rsplit('/').next().unwrap_or(&i);

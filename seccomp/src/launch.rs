@@ -266,7 +266,7 @@ fn launch(
     let registry = registry_with(opts, members).map_err(Failure::Launcher)?;
     let paths = path_config(opts);
     raise_nofile();
-    let (_old_mask, signals) = block_signals();
+    let (old_mask, signals) = block_signals();
     // SAFETY: plain system call; the result is a new descriptor of ours.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if epoll < 0 {
@@ -290,12 +290,14 @@ fn launch(
     cmd.args(&opts.program[1..]);
     let sock = theirs.as_raw_fd();
     // SAFETY: between fork and exec only async-signal-safe system calls
-    // (prctl, seccomp, sendmsg, read) on data prepared before the fork;
+    // (sigprocmask, prctl, seccomp, sendmsg, read) on data prepared before the fork;
     // nothing allocates. The calls after the filter (sendmsg, read, execve)
     // are not ones it sends to fdset-run, which is busy in spawn() until
     // the exec.
     unsafe {
         cmd.pre_exec(move || {
+            // The program gets the signal mask fdset-run was started with.
+            libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
             match filter::install(&prog, nnp) {
                 Ok(l) => {
                     // The listener is close-on-exec: the exec closes it

@@ -406,8 +406,10 @@ impl Call<'_> {
         reply
     }
 
-    /// `O_PATH`: a real O_PATH descriptor of the newest visible member's
-    /// file, not a recorded dup (spec section 2, step 7).
+    /// `O_PATH`: the newest visible member's file, not a recorded dup
+    /// (spec section 2, step 7). The kernel cannot install an O_PATH
+    /// descriptor in another process (ADDFD takes no O_PATH file), so the
+    /// program gets a duplicate of that member (README "Seccomp mode").
     fn open_path(&self, registry: &Registry, path: &[u8], set: u64, flags: i32) -> Reply {
         let member = match registry.look(set) {
             LookOutcome::Answered { member, .. } => member,
@@ -416,25 +418,16 @@ impl Call<'_> {
         if flags & libc::O_DIRECTORY != 0 && !ops::is_directory(member) {
             return Reply::Error(libc::ENOTDIR);
         }
-        let Ok(proc_path) = std::ffi::CString::new(format!("/proc/self/fd/{member}")) else {
-            return Reply::Error(libc::EIO);
-        };
-        // SAFETY: a valid C string; the result is our own descriptor.
-        let fd = unsafe { libc::open(proc_path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Reply::Error(sys::errno());
-        }
         let r = sys::notif_addfd_send(
             self.sh.listener,
             self.req.id,
-            fd,
+            member,
             flags & libc::O_CLOEXEC != 0,
         );
-        sys::close(fd);
         match r {
             Ok(n) => {
                 self.log(&format!(
-                    "open {} O_PATH: set {set}: member fd {member} -> fd {n}",
+                    "open {} O_PATH: set {set}: member fd {member} -> fd {n} (not counted)",
                     text(path)
                 ));
                 Reply::Done

@@ -333,10 +333,7 @@ fn busybox_static_cats_stats_and_writes_a_set_as_its_file() {
         let set_args: Vec<&str> = set_args.iter().map(String::as_str).collect();
         let served = run_out(launcher(false, &files, &bb, &set_args));
         let d = direct.to_string_lossy();
-        let file_args: Vec<String> = args
-            .iter()
-            .map(|a| a.replace('@', &d).replace('^', &d))
-            .collect();
+        let file_args: Vec<String> = args.iter().map(|a| a.replace(['@', '^'], &d)).collect();
         let mut plain = Command::new(&bb);
         plain.args(&file_args);
         (served, run_out(plain))

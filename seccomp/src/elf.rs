@@ -67,15 +67,13 @@ pub fn classify(d: &[u8]) -> Option<String> {
     let mut interp = None;
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
-        match u32_at(d, ph)? {
-            3 => {
-                let off = u64_at(d, ph + 8)? as usize;
-                let size = u64_at(d, ph + 32)? as usize;
-                let raw = d.get(off..off + size)?;
-                let s = raw.split(|&b| b == 0).next()?;
-                interp = Some(String::from_utf8_lossy(s).into_owned());
-            }
-            _ => {}
+        // PT_INTERP
+        if u32_at(d, ph)? == 3 {
+            let off = u64_at(d, ph + 8)? as usize;
+            let size = u64_at(d, ph + 32)? as usize;
+            let raw = d.get(off..off + size)?;
+            let s = raw.split(|&b| b == 0).next()?;
+            interp = Some(String::from_utf8_lossy(s).into_owned());
         }
     }
     if is_go(d) {

@@ -31,6 +31,9 @@ pub fn notified_calls() -> Vec<libc::c_long> {
         libc::SYS_close,
         libc::SYS_close_range,
         libc::SYS_dup3,
+        // A new process holds copies of its parent's dups (clone is
+        // notified only without CLONE_THREAD: see `program`).
+        libc::SYS_clone3,
     ];
     // The older calls exist on x86_64 only (aarch64 never had them).
     #[cfg(target_arch = "x86_64")]
@@ -42,6 +45,8 @@ pub fn notified_calls() -> Vec<libc::c_long> {
         libc::SYS_access,
         libc::SYS_readlink,
         libc::SYS_dup2,
+        libc::SYS_fork,
+        libc::SYS_vfork,
     ]);
     v
 }
@@ -64,10 +69,11 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     }
 }
 
-/// The program: wrong architecture, or an x32 call: allow. One of
-/// [`notified_calls`]: notify. Anything else: allow.
+/// The program: wrong architecture, or an x32 call: allow. `clone`:
+/// notify unless it makes a thread. One of [`notified_calls`]: notify.
+/// Anything else: allow.
 pub fn program() -> Vec<libc::sock_filter> {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W};
     let calls = notified_calls();
     let n = calls.len();
     assert!(n < 250, "jump offsets are 8 bits");
@@ -86,6 +92,17 @@ pub fn program() -> Vec<libc::sock_filter> {
         p.push(jump(BPF_JMP | BPF_JGE | BPF_K, 0x4000_0000, 0, 1));
         p.push(stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW));
     }
+    // clone(flags, ...) with CLONE_THREAD shares the descriptor table: a
+    // thread of a known process, nothing to learn. The low word of args[0]
+    // (little-endian) holds the flag.
+    let arg0_low = std::mem::offset_of!(libc::seccomp_data, args) as u32;
+    p.extend([
+        jump(BPF_JMP | BPF_JEQ | BPF_K, libc::SYS_clone as u32, 0, 4),
+        stmt(BPF_LD | BPF_W | BPF_ABS, arg0_low),
+        jump(BPF_JMP | BPF_JSET | BPF_K, libc::CLONE_THREAD as u32, 0, 1),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_USER_NOTIF),
+    ]);
     // Each test jumps to the NOTIFY return when equal: it sits after the
     // remaining tests and the ALLOW return.
     for (i, &nr) in calls.iter().enumerate() {
@@ -130,6 +147,10 @@ mod tests {
     /// Run the classic BPF program on one `seccomp_data`, as the kernel
     /// would (only the instructions `program` emits).
     fn run(p: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
+        run_with(p, arch, nr, 0)
+    }
+
+    fn run_with(p: &[libc::sock_filter], arch: u32, nr: u32, arg0: u32) -> u32 {
         let mut acc = 0u32;
         let mut pc = 0usize;
         loop {
@@ -137,12 +158,19 @@ mod tests {
             let code = i.code as u32;
             match code {
                 c if c == libc::BPF_LD | libc::BPF_W | libc::BPF_ABS => {
-                    acc = if i.k == 4 { arch } else { nr };
-                    assert!(i.k == 0 || i.k == 4);
+                    acc = match i.k {
+                        0 => nr,
+                        4 => arch,
+                        16 => arg0,
+                        k => panic!("load of seccomp_data offset {k}"),
+                    };
                     pc += 1;
                 }
                 c if c == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K => {
                     pc += 1 + if acc == i.k { i.jt } else { i.jf } as usize;
+                }
+                c if c == libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K => {
+                    pc += 1 + if acc & i.k != 0 { i.jt } else { i.jf } as usize;
                 }
                 c if c == libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K => {
                     pc += 1 + if acc >= i.k { i.jt } else { i.jf } as usize;
@@ -158,6 +186,9 @@ mod tests {
         let p = program();
         let listed = notified_calls();
         for nr in 0..600u32 {
+            if nr == libc::SYS_clone as u32 {
+                continue;
+            }
             let want = if listed.contains(&(nr as libc::c_long)) {
                 libc::SECCOMP_RET_USER_NOTIF
             } else {
@@ -165,6 +196,35 @@ mod tests {
             };
             assert_eq!(run(&p, AUDIT_ARCH, nr), want, "system call {nr}");
         }
+    }
+
+    #[test]
+    fn clone_is_notified_unless_it_makes_a_thread() {
+        let p = program();
+        let nr = libc::SYS_clone as u32;
+        let fork_like = libc::SIGCHLD as u32;
+        let thread = (libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD) as u32;
+        assert_eq!(
+            run_with(&p, AUDIT_ARCH, nr, fork_like),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(
+            run_with(&p, AUDIT_ARCH, nr, thread),
+            libc::SECCOMP_RET_ALLOW
+        );
+        // The flag test leaves other calls' numbers alone.
+        assert_eq!(
+            run_with(&p, AUDIT_ARCH, libc::SYS_openat as u32, thread),
+            libc::SECCOMP_RET_USER_NOTIF
+        );
+        assert_eq!(
+            run_with(&p, AUDIT_ARCH, libc::SYS_read as u32, fork_like),
+            libc::SECCOMP_RET_ALLOW
+        );
     }
 
     #[test]

@@ -355,6 +355,7 @@ fn launch(
             tree: Tree::new(epoll.as_raw_fd()),
         }),
         records: AtomicUsize::new(0),
+        forking: AtomicUsize::new(0),
         paths,
         verbose: opts.verbose,
         listener: listener.into_raw_fd(),

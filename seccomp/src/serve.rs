@@ -26,6 +26,8 @@ pub struct Shared {
     /// `tree.total()`, readable without the lock: a close pays nothing more
     /// than the round trip while no process holds a dup.
     pub records: AtomicUsize,
+    /// `tree.forking()`, readable without the lock.
+    pub forking: AtomicUsize,
     pub paths: PathConfig,
     pub verbose: bool,
     pub listener: Fd,
@@ -39,6 +41,7 @@ impl Shared {
     /// After the tree changed, with the lock held.
     pub fn sync_count(&self, st: &State) {
         self.records.store(st.tree.total(), Ordering::Release);
+        self.forking.store(st.tree.forking(), Ordering::Release);
     }
 
     pub fn log(&self, tid: i32, msg: &str) {
@@ -166,6 +169,12 @@ fn handle(sh: &Shared, req: &libc::seccomp_notif) -> Reply {
         req,
         tid: req.pid as i32,
     };
+    // A thread that forked is past its fork now: its child exists.
+    if sh.forking.load(Ordering::Acquire) > 0 {
+        let mut st = sh.lock();
+        st.tree.fork_done(c.tid);
+        sh.sync_count(&st);
+    }
     #[cfg(target_arch = "x86_64")]
     match nr {
         libc::SYS_open => return c.open(a[0], a[1] as i32),
@@ -175,6 +184,7 @@ fn handle(sh: &Shared, req: &libc::seccomp_notif) -> Reply {
         libc::SYS_access => return c.access("access", a[0], a[1] as i32, 0),
         libc::SYS_readlink => return c.readlink(a[0], a[2] as i64),
         libc::SYS_dup2 => return c.dup_onto(a[0] as i32, a[1] as i32, 0),
+        libc::SYS_fork | libc::SYS_vfork => return c.fork(),
         _ => {}
     }
     match nr {
@@ -188,6 +198,9 @@ fn handle(sh: &Shared, req: &libc::seccomp_notif) -> Reply {
         libc::SYS_close => c.close(a[0] as u32),
         libc::SYS_close_range => c.close_range(a[0] as u32, a[1] as u32, a[2] as u32),
         libc::SYS_dup3 => c.dup_onto(a[0] as i32, a[1] as i32, a[2] as i32),
+        // The filter sends clone only without CLONE_THREAD.
+        libc::SYS_clone => c.fork(),
+        libc::SYS_clone3 => c.clone3(a[0], a[1]),
         _ => Reply::Continue,
     }
 }
@@ -616,6 +629,25 @@ impl Call<'_> {
                     Err(e) => Reply::Error(e),
                 }
             }
+        }
+    }
+
+    // ------------------------------------------------------------ fork
+
+    /// A new process is about to hold copies of the caller's dups: the
+    /// next record drop walks the tree for it (Tree::discover).
+    fn fork(&self) -> Reply {
+        let mut st = self.sh.lock();
+        st.tree.fork_started(self.tid);
+        self.sh.sync_count(&st);
+        Reply::Continue
+    }
+
+    fn clone3(&self, args: u64, size: u64) -> Reply {
+        // struct clone_args starts with the u64 flags.
+        match sys::read_struct::<u64>(self.tid, args, 8) {
+            Ok(flags) if size >= 8 && flags & libc::CLONE_THREAD as u64 != 0 => Reply::Continue,
+            _ => self.fork(),
         }
     }
 

@@ -43,6 +43,12 @@ pub struct Tree {
     me: i32,
     epoll: RawFd,
     total: usize,
+    /// A process may have been created since the last walk (a fork-family
+    /// call went through the filter): the next record drop walks the tree.
+    dirty: bool,
+    /// Threads inside a fork-family call: their child may not exist yet,
+    /// so a walk does not clear `dirty` until each made another call.
+    forking: HashSet<i32>,
 }
 
 /// The ids in /proc/PID/task/*/children: every child of every thread.
@@ -84,6 +90,8 @@ impl Tree {
             me: std::process::id() as i32,
             epoll,
             total: 0,
+            dirty: false,
+            forking: HashSet::new(),
         }
     }
 
@@ -132,11 +140,20 @@ impl Tree {
         self.procs.get_mut(&pid)
     }
 
-    fn untrack_if_empty(&mut self, pid: i32) {
-        if self.procs.get(&pid).is_some_and(|p| p.records.is_empty()) {
-            // Closing the pidfd takes it out of the epoll set.
-            self.procs.remove(&pid);
-        }
+    /// Thread `tid` is in fork, vfork, clone or clone3 (not a thread).
+    pub fn fork_started(&mut self, tid: i32) {
+        self.dirty = true;
+        self.forking.insert(tid);
+    }
+
+    /// Thread `tid` made a call after its fork: the child exists.
+    pub fn fork_done(&mut self, tid: i32) {
+        self.forking.remove(&tid);
+    }
+
+    /// How many threads are inside a fork-family call.
+    pub fn forking(&self) -> usize {
+        self.forking.len()
     }
 
     /// One record per distinct (number, token description): what a forked
@@ -196,9 +213,11 @@ impl Tree {
     /// Find every process of the tree that holds copies of dups without a
     /// record of its own (forked since), and record them.
     pub fn discover(&mut self, reg: &mut Registry) {
-        if self.total == 0 {
+        if self.total == 0 || !self.dirty {
             return;
         }
+        // Forks that completed before this walk are seen by it.
+        self.dirty = !self.forking.is_empty();
         let candidates = self.candidates();
         let mut seen = HashSet::new();
         let mut stack = children(self.me, self.me);
@@ -273,7 +292,8 @@ impl Tree {
             reg.forget_dup(&mut LocalOps, r.token, closed);
             sys::close(r.token);
         }
-        self.untrack_if_empty(pid);
+        // A process stays tracked (with no record) until it ends: its next
+        // set open then costs no pidfd.
     }
 
     /// The records of `pid` in `first..=last`.

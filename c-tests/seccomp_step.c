@@ -16,6 +16,10 @@
  *   access PATH r|w|x|f  -> "ok" or "err ERRNO"
  *   readlink PATH        -> "link TEXT" or "err ERRNO"
  *   fdflags FD           -> "flags F" (F_GETFL & O_ACCMODE|O_APPEND) "cloexec C"
+ *   statfs PATH          -> "statfs type=T bsize=B" or "err ERRNO"
+ *   truncate PATH LEN    -> "ok" or "err ERRNO"
+ *   touch PATH SECS      -> utimensat(): both times SECS: "ok" or "err ERRNO"
+ *   mtime PATH           -> "mtime SECS" or "err ERRNO"
  *   fork-hold            -> a child that holds every descriptor and waits
  *                           for a signal: "child PID"
  *   forkclose FD         -> a child closes FD and exits: "ok"
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,13 +209,10 @@ int main(int argc, char **argv) {
             reply_rc(close(x));
         } else if (sscanf(line, "dup2 %d %d", &x, &y) == 2) {
             reply_rc(dup2(x, y));
-        } else if (sscanf(line, "stat %3999s", a) == 1) {
-            int rc = stat(a, &st);
-            reply_stat(rc, &st);
         } else if (sscanf(line, "lstat %3999s", a) == 1) {
             int rc = lstat(a, &st);
             reply_stat(rc, &st);
-        } else if (sscanf(line, "statx %3999s", a) == 1) {
+        } else if (strncmp(line, "statx ", 6) == 0 && sscanf(line, "statx %3999s", a) == 1) {
             do_statx(a);
         } else if (sscanf(line, "access %3999s %63s", a, b) == 2) {
             int mode = 0;
@@ -226,6 +228,21 @@ int main(int argc, char **argv) {
             int fl = fcntl(x, F_GETFL), fd = fcntl(x, F_GETFD);
             if (fl < 0 || fd < 0) printf("err %d\n", errno);
             else printf("flags %d cloexec %d\n", fl & (O_ACCMODE | O_APPEND), fd & FD_CLOEXEC);
+        } else if (strncmp(line, "statfs ", 7) == 0 && sscanf(line, "statfs %3999s", a) == 1) {
+            struct statfs sf;
+            if (statfs(a, &sf) < 0) printf("err %d\n", errno);
+            else printf("statfs type=%lx bsize=%ld\n", (unsigned long)sf.f_type, (long)sf.f_bsize);
+        } else if (strncmp(line, "stat ", 5) == 0 && sscanf(line, "stat %3999s", a) == 1) {
+            int rc = stat(a, &st);
+            reply_stat(rc, &st);
+        } else if (sscanf(line, "truncate %3999s %d", a, &x) == 2) {
+            reply_rc(truncate(a, x));
+        } else if (sscanf(line, "touch %3999s %d", a, &x) == 2) {
+            struct timespec ts[2] = {{x, 0}, {x, 0}};
+            reply_rc(utimensat(AT_FDCWD, a, ts, 0));
+        } else if (sscanf(line, "mtime %3999s", a) == 1) {
+            if (stat(a, &st) < 0) printf("err %d\n", errno);
+            else printf("mtime %lld\n", (long long)st.st_mtime);
         } else if (strcmp(line, "fork-hold") == 0) {
             pid_t pid = fork();
             if (pid == 0) {

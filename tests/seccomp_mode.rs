@@ -134,10 +134,30 @@ fn step_program_serves_a_set(prog: &Path, extra: &[&str]) {
         "close 3",
     ];
     let answers = same_answers(&mut served, &mut plain, "/dev/fdset/1", &direct, &steps);
+    assert_eq!(answers[0], "stat mode=100644 size=18 nlink=1");
+    assert_eq!(answers[2], "statx mode=100644 size=18");
     assert_eq!(answers[6], "data first line|second|");
     assert_eq!(answers[10], "data replaced");
     assert_eq!(answers[19], "data replaced+more");
     assert_eq!(std::fs::read_to_string(&via_set).unwrap(), "replaced+more");
+    // The other path calls of section 8, through a member.
+    let answers = same_answers(
+        &mut served,
+        &mut plain,
+        "/dev/fdset/1",
+        &direct,
+        &[
+            "statfs @",
+            "truncate @ 5",
+            "stat @",
+            "touch @ 1000000000",
+            "mtime @",
+        ],
+    );
+    assert!(answers[0].starts_with("statfs type="), "{answers:?}");
+    assert_eq!(answers[2], "stat mode=100644 size=5 nlink=1");
+    assert_eq!(answers[4], "mtime 1000000000");
+    assert_eq!(std::fs::read_to_string(&via_set).unwrap(), "repla");
     // The members stay fdset-run's: the program holds no copy of them.
     let pid = program_pid(served.pid());
     assert!(

@@ -195,6 +195,9 @@ fn handle(sh: &Shared, req: &libc::seccomp_notif) -> Reply {
         libc::SYS_faccessat => c.access("faccessat", a[1], a[2] as i32, 0),
         libc::SYS_faccessat2 => c.access("faccessat2", a[1], a[2] as i32, a[3] as i32),
         libc::SYS_readlinkat => c.readlink(a[1], a[3] as i64),
+        libc::SYS_statfs => c.statfs(a[0], a[1]),
+        libc::SYS_truncate => c.truncate(a[0], a[1] as i64),
+        libc::SYS_utimensat => c.utimensat(a[1], a[2], a[3] as i32),
         libc::SYS_close => c.close(a[0] as u32),
         libc::SYS_close_range => c.close_range(a[0] as u32, a[1] as u32, a[2] as u32),
         libc::SYS_dup3 => c.dup_onto(a[0] as i32, a[1] as i32, a[2] as i32),
@@ -348,7 +351,9 @@ impl Call<'_> {
         let cloexec = flags & libc::O_CLOEXEC != 0;
         let mut st = self.sh.lock();
         let Some(pid) = st.tree.tgid(self.tid, true) else {
-            return Reply::Done;
+            // /proc has no such thread: the caller is gone (or /proc is
+            // hidden from fdset-run); without its process no dup can be counted.
+            return Reply::Error(libc::EAGAIN);
         };
         if flags & libc::O_PATH != 0 {
             return self.open_path(&st.registry, path, set, flags);
@@ -629,6 +634,110 @@ impl Call<'_> {
                     Err(e) => Reply::Error(e),
                 }
             }
+        }
+    }
+
+    /// `statfs`: the member's file system.
+    fn statfs(&self, addr: u64, buf_addr: u64) -> Reply {
+        let mut buf = [0u8; 4096];
+        let Some(path) = self.path(addr, &mut buf) else {
+            return Reply::Continue;
+        };
+        match classify(&self.sh.paths, path, true) {
+            Target::Other | Target::PrefixDir => Reply::Continue,
+            Target::BadNumber => Reply::Error(libc::ENOENT),
+            Target::Set(set) => {
+                let what = format!("statfs {}", text(path));
+                match self.with_member(&what, set, |m, _| sys::fstatfs(m)) {
+                    Ok(Ok(st)) => self.write_answer(buf_addr, sys::bytes_of(&st)),
+                    Ok(Err(e)) | Err(e) => Reply::Error(e),
+                }
+            }
+        }
+    }
+
+    /// `truncate` through the newest visible member that can write, else
+    /// `EACCES` (spec section 8).
+    fn truncate(&self, addr: u64, length: i64) -> Reply {
+        let mut buf = [0u8; 4096];
+        let Some(path) = self.path(addr, &mut buf) else {
+            return Reply::Continue;
+        };
+        let set = match classify(&self.sh.paths, path, true) {
+            Target::Other | Target::PrefixDir => return Reply::Continue,
+            Target::BadNumber => return Reply::Error(libc::ENOENT),
+            Target::Set(set) => set,
+        };
+        let st = self.sh.lock();
+        if !matches!(st.registry.look(set), LookOutcome::Answered { .. }) {
+            return Reply::Error(libc::ENOENT);
+        }
+        let writer = st.registry.set(set).and_then(|s| {
+            s.members
+                .iter()
+                .rev()
+                .find(|m| !m.removed && m.info.status_flags & libc::O_ACCMODE != libc::O_RDONLY)
+                .map(|m| m.fd)
+        });
+        let Some(m) = writer else {
+            drop(st);
+            self.log(&format!(
+                "truncate {}: EACCES: set {set} has no member that can write",
+                text(path)
+            ));
+            return Reply::Error(libc::EACCES);
+        };
+        // SAFETY: plain system call on a member of ours.
+        let r = unsafe { libc::ftruncate(m, length) };
+        let e = sys::errno();
+        drop(st);
+        self.log(&format!(
+            "truncate {} to {length}: set {set}: member fd {m}",
+            text(path)
+        ));
+        if r < 0 {
+            Reply::Error(e)
+        } else {
+            Reply::Value(0)
+        }
+    }
+
+    /// `utimensat` (touch) through the newest visible member.
+    fn utimensat(&self, addr: u64, times_addr: u64, flags: i32) -> Reply {
+        let mut buf = [0u8; 4096];
+        // A NULL path is futimens on the descriptor: the kernel's.
+        if addr == 0 {
+            return Reply::Continue;
+        }
+        let Some(path) = self.path(addr, &mut buf) else {
+            return Reply::Continue;
+        };
+        if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+            return Reply::Continue;
+        }
+        let set = match classify(&self.sh.paths, path, true) {
+            Target::Other | Target::PrefixDir => return Reply::Continue,
+            Target::BadNumber => return Reply::Error(libc::ENOENT),
+            Target::Set(set) => set,
+        };
+        let times = if times_addr == 0 {
+            None
+        } else {
+            match sys::read_struct::<[libc::timespec; 2]>(self.tid, times_addr, 32) {
+                Ok(t) => Some(t),
+                Err(_) => return Reply::Error(libc::EFAULT),
+            }
+        };
+        let what = format!("utimensat {}", text(path));
+        let r = self.with_member(&what, set, |m, _| {
+            let ptr = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+            // SAFETY: ptr is null or two timespecs of ours; m is a member.
+            let r = unsafe { libc::futimens(m, ptr) };
+            if r < 0 { Err(sys::errno()) } else { Ok(()) }
+        });
+        match r {
+            Ok(Ok(())) => Reply::Value(0),
+            Ok(Err(e)) | Err(e) => Reply::Error(e),
         }
     }
 

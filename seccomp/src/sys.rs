@@ -278,3 +278,10 @@ pub fn fstatx(fd: RawFd, sync: i32, mask: u32) -> Result<libc::statx, Errno> {
     };
     check(r as libc::c_long).map(|_| st)
 }
+
+pub fn fstatfs(fd: RawFd) -> Result<libc::statfs, Errno> {
+    let mut st: libc::statfs = zeroed();
+    // SAFETY: st is a valid buffer for one struct statfs.
+    let r = unsafe { libc::fstatfs(fd, &mut st) };
+    check(r as libc::c_long).map(|_| st)
+}

@@ -212,6 +212,7 @@ impl Control {
     /// Serve until no process of the tree is left; the program's exit status.
     pub fn run(mut self) -> i32 {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 32];
+        let mut last_check = std::time::Instant::now();
         loop {
             self.turn_monitors();
             // Once a second, the records of dups a process lost where no
@@ -228,8 +229,11 @@ impl Control {
             if n < 0 {
                 continue;
             }
-            if n == 0 && self.sh.records.load(std::sync::atomic::Ordering::Acquire) > 0 {
-                self.validate();
+            if last_check.elapsed() >= std::time::Duration::from_secs(1) {
+                last_check = std::time::Instant::now();
+                if self.sh.records.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                    self.validate();
+                }
             }
             for ev in &events[..n as usize] {
                 let tag = ev.u64;

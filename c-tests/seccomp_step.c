@@ -23,6 +23,8 @@
  *   fork-hold            -> a child that holds every descriptor and waits
  *                           for a signal: "child PID"
  *   forkclose FD         -> a child closes FD and exits: "ok"
+ *   forkopen PATH        -> "child PID"; on SIGUSR1 that child opens PATH
+ *                           read-only, prints "child fd N" and waits
  *   exec                 -> this program again, in place ("main" anew)
  *   exit                 -> exits 0
  * It prints "main" first thing. With arguments `opens DIR N` it instead
@@ -63,6 +65,9 @@ static int parse_flags(const char *m) {
     }
     return flags;
 }
+
+static volatile sig_atomic_t usr1;
+static void on_usr1(int sig) { (void)sig; usr1 = 1; }
 
 static void reply_rc(long rc) {
     if (rc < 0) printf("err %d\n", errno);
@@ -248,6 +253,21 @@ int main(int argc, char **argv) {
             if (pid == 0) {
                 for (;;) pause();
             }
+            printf("child %d\n", (int)pid);
+        } else if (sscanf(line, "forkopen %3999s", a) == 1) {
+            sigset_t block, old;
+            sigemptyset(&block);
+            sigaddset(&block, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &block, &old);
+            signal(SIGUSR1, on_usr1);
+            pid_t pid = fork();
+            if (pid == 0) {
+                while (!usr1) sigsuspend(&old);
+                int fd = open(a, O_RDONLY);
+                printf("child fd %d\n", fd < 0 ? -errno : fd);
+                for (;;) pause();
+            }
+            sigprocmask(SIG_SETMASK, &old, NULL);
             printf("child %d\n", (int)pid);
         } else if (sscanf(line, "forkclose %d", &x) == 1) {
             pid_t pid = fork();

@@ -667,6 +667,44 @@ fn removed_member_is_closed_only_when_no_process_of_the_tree_holds_a_dup() {
 }
 
 #[test]
+fn two_processes_with_a_dup_at_the_same_number_are_each_counted_once() {
+    let dir = TempDir::new("seccomp-siblings");
+    let file = dir.file("member.txt", b"twice\n");
+    let (mut p, mut q) = served_with_qmp(&dir, &file);
+    // The child exists before the parent's open, so it holds no copy; its
+    // own open then gets the same number 3 for the same member.
+    let child: u32 = p
+        .step("forkopen /dev/fdset/1")
+        .strip_prefix("child ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(p.step("open /dev/fdset/1 r"), "fd 3");
+    // SAFETY: plain kill of the test's own grandchild.
+    unsafe { libc::kill(child as i32, libc::SIGUSR1) };
+    assert_eq!(p.line(), "child fd 3");
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 1})),
+        json!({"return": {}})
+    );
+    assert_eq!(p.step("close 3"), "ok");
+    assert_eq!(sets(&mut q), vec![(1, 0)], "the child's dup counts");
+    // SAFETY: as above.
+    unsafe { libc::kill(child as i32, libc::SIGTERM) };
+    wait_gone(child);
+    let start = Instant::now();
+    while holds(p.pid(), &file) {
+        assert!(
+            start.elapsed() < LIMIT,
+            "a dup was counted twice: the member stays"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(sets(&mut q), vec![]);
+    assert_eq!(p.step("exit"), "");
+}
+
+#[test]
 fn a_child_closing_its_copy_leaves_the_parents_dup_counted() {
     let dir = TempDir::new("seccomp-forkclose");
     let file = dir.file("member.txt", b"kept\n");

@@ -379,12 +379,20 @@ impl Call<'_> {
         }
         let mut closed = Vec::new();
         let State { registry, tree } = &mut *st;
+        if !tree.prepare(registry, pid) {
+            self.sh.sync_count(&st);
+            return Reply::Error(libc::EAGAIN);
+        }
         let outcome = registry.open_with_closed(&mut LocalOps, set, flags, &mut closed);
         let reply = match outcome {
             OpenOutcome::Opened { member, dup, .. } => {
                 match sys::notif_addfd_send(self.sh.listener, self.req.id, dup, cloexec) {
                     Ok(fd) => {
-                        tree.insert(registry, pid, fd, set, dup, &mut closed);
+                        if !tree.insert(registry, pid, fd, set, dup, &mut closed) {
+                            // Ended meanwhile: its descriptors are gone.
+                            registry.forget_dup(&mut LocalOps, dup, &mut closed);
+                            sys::close(dup);
+                        }
                         self.log(&format!(
                             "open {} flags {flags:#o}: set {set}: member fd {member} -> fd {fd}",
                             text(path)

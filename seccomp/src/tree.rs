@@ -232,17 +232,23 @@ impl Tree {
         }
     }
 
-    /// Before the first record of `pid`: the copies it may hold already.
-    fn ensure_known(&mut self, reg: &mut Registry, pid: i32) {
-        if self.procs.contains_key(&pid) || self.total == 0 {
-            return;
+    /// Track `pid` before its first open of a set is installed: the fork
+    /// copies it holds already are recorded now, while no new dup of the
+    /// same member could be mistaken for one. False: the process is gone.
+    pub fn prepare(&mut self, reg: &mut Registry, pid: i32) -> bool {
+        if self.procs.contains_key(&pid) {
+            return true;
         }
-        let candidates = self.candidates();
-        self.adopt(reg, pid, &candidates);
+        if self.total > 0 {
+            let candidates = self.candidates();
+            self.adopt(reg, pid, &candidates);
+        }
+        self.track(pid).is_some()
     }
 
-    /// Record the dup `token` of `set`, installed as `fd` in `pid`. A record
-    /// already at `fd` is stale (the number was free for the kernel): dropped.
+    /// Record the dup `token` of `set`, installed as `fd` in `pid` (which
+    /// [`Tree::prepare`] tracks). A record already at `fd` is stale (the
+    /// number was free for the kernel): dropped.
     pub fn insert(
         &mut self,
         reg: &mut Registry,
@@ -255,8 +261,7 @@ impl Tree {
         if self.record_at(pid, fd).is_some_and(|r| r.token != token) {
             self.drop_records(reg, pid, &[fd], closed);
         }
-        self.ensure_known(reg, pid);
-        let Some(p) = self.track(pid) else {
+        let Some(p) = self.procs.get_mut(&pid) else {
             return false;
         };
         p.records.insert(fd, Record { set, token });

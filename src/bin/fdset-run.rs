@@ -271,7 +271,12 @@ fn main() {
         }
         Err(e) => die(&e),
     };
-    let lib = shim_library().unwrap_or_else(|e| die(&e));
+    // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
+    let seccomp = fdset_seccomp::wanted(opts.seccomp, &opts);
+    let lib = match seccomp {
+        true => PathBuf::new(),
+        false => shim_library().unwrap_or_else(|e| die(&e)),
+    };
     let mut add_fd = check_add_fds(&opts).unwrap_or_else(|e| die(&e));
     let mut members = Vec::new();
     for f in &opts.files {
@@ -284,6 +289,15 @@ fn main() {
         .qmp
         .as_deref()
         .map(|p| qmp_listener(p).unwrap_or_else(|e| die(&e)));
+    if seccomp {
+        let members = members.into_iter().map(|m| fdset_seccomp::Member {
+            fd: m.fd,
+            set: m.set,
+            opaque: m.opaque,
+            what: m.what,
+        });
+        fdset_seccomp::run(&opts, members.collect(), listener);
+    }
     let remove_socket = || {
         if let Some(p) = &opts.qmp {
             let _ = std::fs::remove_file(p);

@@ -24,6 +24,9 @@ before its main() runs; PROGRAM opens them as /dev/fdset/N (or a --prefix or
   --prefix DIR                        DIR/N opens set N, like /dev/fdset/N
   --qmp PATH                          a QMP socket at PATH (mode 0600, removed
                                       at exit) for fdset-ctl or qemu.qmp
+  --seccomp                           serve the sets from outside PROGRAM with
+                                      seccomp (static, musl, Go, raw syscalls);
+                                      automatic when PROGRAM cannot be preloaded
   -v, --verbose                       log every fdset decision (FDSET_LOG=1)
   -h, --help                          this text
 
@@ -83,6 +86,8 @@ pub struct LaunchOptions {
     pub prefixes: Vec<String>,
     pub qmp: Option<PathBuf>,
     pub verbose: bool,
+    /// `--seccomp`: serve the sets from outside the program (spec section 9).
+    pub seccomp: bool,
     pub program: Vec<OsString>,
 }
 
@@ -284,6 +289,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
         }
         if arg == "-v" || arg == "--verbose" {
             opts.verbose = true;
+            continue;
+        }
+        if arg == "--seccomp" {
+            opts.seccomp = true;
             continue;
         }
         let (name, inline) = match arg.split_once('=') {

@@ -6,6 +6,7 @@
  *                           any of e (O_CLOEXEC) t (O_TRUNC) c (O_CREAT)
  *                           x (O_EXCL) a (O_APPEND) d (O_DIRECTORY) p (O_PATH)
  *   rawopen PATH MODE    -> the same through syscall(SYS_openat, ...)
+ *   open2 PATH MODE RES  -> the same through openat2 with resolve flags RES
  *   read FD              -> "data TEXT" (up to 200 bytes, newlines as '|')
  *   pread FD             -> the same from offset 0
  *   write FD TEXT        -> "wrote N"
@@ -197,6 +198,12 @@ int main(int argc, char **argv) {
             else printf("fd %d\n", fd);
         } else if (sscanf(line, "rawopen %3999s %63s", a, b) == 2) {
             long fd = syscall(SYS_openat, AT_FDCWD, a, parse_flags(b), 0644);
+            if (fd < 0) printf("err %d\n", errno);
+            else printf("fd %ld\n", fd);
+        } else if (sscanf(line, "open2 %3999s %63s %d", a, b, &x) == 3) {
+            /* struct open_how: flags, mode, resolve (u64 each). */
+            unsigned long long how[3] = {(unsigned long long)parse_flags(b), 0, (unsigned long long)x};
+            long fd = syscall(SYS_openat2, AT_FDCWD, a, how, sizeof how);
             if (fd < 0) printf("err %d\n", errno);
             else printf("fd %ld\n", fd);
         } else if (sscanf(line, "read %d", &x) == 1 || sscanf(line, "pread %d", &x) == 1) {

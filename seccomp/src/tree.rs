@@ -216,7 +216,10 @@ impl Tree {
         if self.total == 0 || !self.dirty {
             return;
         }
-        // Forks that completed before this walk are seen by it.
+        // Forks that completed before this walk are seen by it. A thread
+        // that ended inside its fork is not waited for.
+        self.forking
+            .retain(|tid| std::path::Path::new(&format!("/proc/{tid}")).exists());
         self.dirty = !self.forking.is_empty();
         let candidates = self.candidates();
         let mut seen = HashSet::new();

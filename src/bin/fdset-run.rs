@@ -307,25 +307,29 @@ fn install_forwarding() {
 
 /// The program to run, found as `execvp` would find it (so that the file
 /// checked is the file run), and refused when the shim cannot reach it.
-fn resolve_program(name: &OsStr) -> PathBuf {
+fn find_program(name: &OsStr) -> PathBuf {
     let path_var = std::env::var_os("PATH");
-    let program = match elf::find_program(name, path_var.as_deref()) {
-        Ok(p) => p,
-        Err(e) => cannot_run(name, &e),
-    };
-    if let Some(why) = elf::cannot_preload(&program, path_var.as_deref()) {
-        let fix = match why.reason {
-            elf::Reason::Static => "run a dynamically linked (glibc) build of it",
-            elf::Reason::Bits(_) | elf::Reason::Machine(_) => {
-                "run a build of it for this machine, or a shim built for its"
-            }
-            _ => "run a glibc build of it",
-        };
-        die(&format!(
-            "{why}; its opens of /dev/fdset/N would fail ({fix})"
-        ));
+    elf::find_program(name, path_var.as_deref()).unwrap_or_else(|e| cannot_run(name, &e))
+}
+
+/// Whether PROGRAM must be served from outside: the preload cannot reach it
+/// (statically linked, another C library's loader, Go). A program seccomp
+/// cannot serve either (32-bit, another machine) is refused with the reason.
+fn needs_seccomp(name: &OsStr) -> bool {
+    let path_var = std::env::var_os("PATH");
+    let program = find_program(name);
+    match elf::cannot_preload(&program, path_var.as_deref()) {
+        None => false,
+        Some(why) if why.reason.served_by_seccomp() => {
+            eprintln!(
+                "fdset-run: {why}: serving its sets from outside it with seccomp (as --seccomp)"
+            );
+            true
+        }
+        Some(why) => die(&format!(
+            "{why}; its opens of /dev/fdset/N would fail (run a build of it for this machine, or a shim built for its)"
+        )),
     }
-    program
 }
 
 /// 127 when the program is not found, 126 when it cannot be run (as `env`).
@@ -374,15 +378,31 @@ fn main() {
         }
         Err(e) => die(&e),
     };
-    let lib = shim_library().unwrap_or_else(|e| die(&e));
-    let lib_c = CString::new(lib.as_os_str().as_bytes())
-        .unwrap_or_else(|_| die("the library path holds a NUL byte"));
+    // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
+    let seccomp = opts.seccomp || needs_seccomp(&opts.program[0]);
+    if seccomp && !opts.identity.is_empty() {
+        die(
+            "--user, --group and --groups do not work with --seccomp yet: run fdset-run itself as that user (e.g. with setpriv)",
+        );
+    }
+    let (lib, lib_c) = if seccomp {
+        (PathBuf::new(), CString::default())
+    } else {
+        let lib = shim_library().unwrap_or_else(|e| die(&e));
+        let lib_c = CString::new(lib.as_os_str().as_bytes())
+            .unwrap_or_else(|_| die("the library path holds a NUL byte"));
+        (lib, lib_c)
+    };
     let ident = if opts.identity.is_empty() {
         None
     } else {
         Some(identity::resolve(&opts.identity).unwrap_or_else(|e| die(&e)))
     };
-    let program = resolve_program(&opts.program[0]);
+    let program = if seccomp {
+        PathBuf::from(&opts.program[0])
+    } else {
+        find_program(&opts.program[0])
+    };
     let (mut add_fd, add_fd_shown) = check_add_fds(&opts).unwrap_or_else(|e| die(&e));
     let mut members = Vec::new();
     for f in &opts.files {
@@ -390,6 +410,19 @@ fn main() {
     }
     for d in &opts.data {
         members.push(data_member(d).unwrap_or_else(|e| die(&e)));
+    }
+    if seccomp {
+        let listener = opts
+            .qmp
+            .as_deref()
+            .map(|p| qmp_listener(p).unwrap_or_else(|e| die(&e)));
+        let members = members.into_iter().map(|m| fdset_seccomp::Member {
+            fd: m.fd,
+            set: m.set,
+            opaque: m.opaque,
+            what: m.what,
+        });
+        fdset_seccomp::run(&opts, members.collect(), listener);
     }
     if opts.verbose {
         for line in &add_fd_shown {

@@ -93,6 +93,12 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Serve the sets from outside PROGRAM with seccomp user notification
+    /// (static, musl, Go, raw system calls) [default: only when PROGRAM
+    /// cannot be preloaded]
+    #[arg(long)]
+    pub seccomp: bool,
+
     /// The program and its arguments, after `--`
     #[arg(
         last = true,

@@ -57,6 +57,16 @@ pub enum Reason {
     Bits(u8),
     /// Built for another machine.
     Machine(u16),
+    /// A Go program: it makes its own system calls, whatever it links.
+    Go,
+}
+
+impl Reason {
+    /// Whether fdset-run's seccomp mode can serve such a program (a 64-bit
+    /// program of this machine).
+    pub fn served_by_seccomp(&self) -> bool {
+        !matches!(self, Reason::Bits(_) | Reason::Machine(_))
+    }
 }
 
 /// A program the shim cannot be preloaded into, and why.
@@ -93,6 +103,10 @@ impl fmt::Display for Reason {
             Reason::Machine(m) => write!(
                 f,
                 "it is built for another machine (ELF e_machine {m}, the shim's is {HOST_MACHINE})"
+            ),
+            Reason::Go => write!(
+                f,
+                "it is a Go program (it makes its own system calls instead of calling libc)"
             ),
         }
     }
@@ -385,7 +399,11 @@ pub fn cannot_preload(program: &Path, path_var: Option<&OsStr>) -> Option<Unreac
         if facts.interpreter.is_none() && is_glibc_loader(&file_path) {
             return None;
         }
-        let reason = reason(&facts)?;
+        let reason = match reason(&facts) {
+            Some(r) => r,
+            None if is_go_program(&file_path) => Reason::Go,
+            None => return None,
+        };
         return Some(Unreachable {
             program: program.to_path_buf(),
             scripts,
@@ -394,6 +412,48 @@ pub fn cannot_preload(program: &Path, path_var: Option<&OsStr>) -> Option<Unreac
         });
     }
     None
+}
+
+/// Whether the ELF file at `path` is a Go program: a section named
+/// `.note.go.buildid` or `.go.buildinfo` (64-bit little-endian headers).
+pub fn is_go_program(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut data = Vec::new();
+    if f.by_ref().take(256 << 20).read_to_end(&mut data).is_err() {
+        return false;
+    }
+    has_go_section(&data)
+}
+
+fn le_u16(d: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(off..off + 2)?.try_into().ok()?))
+}
+fn le_u32(d: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(off..off + 4)?.try_into().ok()?))
+}
+fn le_u64(d: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(off..off + 8)?.try_into().ok()?))
+}
+
+fn has_go_section(d: &[u8]) -> bool {
+    let scan = || -> Option<bool> {
+        let shoff = le_u64(d, 40)? as usize;
+        let shentsize = le_u16(d, 58)? as usize;
+        let shnum = le_u16(d, 60)? as usize;
+        let shstrndx = le_u16(d, 62)? as usize;
+        let str_off = le_u64(d, shoff + shstrndx * shentsize + 24)? as usize;
+        for i in 0..shnum {
+            let name = le_u32(d, shoff + i * shentsize)? as usize;
+            let s = d.get(str_off + name..)?.split(|&b| b == 0).next()?;
+            if s == b".note.go.buildid" || s == b".go.buildinfo" {
+                return Some(true);
+            }
+        }
+        Some(false)
+    };
+    d.starts_with(b"\x7fELF") && scan().unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -119,6 +119,8 @@ pub struct LaunchOptions {
     pub qmp: Option<PathBuf>,
     pub identity: IdentityRequest,
     pub verbose: bool,
+    /// `--seccomp`: serve the sets from outside the program (spec section 9).
+    pub seccomp: bool,
     pub program: Vec<OsString>,
 }
 
@@ -443,6 +445,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String>
 pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
     let mut opts = LaunchOptions {
         verbose: raw.verbose,
+        seccomp: raw.seccomp,
         program: raw.program,
         qmp: raw.qmp,
         ..LaunchOptions::default()

@@ -615,3 +615,6 @@ impl Registry {
 
 mod look;
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
+
+mod pick;
+pub use pick::{Need, PickOutcome, directory_check};

@@ -10,6 +10,8 @@
 ///     /// docs
 ///     fn NAME(ARG: TYPE, ...) -> RET;
 ///     path: ARG;                 // the argument that holds the path
+///     test: TEST;                // optional: the path test (default:
+///                                // ops::set_path::fdset_path)
 ///     fast: EXPR;                // optional: the call for other paths
 ///                                // (default: REAL(ARG, ...) with every argument)
 ///     real: REAL;                // libc's function (crate::libc_real)
@@ -23,6 +25,7 @@ macro_rules! path_hook {
         $(#[$doc:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;
         path: $path:ident;
+        $(test: $test:path;)?
         $(fast: $fast:expr;)?
         real: $real:path;
         fail: $fail:expr;
@@ -34,7 +37,7 @@ macro_rules! path_hook {
             // SAFETY: the path is the caller's argument, which libc's own
             // function reads the same way; fdset_path reads it only up to
             // its NUL and passes NULL over.
-            match unsafe { crate::ops::set_path::fdset_path($path) } {
+            match unsafe { path_hook!(@test $($test)?)($path) } {
                 // SAFETY: the caller's arguments, passed on as libc expects them.
                 None => unsafe { path_hook!(@fast $real; $($arg),*; $($fast)?) },
                 Some($number) => {
@@ -48,6 +51,8 @@ macro_rules! path_hook {
             }
         }
     };
+    (@test) => { crate::ops::set_path::fdset_path };
+    (@test $test:path) => { $test };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };
     (@fast $real:path; $($arg:ident),*; $fast:expr) => { $fast };
 }

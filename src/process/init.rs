@@ -15,6 +15,7 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_STATE",
     c"FDSET_CONTROL_FD",
     c"FDSET_WAIT",
+    c"FDSET_IO_URING",
 ];
 
 unsafe extern "C" {
@@ -89,6 +90,8 @@ fn load() -> Result<(), String> {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
     let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
+    crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image

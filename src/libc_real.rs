@@ -29,17 +29,33 @@ macro_rules! real_fns {
             /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
                 static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return $miss;
+                /// The first call: resolve, then call (or ENOSYS). Out of
+                /// line, so that once resolved the call is a plain jump.
+                #[cold]
+                #[inline(never)]
+                unsafe fn resolve_then_call($($arg: $ty),*) -> $ret {
+                    let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                    if p == 1 {
+                        set_errno(libc::ENOSYS);
+                        return $miss;
+                    }
+                    // SAFETY: as below.
+                    unsafe {
+                        let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                        f($($arg),*)
+                    }
                 }
-                // SAFETY: p is the address dlsym returned for this symbol,
-                // whose C prototype is the one written here.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-                    f($($arg),*)
+                let p = SLOT.load(Ordering::Relaxed);
+                if p > 1 {
+                    // SAFETY: p is the address dlsym returned for this symbol,
+                    // whose C prototype is the one written here.
+                    return unsafe {
+                        let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                        f($($arg),*)
+                    };
                 }
+                // SAFETY: the caller's arguments.
+                unsafe { resolve_then_call($($arg),*) }
             }
         )*
     };
@@ -53,16 +69,31 @@ macro_rules! real_open_fns {
             /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*, $mode: c_uint) -> c_int {
                 static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return -1;
+                /// The first call: resolve, then call (or ENOSYS), out of line.
+                #[cold]
+                #[inline(never)]
+                unsafe fn resolve_then_call($($arg: $ty),*, $mode: c_uint) -> c_int {
+                    let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                    if p == 1 {
+                        set_errno(libc::ENOSYS);
+                        return -1;
+                    }
+                    // SAFETY: as below.
+                    unsafe {
+                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        f($($arg),*, $mode)
+                    }
                 }
-                // SAFETY: p is glibc's variadic open-family function.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
-                    f($($arg),*, $mode)
+                let p = SLOT.load(Ordering::Relaxed);
+                if p > 1 {
+                    // SAFETY: p is glibc's variadic open-family function.
+                    return unsafe {
+                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        f($($arg),*, $mode)
+                    };
                 }
+                // SAFETY: the caller's arguments.
+                unsafe { resolve_then_call($($arg),*, $mode) }
             }
         )*
     };
@@ -250,6 +281,10 @@ real_fns! {
     statvfs64 = "statvfs64": fn(path: *const c_char, buf: *mut libc::statvfs64) -> c_int, missing -1;
 }
 
+/// libc's `syscall` once resolved (0: not yet, 1: absent); the x86_64
+/// hook jumps to it directly (`hooks::syscall`).
+pub static SYSCALL_SLOT: AtomicUsize = AtomicUsize::new(0);
+
 /// libc's `syscall`, called as the C-variadic function it is, with all six
 /// argument words (spec section 8: other numbers pass through untouched).
 /// glibc's `syscall` moves exactly six words into the system call's
@@ -268,8 +303,7 @@ pub unsafe fn syscall(
     a5: libc::c_long,
     a6: libc::c_long,
 ) -> libc::c_long {
-    static SLOT: AtomicUsize = AtomicUsize::new(0);
-    let p = resolve(&SLOT, b"syscall\0");
+    let p = resolve(&SYSCALL_SLOT, b"syscall\0");
     if p == 1 {
         set_errno(libc::ENOSYS);
         return -1;

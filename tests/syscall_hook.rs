@@ -61,6 +61,33 @@ fn served_numbers_answer_like_the_libc_functions() {
     assert!(bare.contains("SYS_openat err ENOENT"), "{bare}");
 }
 
+/// The same through a prefix path (spec section 5); and an ordinary file
+/// under /dev/ (which the x86_64 trampoline hands to the full path test)
+/// is the kernel's as without the shim.
+#[test]
+fn prefix_paths_and_other_dev_paths() {
+    let d = TempDir::new("sys-prefix");
+    let f = d.file("f", b"hello");
+    let want = ok_stdout(&plain(&["calls", f.to_str().unwrap()]));
+    let got = ok_stdout(&with_set(
+        &["calls", "/run/fdset/1"],
+        Some((&f, false, true)),
+        &[("FDSET_PREFIX", "/run/fdset")],
+    ));
+    assert_eq!(got, want);
+    let shm = std::path::PathBuf::from(format!("/dev/shm/fdset-sys-{}", std::process::id()));
+    std::fs::write(&shm, b"hello").unwrap();
+    let want = ok_stdout(&plain(&["calls", shm.to_str().unwrap()]));
+    let got = ok_stdout(&with_set(
+        &["calls", shm.to_str().unwrap()],
+        Some((&f, false, true)),
+        &[],
+    ));
+    let _ = std::fs::remove_file(&shm);
+    assert_eq!(got, want);
+    assert!(got.contains("SYS_openat ok read=hello"), "{got}");
+}
+
 /// SYS_creat is creat(): O_WRONLY|O_CREAT|O_TRUNC on a member that can write.
 #[test]
 fn sys_creat_truncates_and_writes_the_member() {

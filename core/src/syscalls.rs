@@ -31,7 +31,7 @@ pub enum Served {
 
 /// Which call `nr` is to the hook; `None`: pass through.
 #[inline]
-pub fn served(nr: c_long) -> Option<Served> {
+pub const fn served(nr: c_long) -> Option<Served> {
     Some(match nr {
         #[cfg(target_arch = "x86_64")]
         libc::SYS_open => Served::Open,
@@ -53,6 +53,53 @@ pub fn served(nr: c_long) -> Option<Served> {
         _ => return None,
     })
 }
+
+/// How the x86_64 trampoline of the hook sorts a number (one byte each,
+/// for numbers below 512): whether the call is the shim's business depends
+/// on a path in word 1 or 2, on descriptors, or it always is.
+pub mod class {
+    pub const PASS: u8 = 0;
+    pub const PATH_IN_WORD1: u8 = 1;
+    pub const PATH_IN_WORD2: u8 = 2;
+    pub const DESCRIPTORS: u8 = 3;
+    pub const ALWAYS: u8 = 4;
+}
+
+impl Served {
+    /// [`class`] of this call.
+    pub const fn class(self) -> u8 {
+        match self {
+            Served::Open | Served::Creat => class::PATH_IN_WORD1,
+            Served::Openat
+            | Served::Openat2
+            | Served::Newfstatat
+            | Served::Statx
+            | Served::Faccessat
+            | Served::Faccessat2
+            | Served::Readlinkat => class::PATH_IN_WORD2,
+            Served::Close | Served::Dup2 | Served::Dup3 => class::DESCRIPTORS,
+            Served::CloseRange | Served::IoUringSetup => class::ALWAYS,
+        }
+    }
+}
+
+/// [`Served::class`] of every number below 512 (`class::PASS` for numbers
+/// that are not served).
+pub const fn classes() -> [u8; SERVED_WORDS * 64] {
+    let mut out = [class::PASS; SERVED_WORDS * 64];
+    let mut n = 0;
+    while n < (SERVED_WORDS * 64) as c_long {
+        if let Some(s) = served(n) {
+            out[n as usize] = s.class();
+        }
+        n += 1;
+    }
+    out
+}
+
+/// The trampoline's table covers the numbers below `SERVED_WORDS * 64`
+/// (every served number is below 512).
+pub const SERVED_WORDS: usize = 8;
 
 /// `struct open_how`'s size in its first version (flags, mode, resolve).
 pub const OPEN_HOW_SIZE_VER0: usize = 24;
@@ -164,6 +211,23 @@ mod tests {
             -1,
         ] {
             assert_eq!(served(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn classes_say_where_the_path_is() {
+        let c = classes();
+        assert_eq!(c[libc::SYS_openat as usize], class::PATH_IN_WORD2);
+        assert_eq!(c[libc::SYS_statx as usize], class::PATH_IN_WORD2);
+        assert_eq!(c[libc::SYS_readlinkat as usize], class::PATH_IN_WORD2);
+        assert_eq!(c[libc::SYS_close as usize], class::DESCRIPTORS);
+        assert_eq!(c[libc::SYS_dup3 as usize], class::DESCRIPTORS);
+        assert_eq!(c[libc::SYS_close_range as usize], class::ALWAYS);
+        assert_eq!(c[libc::SYS_getpid as usize], class::PASS);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(c[libc::SYS_open as usize], class::PATH_IN_WORD1);
+        for (n, &k) in c.iter().enumerate() {
+            assert_eq!(k != class::PASS, served(n as c_long).is_some(), "{n}");
         }
     }
 

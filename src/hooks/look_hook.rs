@@ -32,7 +32,7 @@ macro_rules! look_hook {
             $(#[$doc])*
             fn $name($($arg: $ty),*) -> $ret;
             path: $path;
-            test: crate::ops::look_path::look_path;
+            test: crate::ops::look_path::look_path, crate::ops::look_path::may_be_look_path;
             real: $real;
             fail: $fail;
             set |number, $text| match number {

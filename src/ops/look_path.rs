@@ -61,3 +61,33 @@ unsafe fn look_resolve(path: *const libc::c_char, cfg: &PathConfig) -> Option<Se
     let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
     cfg.is_prefix_dir(bytes).then_some(Err(NotASetNumber))
 }
+
+/// The in-place part of [`look_path`], as `set_path::may_be_set_path` is
+/// of `fdset_path`: `false` when `path` is certainly neither a set path
+/// nor a prefix directory.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline(always)]
+pub unsafe fn may_be_look_path(path: *const libc::c_char) -> bool {
+    if path.is_null() {
+        return false;
+    }
+    // SAFETY: path is non-null and NUL-terminated.
+    if !PathConfig::may_match(unsafe { *path } as u8) {
+        return false;
+    }
+    let cfg = &config().paths;
+    if !cfg.prefixes.is_empty() || !cfg.aliases.is_empty() {
+        return true;
+    }
+    for (i, &want) in paths::FDSET_DIR.iter().enumerate().skip(1) {
+        // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
+        // byte i is still within the string.
+        let got = unsafe { *path.add(i) } as u8;
+        if got != want {
+            return paths::ends_at_fdset_dir(i, got);
+        }
+    }
+    true
+}

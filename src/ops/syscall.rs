@@ -9,6 +9,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// `ENOSYS`. Set once by the constructor.
 static IO_URING_OFF: AtomicBool = AtomicBool::new(false);
 
+/// Whether `FDSET_PREFIX` or `FDSET_ALIAS` name paths: then the x86_64
+/// `syscall` trampoline cannot rule a path out by its first bytes. Set
+/// once by the constructor, read by the trampoline as a byte.
+pub static EXTRA_PATHS: AtomicBool = AtomicBool::new(false);
+
+pub fn set_extra_paths(on: bool) {
+    EXTRA_PATHS.store(on, Ordering::Relaxed);
+}
+
 pub fn set_io_uring_off(off: bool) {
     IO_URING_OFF.store(off, Ordering::Relaxed);
 }

@@ -99,7 +99,9 @@ fn load() -> Result<(), String> {
     if let Some(v) = getenv(c"FDSET_STATE") {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
+    let extra_paths = !paths.prefixes.is_empty() || !paths.aliases.is_empty();
     crate::state::set_config(Config { paths, log });
+    crate::ops::syscall::set_extra_paths(extra_paths);
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,

@@ -198,3 +198,21 @@ fn fdset_io_uring_is_hidden_from_the_program() {
     assert!(text.starts_with("main ran\n"), "{text}");
     assert!(!text.contains("FDSET_IO_URING"), "{text}");
 }
+
+/// Spec section 7: settings follow an exec that carries the sets, so a
+/// wrapper (a shell script that execs the real program) does not lose
+/// FDSET_IO_URING=0, although the variable itself is gone from its
+/// environment.
+#[test]
+fn fdset_io_uring_0_follows_an_exec() {
+    let d = TempDir::new("sys-exec");
+    let f = d.file("f", b"x");
+    let script = format!("exec {} io_uring", c_test("syscall_hook").display());
+    let mut cmd = preloaded("/bin/sh");
+    cmd.args(["-c", &script])
+        .env("FDSET_ADD_FD", "fd=3,set=1")
+        .env("FDSET_IO_URING", "0");
+    inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
+    let out = cmd.output().expect("run sh");
+    assert_eq!(ok_stdout(&out), "SYS_io_uring_setup err ENOSYS\n");
+}

@@ -32,7 +32,9 @@ use crate::libc_real;
 use crate::ops::look_path::look_path;
 use crate::ops::set_path::fdset_path;
 use crate::state::fdtable::{self, FdKind};
-use fdset_core::syscalls::{SERVED_WORDS, Served, class, classes, openat2_serves, served};
+#[cfg(target_arch = "x86_64")]
+use fdset_core::syscalls::{SERVED_WORDS, class, classes};
+use fdset_core::syscalls::{Served, openat2_serves, served};
 use libc::{c_char, c_int, c_long, c_uint};
 
 /// How the trampoline sorts each number below 512 (`syscalls::class`).

@@ -410,3 +410,32 @@ fn an_o_path_descriptor_is_not_recorded() {
     );
     assert!(!log.contains("closed member"), "{log}");
 }
+
+/// Without /proc (a chroot, a sandbox), O_PATH cannot reopen the member:
+/// a plain, unrecorded descriptor of the same file stands in, and
+/// O_PATH|O_DIRECTORY still says ENOTDIR (what cp needs). bwrap (from
+/// .ci/setup) hides /proc behind an empty tmpfs.
+#[test]
+fn o_path_without_proc() {
+    let d = TempDir::new("calls-noproc");
+    let f = d.file("f", b"x");
+    let ino = std::fs::metadata(&f).unwrap().ino();
+    let mut cmd = Command::new("bwrap");
+    without_shim_env(&mut cmd);
+    cmd.args(["--dev-bind", "/", "/", "--tmpfs", "/proc", "--", "env"])
+        .arg(format!("LD_PRELOAD={}", shim_lib().display()))
+        .arg("FDSET_ADD_FD=fd=3,set=1")
+        .arg(c_test("path_calls"))
+        .args(["opath", "/dev/fdset/1"]);
+    inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
+    let lines = lines_of(cmd);
+    assert_eq!(
+        get(&lines, "o_path"),
+        format!("ok fd=3 o_path=0 dir=0 ino={ino} cloexec=0 read=ok")
+    );
+    assert_eq!(
+        get(&lines, "o_path-cloexec"),
+        format!("ok fd=3 o_path=0 dir=0 ino={ino} cloexec=1 read=ok")
+    );
+    assert_eq!(get(&lines, "o_path-directory"), "err ENOTDIR");
+}

@@ -439,3 +439,44 @@ fn o_path_without_proc() {
     );
     assert_eq!(get(&lines, "o_path-directory"), "err ENOTDIR");
 }
+
+/// FDSET_LOG names each decision of these calls (spec section 5): the
+/// member a call went through, the answers from the prefix directory,
+/// and why a name does not exist. Lines for other paths are never written.
+#[test]
+fn decisions_are_logged() {
+    let d = TempDir::new("calls-log");
+    let f = d.file("f", b"x");
+    let run = |args: &[&str]| {
+        let mut cmd = preloaded(c_test("path_calls"));
+        cmd.args(args)
+            .env("FDSET_ADD_FD", "fd=3,set=1")
+            .env("FDSET_LOG", "1");
+        inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stderr_of(&out)
+    };
+    let log = run(&["look", "/dev/fdset/1"]);
+    for line in [
+        "fdset-shim: getxattr /dev/fdset/1 user.fdset: set 1: through member fd 100: No data available",
+        "fdset-shim: listxattr /dev/fdset/1: set 1: through member fd 100",
+        "fdset-shim: readlink /dev/fdset/1: EINVAL: set 1 is no symbolic link",
+        "fdset-shim: realpath /dev/fdset/1: set 1: the path itself",
+        "fdset-shim: statvfs /dev/fdset/1: set 1: through member fd 100",
+    ] {
+        assert!(log.lines().any(|l| l == line), "no '{line}' in:\n{log}");
+    }
+    let log = run(&["truncate", "/dev/fdset/1", "0"]);
+    assert!(
+        log.contains("fdset-shim: truncate /dev/fdset/1 length=0: EACCES: set 1 has no O_WRONLY or O_RDWR member"),
+        "{log}"
+    );
+    let log = run(&["look", "/dev/fdset/7.zip"]);
+    assert!(
+        log.contains("fdset-shim: readlink /dev/fdset/7.zip: ENOENT: '7.zip' is not a set number (0..2147483647), so nothing by that name exists"),
+        "{log}"
+    );
+    let plain = run(&["look", f.to_str().unwrap()]);
+    assert_eq!(plain, "", "nothing is logged for other paths");
+}

@@ -8,11 +8,15 @@
 //!
 //! ABI: `long syscall(long number, ...)` is C-variadic, which Rust cannot
 //! define. On x86_64 the exported symbol is a naked trampoline: a number
-//! the shim does not serve (the test is one bit of a bit set) jumps
-//! straight to libc's `syscall` with every register and the stack as the
-//! caller left them (`%al`, the sixth word on the stack, all of it), so
-//! the pass-through is exactly libc's call. A served number jumps to
-//! [`syscall_entry`], a function of seven `long`s: in the System V ABI the
+//! the shim does not serve (one byte of a table says how each number is
+//! sorted), or a served one whose path word cannot name a set (tested in
+//! place as `may_be_set_path` does: not absolute, or not under `/dev/`
+//! with no prefix or alias configured), jumps straight to libc's
+//! `syscall` with every register and the stack as the caller left them
+//! (`%al`, the sixth word on the stack, all of it), so the pass-through is
+//! exactly libc's call. `SYS_close`, `SYS_dup2`, `SYS_dup3` go to those
+//! hooks ([`syscall_fds`]); the rest to [`syscall_entry`], a function of
+//! seven `long`s, by a jump: in the System V ABI the
 //! variadic words arrive where named ones would (number and five words in
 //! rdi, rsi, rdx, rcx, r8, r9, the sixth on the stack above the return
 //! address), so it reads exactly what glibc's own `syscall` reads (glibc

@@ -1,4 +1,4 @@
-//! `cargo bench --bench limits`: the performance limits of issue 6 (spec
+//! `cargo bench --bench limits`: the performance limits (spec
 //! section 6 "A program that never touches a set pays almost nothing"),
 //! measured against a baseline taken in the same run. Prints one table row
 //! per figure: value, target, pass/fail. Exit status 1 when a target is missed.

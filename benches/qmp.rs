@@ -1,5 +1,5 @@
 //! `cargo bench --bench qmp`: QMP round trips from a client on the same
-//! machine (issue 3): `add-fd` + `remove-fd` pairs, and `query-fdsets` with
+//! machine: `add-fd` + `remove-fd` pairs, and `query-fdsets` with
 //! 10,000 sets, against `c-tests/qmp_step.c` under the release shim serving
 //! a listening socket. The soft RLIMIT_NOFILE is raised (the program holds
 //! one member fd per set). `FDSET_BENCH_QUICK=1`: fewer rounds.

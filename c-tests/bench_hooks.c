@@ -1,4 +1,4 @@
-/* Micro-benchmarks of the hooked calls (issue 6), run by benches/limits.rs
+/* Micro-benchmarks of the hooked calls, run by benches/limits.rs
  * with and without LD_PRELOAD of the release shim. Each mode runs a loop and
  * prints nanoseconds per iteration; the runner takes medians over several
  * processes and divides by a baseline measured in the same run.

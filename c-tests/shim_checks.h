@@ -1,4 +1,4 @@
-/* Shared by the c-tests/shim_*.c programs (issue 2): expectations on errno,
+/* Shared by the c-tests/shim_*.c programs: expectations on errno,
  * content and descriptor state, on top of stress_common.h's CHECK. */
 #ifndef SHIM_CHECKS_H
 #define SHIM_CHECKS_H

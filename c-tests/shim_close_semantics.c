@@ -1,4 +1,4 @@
-/* Issue 2 / spec sections 2 "Close" and 6: closing what is not a dup is
+/* Spec sections 2 "Close" and 6: closing what is not a dup is
  * untouched; members are the shim's and survive every way a program closes
  * descriptors; fclose/dup2/dup3/close_range/closefrom over dups leave the
  * descriptor table as it was. Without a control socket the launch-time set

@@ -1,4 +1,4 @@
-/* Issue 2: every interposed entry point opens, closes or replaces a dup of
+/* every interposed entry point opens, closes or replaces a dup of
  * an fd set. Set 1: read-only member, content "set one\n"; set 2: write-only
  * member (creat). Prints "ok NAME" per entry point; fails loudly otherwise.
  *   shim_entry_points PATH_OF_SET_2_FILE */

@@ -1,4 +1,4 @@
-/* Issue 2 / spec sections 4 and 5: a program that proves its main ran, says
+/* Spec sections 4 and 5: a program that proves its main ran, says
  * which FDSET_ variables it sees, then runs `env` as a child, whose output
  * shows what a program it starts would see. The child gets this program's
  * environment without LD_PRELOAD: a preloaded shim in it would hide a leak. */

@@ -1,4 +1,4 @@
-/* Issue 2: the _FORTIFY_SOURCE entry points. With non-constant flags and no
+/* the _FORTIFY_SOURCE entry points. With non-constant flags and no
  * mode, glibc's fcntl2.h turns open/open64/openat/openat64 into calls of
  * __open_2/__open64_2/__openat_2/__openat64_2 (the test checks with nm).
  * Set 1: read-only member, content "set one\n". */

@@ -1,4 +1,4 @@
-/* Issue 2 / spec section 2 "Open": access-mode choice, errno of each
+/* Spec section 2 "Open": access-mode choice, errno of each
  * refusal, O_CLOEXEC, O_TRUNC, O_APPEND, offsets, errno preserved, and no
  * descriptor left behind by a failure.
  * Set 1: an O_RDONLY and an O_RDWR member of the same file, "set one\n".

@@ -1,4 +1,4 @@
-/* Issue 2 "fork safety": 8 threads open and close set paths concurrently;
+/* fork safety: 8 threads open and close set paths concurrently;
  * one of them forks repeatedly while the others are busy, and each child
  * opens the set, checks what it reads and exits. A child stuck on a lock
  * copied from the parent is killed by its alarm and reported.

@@ -1,5 +1,5 @@
 /* Looks at one path with every call of the stat/access family and prints
- * one line per call (tests/stat_family.rs, issue 4: "stat, lstat, fstatat,
+ * one line per call (tests/stat_family.rs; spec section 8: "stat, lstat, fstatat,
  * statx, access, faccessat (and glibc's older __xstat family where
  * exported) answer for fdset paths"). */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Issue 6 / spec section 6 "Set members and control sockets are the shim's":
+/* Spec section 6 "Set members and control sockets are the shim's":
  * the program closes everything it can think of — closefrom(3),
  * close_range(3, ~0U, 0), close() over 3..1023, dup2/dup3 onto a member's
  * number — and set 1 (launch-time member of FILE, content "set one") keeps

@@ -1,4 +1,4 @@
-/* Issue 6, stress: fork FORKS times from a thread while two other threads
+/* Stress: fork FORKS times from a thread while two other threads
  * keep opening and closing set 1 (DIR content "set one"), and the forking
  * thread itself opens it between forks. Each child opens set 1, checks what
  * it reads, and exits; a child stuck on a lock inherited from the fork is

@@ -1,4 +1,4 @@
-/* Issue 6, fault: RLIMIT_NOFILE exhausted. Opening a set path fails with
+/* Fault: RLIMIT_NOFILE exhausted. Opening a set path fails with
  * EMFILE, nothing leaks, and after one close the next open of the set works.
  *
  *   stress_rlimit */

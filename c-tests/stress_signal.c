@@ -1,4 +1,4 @@
-/* Issue 6, fault: a SIGALRM handler (setitimer, every 20 us) closes a dup of
+/* Fault: a SIGALRM handler (setitimer, every 20 us) closes a dup of
  * set 1 that it owns, often while the interrupted main loop is inside the
  * shim opening or closing set paths (src/shim.rs defers that close to the
  * next unlock). No deadlock (the test's timeout), every close reports

@@ -1,4 +1,4 @@
-/* Issue 6, stress: 8 threads x ITERS mixed opens and closes of set paths and
+/* Stress: 8 threads x ITERS mixed opens and closes of set paths and
  * ordinary files. Set 1 is DIR/a.txt (read-only member), set 2 DIR/b.txt
  * (read-write member). Checks: every fd refers to the file it was opened
  * for (st_dev/st_ino), the program's own long-held fds are untouched, and at

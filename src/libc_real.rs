@@ -21,6 +21,45 @@ fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
     v
 }
 
+/// The call itself: look the symbol up once, then call it through the
+/// pointer (ENOSYS and `$miss` when libc lacks it).
+macro_rules! real_call {
+    ($sym:literal, fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr) => {{
+        static SLOT: AtomicUsize = AtomicUsize::new(0);
+        /// The first call: resolve, then call (or ENOSYS). Out of line, so
+        /// that once resolved the call is a plain jump.
+        ///
+        /// # Safety
+        /// As for the libc function.
+        #[cold]
+        #[inline(never)]
+        unsafe fn resolve_then_call($($arg: $ty),*) -> $ret {
+            let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+            if p == 1 {
+                set_errno(libc::ENOSYS);
+                return $miss;
+            }
+            // SAFETY: as below.
+            unsafe {
+                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                f($($arg),*)
+            }
+        }
+        let p = SLOT.load(Ordering::Relaxed);
+        if p > 1 {
+            // SAFETY: p is the address dlsym returned for this symbol, whose C
+            // prototype is the one written here; the wrapper's caller keeps the
+            // libc function's contract (an integer-only call has none to keep).
+            return unsafe {
+                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                f($($arg),*)
+            };
+        }
+        // SAFETY: as above.
+        unsafe { resolve_then_call($($arg),*) }
+    }};
+}
+
 macro_rules! real_fns {
     ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
         $(
@@ -28,34 +67,20 @@ macro_rules! real_fns {
             /// # Safety
             /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
-                static SLOT: AtomicUsize = AtomicUsize::new(0);
-                /// The first call: resolve, then call (or ENOSYS). Out of
-                /// line, so that once resolved the call is a plain jump.
-                #[cold]
-                #[inline(never)]
-                unsafe fn resolve_then_call($($arg: $ty),*) -> $ret {
-                    let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                    if p == 1 {
-                        set_errno(libc::ENOSYS);
-                        return $miss;
-                    }
-                    // SAFETY: as below.
-                    unsafe {
-                        let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-                        f($($arg),*)
-                    }
-                }
-                let p = SLOT.load(Ordering::Relaxed);
-                if p > 1 {
-                    // SAFETY: p is the address dlsym returned for this symbol,
-                    // whose C prototype is the one written here.
-                    return unsafe {
-                        let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-                        f($($arg),*)
-                    };
-                }
-                // SAFETY: the caller's arguments.
-                unsafe { resolve_then_call($($arg),*) }
+                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
+            }
+        )*
+    };
+}
+
+/// Calls that take only integers: safe to call, so that SAFETY notes stay
+/// where pointers are (what a descriptor number refers to is the caller's
+/// business, as for `std::os::fd` numbers).
+macro_rules! real_int_fns {
+    ($( $name:ident = $sym:literal : fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr ;)*) => {
+        $(
+            pub fn $name($($arg: $ty),*) -> $ret {
+                real_call!($sym, fn($($arg: $ty),*) -> $ret, missing $miss)
             }
         )*
     };
@@ -106,6 +131,13 @@ real_open_fns! {
     openat64 = "openat64": fn(dirfd: c_int, path: *const c_char, flags: c_int; mode);
 }
 
+real_int_fns! {
+    close = "close": fn(fd: c_int) -> c_int, missing -1;
+    dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
+    dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
+    close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
+}
+
 real_fns! {
     open_2 = "__open_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
     open64_2 = "__open64_2": fn(path: *const c_char, flags: c_int) -> c_int, missing -1;
@@ -118,12 +150,8 @@ real_fns! {
     freopen = "freopen": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
     freopen64 = "freopen64": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
     fdopen = "fdopen": fn(fd: c_int, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
-    close = "close": fn(fd: c_int) -> c_int, missing -1;
     fclose = "fclose": fn(stream: *mut FILE) -> c_int, missing libc::EOF;
-    dup2 = "dup2": fn(old: c_int, new: c_int) -> c_int, missing -1;
-    dup3 = "dup3": fn(old: c_int, new: c_int, flags: c_int) -> c_int, missing -1;
-    close_range = "close_range": fn(first: c_uint, last: c_uint, flags: c_int) -> c_int, missing -1;
-    // The stat/access family (issue 4); `stat64` is `stat` on 64-bit glibc.
+    // The stat/access family; `stat64` is `stat` on 64-bit glibc.
     stat = "stat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     stat64 = "stat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     lstat = "lstat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;

@@ -1,4 +1,4 @@
-//! Issue 6, "Abuse": the control socket of `fdset-run --qmp` admits only its
+//! Abuse: the control socket of `fdset-run --qmp` admits only its
 //! own user (file mode 0600, then SO_PEERCRED: same uid or root), and the
 //! control fds and FDSET_* variables do not reach a program started
 //! without the shim.
@@ -52,7 +52,7 @@ fn first_line_as(uid: u32, sock: &Path) -> String {
     stdout_of(&out).trim_end().to_string()
 }
 
-// Issue 6: "A listening control socket created by fdset-run --qmp is mode
+// "A listening control socket created by fdset-run --qmp is mode
 // 0600 and refuses peers of another uid (SO_PEERCRED)".
 #[test]
 fn control_socket_refuses_peers_of_another_uid() {
@@ -114,7 +114,7 @@ fn check_grandchild(out: &str, member: &Path) {
     );
 }
 
-// Issue 6: "The control fds and the environment variables are consumed: a
+// "The control fds and the environment variables are consumed: a
 // grandchild started without the shim can't reach the control socket."
 #[test]
 fn control_fds_and_variables_do_not_reach_a_grandchild_without_the_shim() {

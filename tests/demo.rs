@@ -1,5 +1,5 @@
 //! The README's main command, `./demo.sh`, run exactly as a user would on a
-//! fresh clone after setup (issue 4: "a test runs exactly that command").
+//! fresh clone after setup ("a test runs exactly that command").
 //! It builds the release profile (about a minute the first time).
 use fdset_testkit::*;
 

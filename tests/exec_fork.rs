@@ -1,4 +1,4 @@
-//! Sets that follow the program across fork and exec (spec section 7, issue 5).
+//! Sets that follow the program across fork and exec (spec section 7).
 use fdset_testkit::qmp::*;
 use fdset_testkit::*;
 use serde_json::json;
@@ -83,7 +83,7 @@ fn exec_in_place_through_each_exec_function() {
     }
 }
 
-/// Issue 5: `bash -c 'cat /dev/fdset/1; cat /dev/fdset/1'` prints the file twice.
+/// `bash -c 'cat /dev/fdset/1; cat /dev/fdset/1'` prints the file twice.
 #[test]
 fn shell_children_each_read_the_set() {
     let dir = TempDir::new("exec");
@@ -100,7 +100,7 @@ fn python_binary() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Issue 5: a shell script that execs the Python interpreter, which reads a set.
+/// a shell script that execs the Python interpreter, which reads a set.
 #[test]
 fn script_that_execs_python_reads_the_set() {
     let dir = TempDir::new("exec");
@@ -124,7 +124,7 @@ fn script_that_execs_python_reads_the_set() {
     assert_eq!(stdout_of(&out), text());
 }
 
-/// Issue 5: the machine's own `python3`, which may itself be a wrapper
+/// the machine's own `python3`, which may itself be a wrapper
 /// script (pyenv's shim is one here: checked below so the test says which).
 #[test]
 fn machines_python3_reads_the_set() {
@@ -149,7 +149,7 @@ fn machines_python3_reads_the_set() {
     assert_eq!(run_ok(cmd), text());
 }
 
-/// Issue 5: `subprocess.run(['cat', '/dev/fdset/1'])` from a preloaded Python
+/// `subprocess.run(['cat', '/dev/fdset/1'])` from a preloaded Python
 /// (CPython's subprocess closes inherited fds in the child and uses vfork).
 #[test]
 fn python_subprocess_child_reads_the_set() {
@@ -183,7 +183,7 @@ fn child_fd_targets(shell_cmd: &str) -> Vec<String> {
     run_ok(cmd).lines().map(str::to_string).collect()
 }
 
-/// Issue 5 "no leaks": an exec into a clean environment, and a child that
+/// no leaks: an exec into a clean environment, and a child that
 /// does not preload the shim, receive no fd of ours (no member, no state).
 #[test]
 fn clean_environment_and_non_preloaded_children_get_nothing() {
@@ -316,7 +316,7 @@ fn check_bwrap(mut cmd: Command) {
     assert_eq!(stdout_of(&out), text());
 }
 
-/// Issue 5: a sandbox that execs the program where the file itself is not
+/// a sandbox that execs the program where the file itself is not
 /// visible at all (bubblewrap; the library's directory is bound so that the
 /// exec'd program can load it).
 #[test]
@@ -336,7 +336,7 @@ fn bwrap_sandbox_child_reads_a_set_whose_file_it_cannot_see() {
     check_bwrap(cmd);
 }
 
-/// Issue 5: `fdset-run --file ... -- bwrap ... -- cat /dev/fdset/1`, the
+/// `fdset-run --file ... -- bwrap ... -- cat /dev/fdset/1`, the
 /// launcher's monitor connected to bwrap, the file's directory not bound.
 #[test]
 fn fdset_run_starts_bwrap_whose_child_reads_the_set() {
@@ -367,7 +367,7 @@ fn fdset_run_starts_bwrap_whose_child_reads_the_set() {
     );
 }
 
-/// Issue 5 / spec 7 "exec in the same process": a QMP client connected
+/// Spec 7 "exec in the same process": a QMP client connected
 /// before the exec keeps working after it: no second greeting, a command
 /// split across the exec is answered, `query-fdsets` answers the same, the
 /// dup the program kept stays recorded, `add-fd` after the exec works. A

@@ -1,12 +1,12 @@
-//! Issue 2 "Crate and layout": the library exports the hooks and nothing
+//! Crate and layout: the library exports the hooks and nothing
 //! else (`nm -D --defined-only` shows no Rust internals).
 use fdset_testkit::*;
 use std::process::Command;
 
-/// Issue 2's interposed calls. Other issues' hooks are listed below them;
+/// The interposed calls, by family;
 /// a new export must be added here on purpose.
 const HOOKS: &[&str] = &[
-    // Issue 2: opens, closes, implicit closes.
+    // opens, closes, implicit closes.
     "open",
     "open64",
     "openat",
@@ -27,7 +27,7 @@ const HOOKS: &[&str] = &[
     "dup3",
     "close_range",
     "closefrom",
-    // Issue 4: the stat family and access().
+    // the stat family and access().
     "stat",
     "stat64",
     "lstat",
@@ -87,7 +87,8 @@ const HOOKS: &[&str] = &[
     "syscall",
 ];
 
-/// The issue 2 hooks that must be there whatever else is.
+/// The first hooks of the list (opens, closes, implicit closes) must be
+/// there whatever else is.
 const REQUIRED: usize = 20;
 
 /// The names `nm ARGS FILE` lists, without symbol versions (`open@GLIBC..`).

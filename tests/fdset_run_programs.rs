@@ -1,5 +1,4 @@
-//! Real programs reading and writing through sets under `fdset-run` (issue 4,
-//! "Tests that must exist": cat, cp, diff and cmp of two sets, sha256sum,
+//! Real programs reading and writing through sets under `fdset-run`: cat, cp, diff and cmp of two sets, sha256sum,
 //! dd of=/dev/fdset/2, Python reading a --data set from stdin).
 use fdset_testkit::*;
 use std::io::Write;

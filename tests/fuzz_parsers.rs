@@ -1,4 +1,4 @@
-//! Issue 6, "Abuse": property-based fuzzing of the path parser (spec section
+//! Abuse: property-based fuzzing of the path parser (spec section
 //! 2 "Open" step 1) and of the `FDSET_ADD_FD` parser (spec section 4). A
 //! short run by default; `FDSET_STRESS_LONG=1` runs 1,000,000 cases each.
 use fdset_core::launch::add_fd as launch_spec;

@@ -1,4 +1,4 @@
-//! Launch-time errors (spec section 4, issue 2 "Launch-time spec errors"):
+//! Launch-time errors (spec section 4, "Launch-time spec errors"):
 //! one line `fdset-shim: TEXT` on stderr, exit status 1, and `main` never
 //! runs. Bad FDSET_PREFIX / FDSET_ALIAS / FDSET_ADD_FD syntax stop the
 //! program the same way. And the variables are hidden from its children

@@ -1,4 +1,4 @@
-//! QEMU's own tools through prefix and alias paths (issue 4: "qemu-img info
+//! QEMU's own tools through prefix and alias paths ("qemu-img info
 //! and qemu-img convert -O raw from a qcow2 set to a writable set via
 //! --prefix or --alias paths, qemu-img create into a writable set, and
 //! qemu-storage-daemon with a blockdev-add whose filename is a prefix path,

@@ -45,6 +45,9 @@ impl FdSetOps for Sets {
     fn query_fdsets(&mut self) -> Vec<SetView> {
         self.reg.query()
     }
+    fn query_fdset_members(&mut self) -> Vec<registry::SetDetail> {
+        self.reg.detail(|_| None)
+    }
     fn cont(&mut self) {
         self.conts += 1;
     }
@@ -463,7 +466,8 @@ fn other_commands() {
             "query-fdsets",
             "cont",
             "query-version",
-            "query-commands"
+            "query-commands",
+            "x-query-fdset-members"
         ])
         .as_array()
         .unwrap()
@@ -579,7 +583,7 @@ fn garbage_then_newline_then_command_answers() {
     assert!(text.ends_with("{\"return\": {}, \"id\": 4}\r\n"), "{text}");
 }
 
-// Issue 3: a 10 MB line ends the connection instead of growing the buffer.
+// a 10 MB line ends the connection instead of growing the buffer.
 #[test]
 fn oversize_value_disconnects() {
     let mut m = Monitor::negotiated();
@@ -642,7 +646,7 @@ fn never_json() -> impl Strategy<Value = u8> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
-    // Issue 3: arbitrary byte streams and fds never panic, never leak or
+    // arbitrary byte streams and fds never panic, never leak or
     // double-close an fd, and never buffer past the bound.
     #[test]
     fn arbitrary_input_and_fds(
@@ -681,7 +685,7 @@ proptest! {
         m.assert_no_leak();
     }
 
-    // Issue 3: after garbage whose last line is malformed, a newline and a
+    // after garbage whose last line is malformed, a newline and a
     // valid command, the command is answered — however the bytes are split.
     #[test]
     fn command_after_garbage_and_newline_answers(

@@ -1,4 +1,4 @@
-//! End to end with the `qemu.qmp` package from PyPI (issue 3, spec sections 2
+//! End to end with the `qemu.qmp` package from PyPI (spec sections 2
 //! and 3): tests/py/qmp_e2e.py starts c-tests/qmp_step.c under the shim with
 //! a listening control socket and drives it with qemu.qmp's QMPClient,
 //! checking /proc/PID/fd after each step. `.ci/setup` installs qemu.qmp.

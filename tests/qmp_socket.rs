@@ -219,7 +219,7 @@ fn fds_with_the_command_and_several_per_message() {
     assert!(p.fds_to(&one).contains(&b));
 }
 
-// Issue 3: thousands of fds: the queue is bounded, the excess closed, the
+// thousands of fds: the queue is bounded, the excess closed, the
 // leftovers closed at disconnect, and the connection keeps answering.
 #[test]
 fn thousands_of_fds_are_bounded_and_closed() {
@@ -285,7 +285,7 @@ fn framing_over_the_socket() {
     );
 }
 
-// Issue 3: a 10 MB line is a clean disconnect; the program and other
+// a 10 MB line is a clean disconnect; the program and other
 // monitors are unharmed and new ones are accepted.
 #[test]
 fn ten_megabyte_line_disconnects_cleanly() {
@@ -311,7 +311,7 @@ fn ten_megabyte_line_disconnects_cleanly() {
     );
 }
 
-// Issue 3: a peer that goes away mid-command, with fds queued, leaves no fd.
+// a peer that goes away mid-command, with fds queued, leaves no fd.
 #[test]
 fn peer_gone_mid_command() {
     let dir = TempDir::new("qmp-gone");
@@ -371,7 +371,7 @@ fn last_monitor_disconnect_cleans_up() {
     assert!(p.fds().contains_key(&m));
 }
 
-// Spec 2/3 + issue 3.1: a connected control socket is a monitor from before
+// Spec sections 2 and 3: a connected control socket is a monitor from before
 // main, so launch-time sets are in use from the start; a half-close by the
 // peer is a disconnect (replies to what was sent still arrive).
 #[test]
@@ -495,7 +495,7 @@ fn fdset_wait_without_any_monitor_left_fails() {
     assert_eq!(stdout_of(&out), "");
 }
 
-// Spec 5 + issue 3: bad FDSET_CONTROL_FD/FDSET_WAIT stop the program before
+// Spec section 5: bad FDSET_CONTROL_FD/FDSET_WAIT stop the program before
 // main with one `fdset-shim:` line.
 #[test]
 fn bad_control_settings_stop_the_program() {
@@ -723,7 +723,7 @@ fn truncated_fd_message_closes_what_arrived() {
     assert_eq!(p.fds_to(&path), [m]);
 }
 
-// Issue 3.5: commands sent in one go whose replies exceed the output bound
+// commands sent in one go whose replies exceed the output bound
 // are held back, then answered as the client reads, none lost.
 #[test]
 fn pipelined_commands_with_large_replies_all_answer() {

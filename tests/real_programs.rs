@@ -1,4 +1,4 @@
-//! Issue 2 "Real programs under the shim with FDSET_ADD_FD": unmodified
+//! Real programs under the shim with FDSET_ADD_FD: unmodified
 //! coreutils, a shell and Python read /dev/fdset/1 and get the file's exact
 //! bytes (spec section 1).
 use fdset_testkit::*;
@@ -97,7 +97,7 @@ fn sha256sum_through_stdio_fopen_matches_the_real_hash() {
     assert_eq!(out, format!("{hash}  /dev/fdset/1\n"));
 }
 
-/// Issue 2: "`sha256sum /dev/fdset/1 /dev/fdset/1` printing the same hash
+/// "`sha256sum /dev/fdset/1 /dev/fdset/1` printing the same hash
 /// twice" (the second open starts at offset 0 again).
 #[test]
 fn sha256sum_of_the_set_twice_prints_the_same_hash_twice() {

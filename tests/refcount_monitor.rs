@@ -1,5 +1,5 @@
 //! Spec section 2 "Close" and "Cleanup of a set", with a monitor connected
-//! so that refcounts decide when members close (issue 2: "fclose, dup2,
+//! so that refcounts decide when members close ("fclose, dup2,
 //! close_range over dups keep refcounts right"; members closed at the right
 //! moments, checked in /proc/PID/fd).
 use fdset_testkit::qmp::*;

@@ -1,4 +1,4 @@
-//! Model-based test of the registry (issue 2: "long random sequences ...
+//! Model-based test of the registry ("long random sequences ...
 //! checked after every step against an independent, deliberately simple
 //! model of the spec"). The model below is written from spec section 2 alone:
 //! plain vectors, linear scans, the cleanup rule spelled out literally.
@@ -623,7 +623,7 @@ fn run_seeds(seeds: std::ops::RangeInclusive<u64>, no_control_socket: bool) {
     }
 }
 
-/// Issue 2: >= 100,000 operations over several seeds (this test and the
+/// At least 100,000 operations over several seeds (this test and the
 /// next: 8 x 25,000), with monitors.
 #[test]
 fn registry_matches_model_with_monitors() {

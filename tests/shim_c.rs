@@ -1,4 +1,4 @@
-//! Issue 2's C programs run under the preloaded shim: every interposed entry
+//! The C programs run under the preloaded shim: every interposed entry
 //! point, open semantics (spec section 2 "Open"), close semantics ("Close",
 //! section 6) and fork safety. Each program checks itself and prints
 //! "ok NAME" per part; these tests assert the parts that must have run.
@@ -55,7 +55,7 @@ fn assert_calls(name: &str, symbols: &[&str]) {
     }
 }
 
-/// Issue 2 "Interposition": open, open64, openat (also with a bogus dirfd),
+/// Interposition: open, open64, openat (also with a bogus dirfd),
 /// openat64, creat, creat64, fopen, fopen64, freopen, freopen64, close,
 /// fclose, dup2, dup3, close_range, closefrom.
 #[test]
@@ -122,7 +122,7 @@ fn every_interposed_entry_point_serves_or_closes_set_paths() {
     );
 }
 
-/// Issue 2: `__open_2`, `__open64_2`, `__openat_2`, `__openat64_2`
+/// `__open_2`, `__open64_2`, `__openat_2`, `__openat64_2`
 /// (a program built with -D_FORTIFY_SOURCE=2).
 #[test]
 fn fortify_source_entry_points_serve_set_paths() {
@@ -203,7 +203,7 @@ fn close_semantics_as_seen_by_a_c_program() {
     );
 }
 
-/// Issue 2 "fork safety": 8 threads open and close set paths while one of
+/// fork safety: 8 threads open and close set paths while one of
 /// them forks; every child opens the set and exits. A deadlock fails by
 /// timeout (the children also have an alarm).
 #[test]

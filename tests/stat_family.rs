@@ -1,4 +1,4 @@
-//! Programs that look before they open (issue 4, item 2): stat, lstat,
+//! Programs that look before they open: stat, lstat,
 //! fstatat, statx, access, faccessat and glibc's __xstat family answer for
 //! fdset paths from the set's members.
 use fdset_testkit::*;
@@ -73,7 +73,7 @@ fn every_stat_call_answers_like_fstat_of_the_member() {
     assert_eq!(get(&lines, "errno-after-success"), "1234");
 }
 
-/// Issue 4: "access honours the modes the set can serve": R_OK needs an
+/// "access honours the modes the set can serve": R_OK needs an
 /// O_RDONLY or O_RDWR member, W_OK an O_WRONLY or O_RDWR one.
 #[test]
 fn access_honours_the_modes_the_set_serves() {

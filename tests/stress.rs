@@ -1,4 +1,4 @@
-//! Issue 6, "Stress and faults": C programs under the preloaded shim, each
+//! Stress and faults: C programs under the preloaded shim, each
 //! with a deadline (a deadlock fails the test instead of hanging it).
 //! `FDSET_STRESS_LONG=1` runs the long versions (README "Guarantees").
 use fdset_testkit::qmp::Qmp;
@@ -73,7 +73,7 @@ fn with_set_one(cmd: &mut Command, dir: &TempDir) {
     inherit_fds(cmd, vec![(open_for_child(&a, false, true), 3)]);
 }
 
-// Issue 6: "8 threads x 100,000 mixed opens and closes of set paths and
+// "8 threads x 100,000 mixed opens and closes of set paths and
 // ordinary files: no deadlock, no fd leaked, no fd of the program's closed".
 #[test]
 fn eight_threads_mixed_opens_and_closes() {
@@ -95,7 +95,7 @@ fn eight_threads_mixed_opens_and_closes() {
     assert_ok(&run_with_deadline(cmd, deadline()));
 }
 
-// Issue 6: the same "while a QMP client adds and removes members and
+// the same "while a QMP client adds and removes members and
 // connects and disconnects" (set 3, which the threads open when it exists).
 #[test]
 fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
@@ -176,7 +176,7 @@ fn eight_threads_while_a_qmp_client_adds_removes_and_reconnects() {
     assert_ok(&out);
 }
 
-// Issue 6: "fork from a busy thread 1,000 times; each child opens a set and exits".
+// "fork from a busy thread 1,000 times; each child opens a set and exits".
 #[test]
 fn fork_from_a_busy_process_1000_times() {
     let dir = TempDir::new("stress-fork");
@@ -186,7 +186,7 @@ fn fork_from_a_busy_process_1000_times() {
     assert_ok(&run_with_deadline(cmd, deadline()));
 }
 
-// Issue 6: "A signal handler that closes a dup while the interrupted thread
+// "A signal handler that closes a dup while the interrupted thread
 // is inside the shim: no deadlock."
 #[test]
 fn signal_handler_closes_a_dup_while_the_shim_is_busy() {
@@ -198,7 +198,7 @@ fn signal_handler_closes_a_dup_while_the_shim_is_busy() {
     assert_ok(&out);
 }
 
-// Issue 6 / spec section 6: closefrom, close_range, close over 3..1023 and
+// Spec section 6: closefrom, close_range, close over 3..1023 and
 // dup2/dup3 onto a member leave the sets working.
 #[test]
 fn program_that_closes_everything_keeps_its_sets() {
@@ -209,7 +209,7 @@ fn program_that_closes_everything_keeps_its_sets() {
     assert_ok(&run_with_deadline(cmd, deadline()));
 }
 
-// Issue 6: "RLIMIT_NOFILE exhausted: opening a set path fails with EMFILE,
+// "RLIMIT_NOFILE exhausted: opening a set path fails with EMFILE,
 // nothing leaks, the next open after a close works."
 #[test]
 fn exhausted_descriptor_limit_gives_emfile_and_leaks_nothing() {

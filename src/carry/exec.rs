@@ -6,6 +6,7 @@
 //! Members stay close-on-exec at all other times, so an exec into an
 //! environment that does not preload the shim receives nothing of ours.
 
+use crate::carry::environment;
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
@@ -60,26 +61,13 @@ pub fn init_our_name() {
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn env_preloads_us(envp: *const *const c_char) -> bool {
     let ours = our_file_name();
-    let mut p = envp;
-    if p.is_null() {
-        return false;
-    }
-    loop {
-        // SAFETY: walking a NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            return false;
-        }
-        // SAFETY: each entry is a C string.
-        let s = unsafe { CStr::from_ptr(e) }.to_bytes();
-        if let Some(v) = s.strip_prefix(b"LD_PRELOAD=") {
-            return v
-                .split(|&b| b == b' ' || b == b':')
-                .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours));
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let preload = unsafe { environment::entries(envp) }
+        .find_map(|(_, entry)| environment::value_of(entry, b"LD_PRELOAD"));
+    preload.is_some_and(|v| {
+        v.split(|&b| b == b' ' || b == b':')
+            .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours))
+    })
 }
 
 /// An environment and descriptors ready for an exec that carries the sets.
@@ -109,8 +97,7 @@ impl Prepared {
                 libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }
-        // SAFETY: our memfd.
-        unsafe { libc_real::close(self.memfd) };
+        libc_real::close(self.memfd);
         if self.control {
             crate::control::resume_after_failed_exec();
         }
@@ -126,7 +113,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
-        log: cfg.log,
+        log: crate::log::log_enabled(),
         io_uring_off: crate::ops::syscall::io_uring_off(),
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
@@ -186,8 +173,7 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
             if n < 0 && libc_real::errno() == libc::EINTR {
                 continue;
             }
-            // SAFETY: our memfd.
-            unsafe { libc_real::close(fd) };
+            libc_real::close(fd);
             return None;
         }
         off += n as usize;
@@ -246,29 +232,16 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
     inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
-        // SAFETY: our memfd.
-        unsafe { libc_real::close(memfd) };
+        libc_real::close(memfd);
         resume(had_control);
         return None;
     };
-    let mut env = Vec::new();
-    let mut p = envp;
-    while !p.is_null() {
-        // SAFETY: walking the NULL-terminated array.
-        let e = unsafe { *p };
-        if e.is_null() {
-            break;
-        }
-        // SAFETY: each entry is a C string.
-        if !unsafe { CStr::from_ptr(e) }
-            .to_bytes()
-            .starts_with(STATE_PREFIX)
-        {
-            env.push(e);
-        }
-        // SAFETY: still inside the array.
-        p = unsafe { p.add(1) };
-    }
+    // SAFETY: as the caller promised.
+    let mut env: Vec<*const c_char> = unsafe { environment::entries(envp) }
+        .filter(|(_, entry)| !entry.starts_with(STATE_PREFIX))
+        // SAFETY: the slot lies inside the array (the walk yielded it).
+        .map(|(slot, _)| unsafe { *slot })
+        .collect();
     env.push(entry.as_ptr());
     env.push(std::ptr::null());
     if clear_cloexec {
@@ -320,8 +293,7 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
             break;
         }
     }
-    // SAFETY: the memfd was ours to consume.
-    unsafe { libc_real::close(fd) };
+    libc_real::close(fd);
     let state = ExecState::from_json(&text).map_err(bad)?;
     for fd in state.fds() {
         if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {

@@ -257,11 +257,9 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         r
     };
     prep.restore();
-    // SAFETY: the child's end is the child's now.
-    unsafe { libc_real::close(child_end) };
+    libc_real::close(child_end);
     if r != 0 {
-        // SAFETY: our pipe end.
-        unsafe { libc_real::close(parent_end) };
+        libc_real::close(parent_end);
         libc_real::set_errno(r);
         return Some(std::ptr::null_mut());
     }

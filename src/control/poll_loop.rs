@@ -98,7 +98,12 @@ impl ControlThread {
         while matches!(*h, Handoff::Parked(_)) {
             h = HANDOFF_CV.wait(h).unwrap_or_else(|e| e.into_inner());
         }
-        *h = Handoff::Idle;
+        // The exec failed. The exec'ing thread may already have asked again
+        // (a shell trying each PATH directory in turn): that request stays,
+        // to be served at the next turn.
+        if matches!(*h, Handoff::Resume) {
+            *h = Handoff::Idle;
+        }
     }
 
     /// Flush, reap, wait for events, handle them.
@@ -212,13 +217,11 @@ impl ControlThread {
                 }
             }
             if !peer_allowed(fd) {
-                // SAFETY: the refused connection is nobody's yet.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 continue;
             }
             let Some(mut st) = crate::state::lock() else {
-                // SAFETY: the new connection is nobody's yet.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 return;
             };
             self.apply(&mut lock_moves());
@@ -276,8 +279,7 @@ impl ControlThread {
     pub(crate) fn take_fds(&mut self, i: usize, fds: Vec<RawFd>, truncated: bool) {
         let Some(mut st) = crate::state::lock() else {
             for fd in fds {
-                // SAFETY: received just now, nobody else's.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
             }
             return;
         };
@@ -285,8 +287,7 @@ impl ControlThread {
         let mut room = qmp::MAX_QUEUED_FDS - self.monitors[i].conn.queued_fds().count();
         for fd in fds {
             if truncated || room == 0 {
-                // SAFETY: as above.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
                 continue;
             }
             if let Some(fd) = own(&mut st, fd) {

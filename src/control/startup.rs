@@ -79,8 +79,7 @@ pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {
             Some(new)
         }
         Err(_) => {
-            // SAFETY: fd was handed to the shim and is nobody else's.
-            unsafe { libc_real::close(fd) };
+            libc_real::close(fd);
             None
         }
     }
@@ -90,8 +89,7 @@ pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {
 pub(crate) fn release(st: &mut Locked, fd: RawFd) {
     st.extra_owned.retain(|&f| f != fd);
     fdtable::mark(fd, FdKind::Free);
-    // SAFETY: the shim's own descriptor.
-    unsafe { libc_real::close(fd) };
+    libc_real::close(fd);
 }
 
 /// Serve the control sockets `control` (checked by [`parse_control_fds`]):

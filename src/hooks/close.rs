@@ -10,8 +10,7 @@ use libc::{FILE, c_int, c_uint};
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     let kind = fdtable::kind(fd);
     if kind == FdKind::Free {
-        // SAFETY: the program's own descriptor.
-        return unsafe { libc_real::close(fd) };
+        return libc_real::close(fd);
     }
     guarded(-1, || crate::ops::close::close_marked(fd, kind))
 }
@@ -32,8 +31,7 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
-        // SAFETY: the program's own descriptors.
-        return unsafe { libc_real::dup2(old, new) };
+        return libc_real::dup2(old, new);
     }
     guarded(-1, || crate::ops::close::dup_onto_marked(old, new, None))
 }
@@ -41,8 +39,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
-        // SAFETY: the program's own descriptors.
-        return unsafe { libc_real::dup3(old, new, flags) };
+        return libc_real::dup3(old, new, flags);
     }
     guarded(-1, || {
         crate::ops::close::dup_onto_marked(old, new, Some(flags))

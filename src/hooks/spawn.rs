@@ -14,8 +14,8 @@ pub unsafe extern "C" fn posix_spawn(
     argv: CharPP,
     envp: CharPP,
 ) -> c_int {
-    // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
-    // call (or to the shim\'s version of it, which makes that call).
+    // SAFETY: the caller's arguments, passed on unchanged to the same libc
+    // call (or to the shim's version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
         crate::carry::spawn::spawn(libc_real::posix_spawn, pid, path, fa, attr, argv, envp)
     })
@@ -30,8 +30,8 @@ pub unsafe extern "C" fn posix_spawnp(
     argv: CharPP,
     envp: CharPP,
 ) -> c_int {
-    // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
-    // call (or to the shim\'s version of it, which makes that call).
+    // SAFETY: the caller's arguments, passed on unchanged to the same libc
+    // call (or to the shim's version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
         crate::carry::spawn::spawn(libc_real::posix_spawnp, pid, file, fa, attr, argv, envp)
     })
@@ -43,8 +43,8 @@ pub unsafe extern "C" fn system(cmd: *const c_char) -> c_int {
         // SAFETY: "is there a shell" query.
         return unsafe { libc_real::system(cmd) };
     }
-    // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
-    // call (or to the shim\'s version of it, which makes that call).
+    // SAFETY: the caller's arguments, passed on unchanged to the same libc
+    // call (or to the shim's version of it, which makes that call).
     guarded(-1, || unsafe {
         crate::carry::spawn::system(cmd).unwrap_or_else(|| libc_real::system(cmd))
     })
@@ -52,8 +52,8 @@ pub unsafe extern "C" fn system(cmd: *const c_char) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut FILE {
-    // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
-    // call (or to the shim\'s version of it, which makes that call).
+    // SAFETY: the caller's arguments, passed on unchanged to the same libc
+    // call (or to the shim's version of it, which makes that call).
     guarded(std::ptr::null_mut(), || unsafe {
         crate::carry::spawn::popen(cmd, mode).unwrap_or_else(|| libc_real::popen(cmd, mode))
     })
@@ -61,8 +61,8 @@ pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
-    // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
-    // call (or to the shim\'s version of it, which makes that call).
+    // SAFETY: the caller's arguments, passed on unchanged to the same libc
+    // call (or to the shim's version of it, which makes that call).
     guarded(-1, || unsafe {
         crate::carry::spawn::pclose(stream).unwrap_or_else(|| libc_real::pclose(stream))
     })

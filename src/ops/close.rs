@@ -28,8 +28,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
     if in_vfork_child() {
         // A vfork child: its descriptor table is its own, the registry is
         // the parent's.
-        // SAFETY: the child's own close.
-        return unsafe { libc_real::close(fd) };
+        return libc_real::close(fd);
     }
     let Some(mut st) = lock() else {
         // Inside a signal handler that interrupted the shim: the dup is
@@ -38,8 +37,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
             return 0;
         }
         fdtable::mark(fd, FdKind::Free);
-        // SAFETY: the program's own close of its dup.
-        return unsafe { libc_real::close(fd) };
+        return libc_real::close(fd);
     };
     let mut closed = Vec::new();
     let k = fdtable::kind(fd);
@@ -49,10 +47,9 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         return -1;
     }
     fdtable::mark(fd, FdKind::Free);
-    // SAFETY: the program closes its own descriptor; done under the lock so
-    // that the number cannot be handed out again as a dup before the
-    // registry forgets it.
-    let r = unsafe { libc_real::close(fd) };
+    // Closed under the lock, so that the number cannot be handed out again
+    // as a dup before the registry forgets it.
+    let r = libc_real::close(fd);
     let e = libc_real::errno();
     st.registry.forget_dup(&mut RealOps, fd, &mut closed);
     drop(st);
@@ -105,22 +102,25 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
         if let Some(slot) = st.extra_owned.iter_mut().find(|f| **f == fd) {
             *slot = new;
         }
+        crate::log::fd_moved(fd, new);
         crate::state::control_fds::moved(fd, new);
     }
     fdtable::mark(fd, FdKind::Free);
     Ok(())
 }
 
+/// libc's `dup2` (`flags` is `None`) or `dup3`.
+fn real_dup_onto(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
+    match flags {
+        None => libc_real::dup2(old, new),
+        Some(f) => libc_real::dup3(old, new, f),
+    }
+}
+
 /// `dup2`/`dup3` (`flags` is `None` for dup2) onto a number the fd table marks.
 pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
     if in_vfork_child() {
-        // SAFETY: a vfork child's own descriptors; the registry is not its.
-        return unsafe {
-            match flags {
-                None => libc_real::dup2(old, new),
-                Some(f) => libc_real::dup3(old, new, f),
-            }
-        };
+        return real_dup_onto(old, new, flags);
     }
     let saved = libc_real::errno();
     let Some(mut st) = lock() else {
@@ -130,13 +130,7 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
     if old == new {
         drop(st);
         // dup2(x, x) checks x and closes nothing; dup3(x, x) is EINVAL.
-        // SAFETY: plain libc calls with the caller's arguments.
-        return unsafe {
-            match flags {
-                None => libc_real::dup2(old, new),
-                Some(f) => libc_real::dup3(old, new, f),
-            }
-        };
+        return real_dup_onto(old, new, flags);
     }
     if fdtable::kind(old) == FdKind::Owned || fdtable::kind(old) == FdKind::PendingClose {
         drop(st);
@@ -151,19 +145,12 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
         libc_real::set_errno(e);
         return -1;
     }
-    // SAFETY: plain libc calls with the caller's arguments.
-    let r = unsafe {
-        match flags {
-            None => libc_real::dup2(old, new),
-            Some(f) => libc_real::dup3(old, new, f),
-        }
-    };
+    let r = real_dup_onto(old, new, flags);
     let e = libc_real::errno();
     let mut closed = Vec::new();
     if r < 0 && kind == FdKind::Owned {
         // The copy left at `new` by disown() was not replaced.
-        // SAFETY: that copy is nobody's.
-        unsafe { libc_real::close(new) };
+        libc_real::close(new);
     }
     if r >= 0 && kind != FdKind::Owned {
         // The dup that was at `new` was closed by the call.
@@ -183,8 +170,7 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
     if first > last || flags & !known != 0 || flags & libc::CLOSE_RANGE_CLOEXEC as i32 != 0 {
         // Errors, and marking close-on-exec (the shim's descriptors already
         // are), are the kernel's business alone.
-        // SAFETY: plain libc call with the caller's arguments.
-        return unsafe { libc_real::close_range(first, last, flags) };
+        return libc_real::close_range(first, last, flags);
     }
     let saved = libc_real::errno();
     let Some(mut st) = lock() else {
@@ -221,24 +207,22 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
     let mut lo = first;
     for &fd in &owned {
         let fd = fd as u32;
-        if fd > lo {
-            // SAFETY: closes only numbers that are not the shim's.
-            if unsafe { libc_real::close_range(lo, fd - 1, flags) } < 0 && r == 0 {
-                r = -1;
-                e = libc_real::errno();
-            }
+        if fd > lo && libc_real::close_range(lo, fd - 1, flags) < 0 && r == 0 {
+            r = -1;
+            e = libc_real::errno();
         }
         lo = fd.saturating_add(1);
         if fd == u32::MAX {
             break;
         }
     }
-    if owned.last().is_none_or(|&l| (l as u32) < last) && lo <= last {
-        // SAFETY: as above.
-        if unsafe { libc_real::close_range(lo, last, flags) } < 0 && r == 0 {
-            r = -1;
-            e = libc_real::errno();
-        }
+    if owned.last().is_none_or(|&l| (l as u32) < last)
+        && lo <= last
+        && libc_real::close_range(lo, last, flags) < 0
+        && r == 0
+    {
+        r = -1;
+        e = libc_real::errno();
     }
     let mut closed = Vec::new();
     for fd in dups {
@@ -268,8 +252,7 @@ pub fn closefrom(low: i32) {
             let fd = fd as i32;
             let k = fdtable::kind(fd);
             if k == FdKind::Free {
-                // SAFETY: closing the program's own numbers, as closefrom would.
-                unsafe { libc_real::close(fd) };
+                libc_real::close(fd);
             } else if k != FdKind::Owned {
                 close_marked(fd, k);
             }
@@ -286,8 +269,7 @@ pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
         return -1;
     };
     let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
-    // SAFETY: both numbers are open; target is the stream's.
-    if unsafe { libc_real::dup3(fd, target, flags) } < 0 {
+    if libc_real::dup3(fd, target, flags) < 0 {
         let e = libc_real::errno();
         drop(st);
         close_marked(fd, fdtable::kind(fd));
@@ -297,7 +279,6 @@ pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
     st.registry.renumber_dup(fd, target);
     fdtable::mark(target, FdKind::Dup);
     fdtable::mark(fd, FdKind::Free);
-    // SAFETY: the old number of the dup, now held at target.
-    unsafe { libc_real::close(fd) };
+    libc_real::close(fd);
     target
 }

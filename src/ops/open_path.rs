@@ -159,8 +159,8 @@ fn o_path<'p>(
         return Err(why(e, format!("set {set} member fd {member}: dup failed")));
     }
     let result = reopen(private, flags);
-    // SAFETY: our own temporary descriptor.
-    unsafe { libc_real::close(private) };
+    // Our own temporary descriptor.
+    libc_real::close(private);
     match result {
         Ok((fd, how)) => Ok((fd, set, member, how)),
         Err(libc::ENOTDIR) => Err(why(

@@ -25,7 +25,7 @@ pub unsafe fn fdset_path(path: *const libc::c_char) -> Option<SetNumber> {
     let paths = &config().paths;
     if paths.prefixes.is_empty() && paths.aliases.is_empty() {
         // Only /dev/fdset/ can match: compare in place up to the first
-        // difference instead of measuring the whole path (issue 6: at most
+        // difference instead of measuring the whole path (at most
         // 60 instructions added to an ordinary open).
         for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate().skip(1) {
             // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so

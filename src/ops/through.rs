@@ -19,8 +19,8 @@ pub struct Through {
 impl Drop for Through {
     fn drop(&mut self) {
         let saved = libc_real::errno();
-        // SAFETY: our own temporary descriptor.
-        unsafe { libc_real::close(self.fd) };
+        // Our own temporary descriptor.
+        libc_real::close(self.fd);
         libc_real::set_errno(saved);
     }
 }

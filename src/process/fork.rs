@@ -39,11 +39,16 @@ extern "C" fn atfork_child() {
         // The child has no monitor of its own and nobody who could remove
         // its sets: they stay in use for its life (spec section 7).
         st.registry.child_after_fork();
-        let control = std::mem::take(&mut st.extra_owned);
+        // Its copies of the control sockets are not served; the log file
+        // stays, so that the child logs too.
+        let owned = std::mem::take(&mut st.extra_owned);
+        let (log_file, control): (Vec<_>, Vec<_>) = owned
+            .into_iter()
+            .partition(|&fd| crate::log::is_log_file(fd));
+        st.extra_owned = log_file;
         for fd in control {
             fdtable::mark(fd, FdKind::Free);
-            // SAFETY: the child's copy of a control socket is not served.
-            unsafe { libc_real::close(fd) };
+            libc_real::close(fd);
         }
     }
     crate::state::control_fds::after_fork_child();

@@ -18,6 +18,9 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_IO_URING",
 ];
 
+use crate::carry::environment;
+use fdset_core::log_target::LogTarget;
+
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
 }
@@ -34,20 +37,22 @@ unsafe extern "C" {
 /// `from` points into `environ` (a NULL-terminated array of C strings), and
 /// nothing else uses the environment meanwhile (the constructor runs alone).
 unsafe fn find_entry(
-    mut from: *mut *mut libc::c_char,
+    from: *mut *mut libc::c_char,
     key: &[u8],
 ) -> Option<(*mut *mut libc::c_char, &'static [u8])> {
     // SAFETY: per the contract.
-    unsafe {
-        while !from.is_null() && !(*from).is_null() {
-            let entry = CStr::from_ptr(*from).to_bytes();
-            if entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=' {
-                return Some((from, &entry[key.len() + 1..]));
-            }
-            from = from.add(1);
-        }
-    }
-    None
+    unsafe { environment::entries(from as *const *const libc::c_char) }.find_map(|(slot, entry)| {
+        Some((
+            slot as *mut *mut libc::c_char,
+            environment::value_of(entry, key)?,
+        ))
+    })
+}
+
+/// The value of `name` in `environ`, as bytes.
+fn getenv_bytes(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: the constructor runs alone; environ is the process's.
+    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| v.to_vec())
 }
 
 /// The value of `name` in `environ`.
@@ -75,7 +80,7 @@ fn unsetenv(name: &CStr) {
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
 fn fatal(text: &str) -> ! {
-    crate::log::log(text);
+    crate::log::error_line(text);
     // SAFETY: _exit has no preconditions; no destructors must run in a
     // program that never started.
     unsafe { libc::_exit(1) }
@@ -89,7 +94,11 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS") {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
-    let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    let log_target = match getenv_bytes(c"FDSET_LOG") {
+        Some(v) => Some(LogTarget::parse(&v)?),
+        None => None,
+    };
+    let mut log = log_target.is_some();
     let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
     crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
@@ -100,8 +109,14 @@ fn load() -> Result<(), String> {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
     let extra_paths = !paths.prefixes.is_empty() || !paths.aliases.is_empty();
-    crate::state::set_config(Config { paths, log });
+    crate::state::set_config(Config { paths });
     crate::ops::syscall::set_extra_paths(extra_paths);
+    match log_target {
+        Some(target) => crate::log::start(&target)?,
+        // Carried from a program that logged, whose exec dropped FDSET_LOG.
+        None if log => crate::log::start(&LogTarget::Stderr)?,
+        None => {}
+    }
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,

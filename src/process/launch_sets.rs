@@ -38,8 +38,7 @@ pub fn add_launch_sets(specs: &[fdset_core::launch::add_fd::AddFdSpec]) -> Resul
     originals.sort_unstable();
     originals.dedup();
     for fd in originals {
-        // SAFETY: the inherited fd was handed to the shim, which keeps duplicates.
-        unsafe { libc_real::close(fd) };
+        libc_real::close(fd);
     }
     Ok(())
 }

@@ -25,7 +25,8 @@ pub const OWNED_FD_BASE: RawFd = 100;
 
 pub struct State {
     pub registry: Registry,
-    /// Shim-owned descriptors that are not set members (control sockets).
+    /// Shim-owned descriptors that are not set members: control sockets
+    /// and the `FDSET_LOG` file.
     pub extra_owned: Vec<RawFd>,
 }
 
@@ -38,7 +39,6 @@ pub(crate) static STATE: OwnerLock<State> = OwnerLock::new(State {
 #[derive(Default)]
 pub struct Config {
     pub paths: PathConfig,
-    pub log: bool,
 }
 
 pub(crate) static CONFIG: OnceCell<Config> = OnceCell::new();
@@ -47,7 +47,6 @@ pub(crate) static DEFAULT_CONFIG: Config = Config {
         prefixes: Vec::new(),
         aliases: Vec::new(),
     },
-    log: false,
 };
 
 pub fn config() -> &'static Config {
@@ -119,8 +118,7 @@ pub(crate) fn drain_pending_now(st: &mut State) {
         PENDING_COUNT.fetch_sub(1, Ordering::AcqRel);
         st.registry.forget_dup(&mut RealOps, fd, &mut closed);
         fdtable::mark(fd, FdKind::Free);
-        // SAFETY: fd is the dup the program closed; it is ours to close now.
-        unsafe { libc_real::close(fd) };
+        libc_real::close(fd);
     }
     log_closed(&closed);
 }

@@ -14,8 +14,7 @@ impl FdOps for RealOps {
     }
     fn close(&mut self, fd: RawFd) {
         fdtable::mark(fd, FdKind::Free);
-        // SAFETY: the registry only closes descriptors it owns.
-        unsafe { libc_real::close(fd) };
+        libc_real::close(fd);
     }
     fn get_status_flags(&mut self, fd: RawFd) -> Result<i32, Errno> {
         libc_real::direct::status_flags(fd)
@@ -58,8 +57,7 @@ pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
 /// `OWNED_FD_BASE` (the original is closed).
 pub fn move_high(fd: RawFd) -> Result<RawFd, Errno> {
     let new = dup_high(fd)?;
-    // SAFETY: fd was handed to the shim, which now owns `new` instead.
-    unsafe { libc_real::close(fd) };
+    libc_real::close(fd);
     Ok(new)
 }
 

@@ -1,4 +1,4 @@
-"""End to end with the `qemu.qmp` client from PyPI (issue 3): a C program
+"""End to end with the `qemu.qmp` client from PyPI: a C program
 under the shim serves a listening control socket; this client connects,
 negotiates, sends an fd with send_fd_scm, runs add-fd; the program opens
 /dev/fdset/N and reads the file; query-fdsets, remove-fd and the disconnect

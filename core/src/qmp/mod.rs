@@ -3,7 +3,7 @@
 //! (as numbers), appends reply lines to an output buffer, and acts on the fd
 //! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
 
-use crate::registry::{RawFd, SetView};
+use crate::registry::{RawFd, SetDetail, SetView};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -31,6 +31,7 @@ pub const COMMANDS: &[&str] = &[
     "cont",
     "query-version",
     "query-commands",
+    members::X_QUERY_FDSET_MEMBERS,
 ];
 
 /// What the commands do to the process's fd sets.
@@ -46,6 +47,9 @@ pub trait FdSetOps {
     /// `remove-fd`; false when the set, or its visible member `fd`, does not exist.
     fn remove_fd(&mut self, set: u64, fd: Option<RawFd>) -> bool;
     fn query_fdsets(&mut self) -> Vec<SetView>;
+    /// `x-query-fdset-members`: every set with its open dups and every
+    /// member (removed ones too) with its access mode and file.
+    fn query_fdset_members(&mut self) -> Vec<SetDetail>;
     /// `cont`: release a program waiting with `FDSET_WAIT=1`.
     fn cont(&mut self);
     /// Close a received fd nobody will take.
@@ -92,9 +96,11 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 }
 
 mod args;
+mod commands;
 mod json_text;
+pub mod members;
 use args::Args;
-use json_text::{Obj, list, query_fdsets_text, text};
+use json_text::{Obj, text};
 
 // ---------------------------------------------------------------- errors
 
@@ -351,73 +357,19 @@ impl Connection {
         }
         let command = command.ok_or_else(|| generic("QMP input lacks member 'execute'"))?;
         let empty = Map::new();
-        let mut args = Args::new(arguments.unwrap_or(&empty));
+        let args = Args::new(arguments.unwrap_or(&empty));
         if !self.negotiated && command != "qmp_capabilities" {
             return Err(not_found(NEED_CAPABILITIES.to_string()));
         }
         match command {
-            "qmp_capabilities" => {
-                args.capabilities()?;
-                args.done()?;
-                if self.negotiated {
-                    return Err(not_found(ALREADY_NEGOTIATED.to_string()));
-                }
-                self.negotiated = true;
-                Ok("{}".to_string())
-            }
-            "add-fd" => {
-                let set = args.opt_int("fdset-id")?;
-                let opaque = args.opt_str("opaque")?;
-                args.done()?;
-                // The received fd is looked for first (spec section 3).
-                let fd = self.fds.pop_front().ok_or_else(|| generic(NO_FD))?;
-                let set = match set {
-                    Some(s) if s < 0 => {
-                        ops.close_fd(fd);
-                        return Err(generic("Parameter 'fdset-id' expects a non-negative value"));
-                    }
-                    s => s.map(|s| s as u64),
-                };
-                let (set, fd) = ops.add_fd(fd, set, opaque).map_err(generic)?;
-                Ok(Obj::new().field("fdset-id", set).field("fd", fd).end())
-            }
-            "remove-fd" => {
-                let set = args.int("fdset-id")?;
-                let fd = args.opt_int("fd")?;
-                args.done()?;
-                let found = u64::try_from(set).is_ok_and(|set| match fd {
-                    None => ops.remove_fd(set, None),
-                    Some(fd) => RawFd::try_from(fd).is_ok_and(|fd| ops.remove_fd(set, Some(fd))),
-                });
-                if !found {
-                    let name = match fd {
-                        Some(fd) => format!("fdset-id:{set}, fd:{fd}"),
-                        None => format!("fdset-id:{set}"),
-                    };
-                    return Err(generic(format!("File descriptor named '{name}' not found")));
-                }
-                Ok("{}".to_string())
-            }
-            "query-fdsets" => {
-                args.done()?;
-                Ok(query_fdsets_text(&ops.query_fdsets()))
-            }
-            "cont" => {
-                args.done()?;
-                ops.cont();
-                Ok("{}".to_string())
-            }
-            "query-version" => {
-                args.done()?;
-                let (major, minor, micro) = QEMU_VERSION;
-                Ok(version_object(major, minor, micro))
-            }
-            "query-commands" => {
-                args.done()?;
-                Ok(list(
-                    COMMANDS.iter().map(|c| Obj::new().field("name", *c).end()),
-                ))
-            }
+            "qmp_capabilities" => commands::qmp_capabilities(args, &mut self.negotiated),
+            "add-fd" => commands::add_fd(args, &mut self.fds, ops),
+            "remove-fd" => commands::remove_fd(args, ops),
+            "query-fdsets" => commands::query_fdsets(args, ops),
+            members::X_QUERY_FDSET_MEMBERS => members::x_query_fdset_members(args, ops),
+            "cont" => commands::cont(args, ops),
+            "query-version" => commands::query_version(args),
+            "query-commands" => commands::query_commands(args),
             other => Err(not_found(format!("The command {other} has not been found"))),
         }
     }

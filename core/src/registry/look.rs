@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// Which kinds of open a set can serve, for `access()` (issue 4): reading
+/// Which kinds of open a set can serve, for `access()`: reading
 /// needs an `O_RDONLY` or `O_RDWR` member, writing an `O_WRONLY` or `O_RDWR` one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServedModes {
@@ -108,7 +108,7 @@ pub fn exec_permitted(
 
 #[cfg(test)]
 mod look_tests {
-    //! Issue 4: the stat family answers from the set's members.
+    //! the stat family answers from the set's members.
     use super::*;
 
     struct NoOps;

@@ -103,9 +103,12 @@ pub enum OpenOutcome {
     NoSuchSet {
         set: u64,
     },
+    /// No visible member has the open's access mode; `present` tells which
+    /// modes the set does have (for the log line).
     NoMemberForMode {
         set: u64,
         accmode: i32,
+        present: PresentModes,
     },
     SyncMismatch {
         set: u64,
@@ -389,6 +392,7 @@ impl Registry {
             return OpenOutcome::NoMemberForMode {
                 set,
                 accmode: flags & O_ACCMODE,
+                present: PresentModes::of(s),
             };
         };
         if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
@@ -613,7 +617,9 @@ impl Registry {
     }
 }
 
+mod detail;
 mod look;
+pub use detail::{FileFacts, MemberDetail, PresentModes, SetDetail, no_member_text, present_text};
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
 
 mod pick;

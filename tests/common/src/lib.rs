@@ -1,10 +1,14 @@
 //! fdset-testkit: what the integration tests and benches of fdset-shim
 //! share. Where the built shim, binaries and C test programs are, how to run a
-//! program under the preloaded shim, a QMP client (`qmp`) and a recording fake
-//! of the registry's descriptor operations (`fake_fdops`).
+//! program under the preloaded shim, a QMP client (`qmp`), a recording fake
+//! of the registry's descriptor operations (`fake_fdops`), and the
+//! real-program suite (`programs`) with the Debian 13 chroot it also runs in
+//! (`trixie`).
 
 pub mod fake_fdops;
+pub mod programs;
 pub mod qmp;
+pub mod trixie;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,92 @@
+//! One function per QMP command (spec section 3), as QEMU's monitor/fds.c
+//! has one per command: arguments checked in QEMU's order, then the effect
+//! on the sets through [`FdSetOps`].
+
+use super::args::Args;
+use super::json_text::{Obj, list, query_fdsets_text};
+use super::{
+    ALREADY_NEGOTIATED, COMMANDS, FdSetOps, NO_FD, QEMU_VERSION, QmpError, generic, not_found,
+    version_object,
+};
+use crate::registry::RawFd;
+use std::collections::VecDeque;
+
+/// `qmp_capabilities`: leaves capabilities negotiation mode, once.
+pub(super) fn qmp_capabilities(mut args: Args, negotiated: &mut bool) -> Result<String, QmpError> {
+    args.capabilities()?;
+    args.done()?;
+    if *negotiated {
+        return Err(not_found(ALREADY_NEGOTIATED.to_string()));
+    }
+    *negotiated = true;
+    Ok("{}".to_string())
+}
+
+/// `add-fd`: the oldest received fd becomes a member. The fd is looked for
+/// before `fdset-id` is checked, as QEMU does.
+pub(super) fn add_fd(
+    mut args: Args,
+    received: &mut VecDeque<RawFd>,
+    ops: &mut dyn FdSetOps,
+) -> Result<String, QmpError> {
+    let set = args.opt_int("fdset-id")?;
+    let opaque = args.opt_str("opaque")?;
+    args.done()?;
+    let fd = received.pop_front().ok_or_else(|| generic(NO_FD))?;
+    let set = match set {
+        Some(s) if s < 0 => {
+            ops.close_fd(fd);
+            return Err(generic("Parameter 'fdset-id' expects a non-negative value"));
+        }
+        s => s.map(|s| s as u64),
+    };
+    let (set, fd) = ops.add_fd(fd, set, opaque).map_err(generic)?;
+    Ok(Obj::new().field("fdset-id", set).field("fd", fd).end())
+}
+
+/// `remove-fd`: marks one member, or every member of the set, removed.
+pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+    let set = args.int("fdset-id")?;
+    let fd = args.opt_int("fd")?;
+    args.done()?;
+    let found = u64::try_from(set).is_ok_and(|set| match fd {
+        None => ops.remove_fd(set, None),
+        Some(fd) => RawFd::try_from(fd).is_ok_and(|fd| ops.remove_fd(set, Some(fd))),
+    });
+    if !found {
+        let name = match fd {
+            Some(fd) => format!("fdset-id:{set}, fd:{fd}"),
+            None => format!("fdset-id:{set}"),
+        };
+        return Err(generic(format!("File descriptor named '{name}' not found")));
+    }
+    Ok("{}".to_string())
+}
+
+/// `query-fdsets`: sets in descending id order, visible members only.
+pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+    args.done()?;
+    Ok(query_fdsets_text(&ops.query_fdsets()))
+}
+
+/// `cont`: releases a program started with `FDSET_WAIT=1`.
+pub(super) fn cont(args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+    args.done()?;
+    ops.cont();
+    Ok("{}".to_string())
+}
+
+/// `query-version`: the QEMU release whose behaviour this copies.
+pub(super) fn query_version(args: Args) -> Result<String, QmpError> {
+    args.done()?;
+    let (major, minor, micro) = QEMU_VERSION;
+    Ok(version_object(major, minor, micro))
+}
+
+/// `query-commands`: every command this server knows.
+pub(super) fn query_commands(args: Args) -> Result<String, QmpError> {
+    args.done()?;
+    Ok(list(
+        COMMANDS.iter().map(|c| Obj::new().field("name", *c).end()),
+    ))
+}

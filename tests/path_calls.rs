@@ -55,6 +55,22 @@ fn lines_of(mut cmd: Command) -> Vec<(String, String)> {
         .collect()
 }
 
+/// FDSET_LOG's stderr lines without the `[pid comm] ` each one names.
+fn log_text(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|l| {
+            match l
+                .strip_prefix("fdset-shim: [")
+                .and_then(|r| r.split_once("] "))
+            {
+                Some((_, text)) => format!("fdset-shim: {text}\n"),
+                None => format!("{l}\n"),
+            }
+        })
+        .collect()
+}
+
 fn get<'a>(lines: &'a [(String, String)], key: &str) -> &'a str {
     &lines
         .iter()
@@ -399,7 +415,7 @@ fn an_o_path_descriptor_is_not_recorded() {
     inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
     let out = cmd.output().unwrap();
     assert!(out.status.success());
-    let log = stderr_of(&out);
+    let log = log_text(&stderr_of(&out));
     let line = log
         .lines()
         .find(|l| l.starts_with("fdset-shim: open /dev/fdset/1 flags=O_RDONLY|O_PATH:"))
@@ -455,7 +471,7 @@ fn decisions_are_logged() {
         inherit_fds(&mut cmd, vec![(open_for_child(&f, false, true), 3)]);
         let out = cmd.output().unwrap();
         assert!(out.status.success(), "{}", stderr_of(&out));
-        stderr_of(&out)
+        log_text(&stderr_of(&out))
     };
     let log = run(&["look", "/dev/fdset/1"]);
     for line in [

@@ -26,18 +26,37 @@ fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
 macro_rules! real_call {
     ($sym:literal, fn($($arg:ident : $ty:ty),*) -> $ret:ty, missing $miss:expr) => {{
         static SLOT: AtomicUsize = AtomicUsize::new(0);
-        let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-        if p == 1 {
-            set_errno(libc::ENOSYS);
-            return $miss;
+        /// The first call: resolve, then call (or ENOSYS). Out of line, so
+        /// that once resolved the call is a plain jump.
+        ///
+        /// # Safety
+        /// As for the libc function.
+        #[cold]
+        #[inline(never)]
+        unsafe fn resolve_then_call($($arg: $ty),*) -> $ret {
+            let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+            if p == 1 {
+                set_errno(libc::ENOSYS);
+                return $miss;
+            }
+            // SAFETY: as below.
+            unsafe {
+                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                f($($arg),*)
+            }
         }
-        // SAFETY: p is the address dlsym returned for this symbol, whose C
-        // prototype is the one written here; the wrapper's caller keeps the
-        // libc function's contract (an integer-only call has none to keep).
-        unsafe {
-            let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
-            f($($arg),*)
+        let p = SLOT.load(Ordering::Relaxed);
+        if p > 1 {
+            // SAFETY: p is the address dlsym returned for this symbol, whose C
+            // prototype is the one written here; the wrapper's caller keeps the
+            // libc function's contract (an integer-only call has none to keep).
+            return unsafe {
+                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                f($($arg),*)
+            };
         }
+        // SAFETY: as above.
+        unsafe { resolve_then_call($($arg),*) }
     }};
 }
 
@@ -75,16 +94,31 @@ macro_rules! real_open_fns {
             /// As for the libc function of the same name.
             pub unsafe fn $name($($arg: $ty),*, $mode: c_uint) -> c_int {
                 static SLOT: AtomicUsize = AtomicUsize::new(0);
-                let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
-                if p == 1 {
-                    set_errno(libc::ENOSYS);
-                    return -1;
+                /// The first call: resolve, then call (or ENOSYS), out of line.
+                #[cold]
+                #[inline(never)]
+                unsafe fn resolve_then_call($($arg: $ty),*, $mode: c_uint) -> c_int {
+                    let p = resolve(&SLOT, concat!($sym, "\0").as_bytes());
+                    if p == 1 {
+                        set_errno(libc::ENOSYS);
+                        return -1;
+                    }
+                    // SAFETY: as below.
+                    unsafe {
+                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        f($($arg),*, $mode)
+                    }
                 }
-                // SAFETY: p is glibc's variadic open-family function.
-                unsafe {
-                    let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
-                    f($($arg),*, $mode)
+                let p = SLOT.load(Ordering::Relaxed);
+                if p > 1 {
+                    // SAFETY: p is glibc's variadic open-family function.
+                    return unsafe {
+                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        f($($arg),*, $mode)
+                    };
                 }
+                // SAFETY: the caller's arguments.
+                unsafe { resolve_then_call($($arg),*, $mode) }
             }
         )*
     };
@@ -245,4 +279,66 @@ real_fns! {
     system = "system": fn(cmd: *const c_char) -> c_int, missing -1;
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
+}
+
+// The calls that look at a path or change the file behind it without
+// opening it (spec section 8). `ssize_t` is `isize`.
+real_fns! {
+    getxattr = "getxattr": fn(path: *const c_char, name: *const c_char, value: *mut c_void, size: usize) -> isize, missing -1;
+    lgetxattr = "lgetxattr": fn(path: *const c_char, name: *const c_char, value: *mut c_void, size: usize) -> isize, missing -1;
+    listxattr = "listxattr": fn(path: *const c_char, list: *mut c_char, size: usize) -> isize, missing -1;
+    llistxattr = "llistxattr": fn(path: *const c_char, list: *mut c_char, size: usize) -> isize, missing -1;
+    readlink = "readlink": fn(path: *const c_char, buf: *mut c_char, size: usize) -> isize, missing -1;
+    readlinkat = "readlinkat": fn(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: usize) -> isize, missing -1;
+    readlink_chk = "__readlink_chk": fn(path: *const c_char, buf: *mut c_char, size: usize, buflen: usize) -> isize, missing -1;
+    readlinkat_chk = "__readlinkat_chk": fn(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: usize, buflen: usize) -> isize, missing -1;
+    realpath = "realpath": fn(path: *const c_char, resolved: *mut c_char) -> *mut c_char, missing std::ptr::null_mut();
+    realpath_chk = "__realpath_chk": fn(path: *const c_char, resolved: *mut c_char, resolvedlen: usize) -> *mut c_char, missing std::ptr::null_mut();
+    canonicalize_file_name = "canonicalize_file_name": fn(path: *const c_char) -> *mut c_char, missing std::ptr::null_mut();
+    chk_fail = "__chk_fail": fn() -> c_int, missing -1;
+    truncate = "truncate": fn(path: *const c_char, length: libc::off_t) -> c_int, missing -1;
+    truncate64 = "truncate64": fn(path: *const c_char, length: libc::off64_t) -> c_int, missing -1;
+    utimensat = "utimensat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timespec, flags: c_int) -> c_int, missing -1;
+    utimes = "utimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    lutimes = "lutimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    futimesat = "futimesat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    utime = "utime": fn(path: *const c_char, times: *const libc::utimbuf) -> c_int, missing -1;
+    statfs = "statfs": fn(path: *const c_char, buf: *mut libc::statfs) -> c_int, missing -1;
+    statfs64 = "statfs64": fn(path: *const c_char, buf: *mut libc::statfs64) -> c_int, missing -1;
+    statvfs = "statvfs": fn(path: *const c_char, buf: *mut libc::statvfs) -> c_int, missing -1;
+    statvfs64 = "statvfs64": fn(path: *const c_char, buf: *mut libc::statvfs64) -> c_int, missing -1;
+}
+
+/// libc's `syscall` once resolved (0: not yet, 1: absent); the x86_64
+/// hook jumps to it directly (`hooks::syscall`).
+pub static SYSCALL_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// libc's `syscall`, called as the C-variadic function it is, with all six
+/// argument words (spec section 8: other numbers pass through untouched).
+/// glibc's `syscall` moves exactly six words into the system call's
+/// registers whatever the caller passed, so passing six is what it sees
+/// from any caller.
+///
+/// # Safety
+/// As for the system call `nr` with those arguments.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn syscall(
+    nr: libc::c_long,
+    a1: libc::c_long,
+    a2: libc::c_long,
+    a3: libc::c_long,
+    a4: libc::c_long,
+    a5: libc::c_long,
+    a6: libc::c_long,
+) -> libc::c_long {
+    let p = resolve(&SYSCALL_SLOT, b"syscall\0");
+    if p == 1 {
+        set_errno(libc::ENOSYS);
+        return -1;
+    }
+    // SAFETY: p is glibc's `long syscall(long number, ...)`.
+    unsafe {
+        let f: unsafe extern "C" fn(libc::c_long, ...) -> libc::c_long = std::mem::transmute(p);
+        f(nr, a1, a2, a3, a4, a5, a6)
+    }
 }

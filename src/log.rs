@@ -148,6 +148,8 @@ pub(crate) fn flags_text(flags: i32) -> String {
         (libc::O_DIRECT, "O_DIRECT"),
         (libc::O_SYNC, "O_SYNC"),
         (libc::O_CLOEXEC, "O_CLOEXEC"),
+        (libc::O_DIRECTORY, "O_DIRECTORY"),
+        (libc::O_PATH, "O_PATH"),
     ];
     let mut s = accmode_name(flags).to_string();
     for &(bit, name) in NAMED {

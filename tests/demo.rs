@@ -26,7 +26,12 @@ fn readme_demo_runs() {
     );
     // ...and cat the note through /dev/fdset/2.
     assert!(
-        text.ends_with("== cat /dev/fdset/2\nhello from a file this program never opened\n"),
+        text.contains("== cat /dev/fdset/2\nhello from a file this program never opened\n"),
+        "{text}"
+    );
+    // ...then says where to go next.
+    assert!(
+        text.contains("\n== Where to go next\n") && text.contains("man 7 fdset-shim"),
         "{text}"
     );
 }

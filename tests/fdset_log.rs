@@ -115,7 +115,7 @@ fn stat_and_access_decisions_are_logged() {
     );
     assert_eq!(
         lines[3],
-        "fdset-shim: stat64 /dev/fdset/x: EINVAL: not a set number (0..2147483647)"
+        "fdset-shim: stat64 /dev/fdset/x: ENOENT: 'x' is not a set number (0..2147483647), so nothing by that name exists"
     );
 }
 

@@ -31,6 +31,9 @@ pub struct ExecState {
     pub prefixes: Vec<Vec<u8>>,
     pub aliases: Vec<(Vec<u8>, u64)>,
     pub log: bool,
+    /// `FDSET_IO_URING=0` (spec section 8): io_uring_setup through
+    /// syscall() fails with ENOSYS in the new image too.
+    pub io_uring_off: bool,
     pub always_in_use: bool,
     pub sets: Vec<CarriedSet>,
     /// The control server's own state (monitors), present only for an exec
@@ -94,6 +97,7 @@ impl ExecState {
             ),
         );
         o.insert("log".into(), json!(self.log));
+        o.insert("io_uring_off".into(), json!(self.io_uring_off));
         o.insert("always_in_use".into(), json!(self.always_in_use));
         o.insert("sets".into(), Value::Array(sets));
         if let Some(c) = &self.control {
@@ -117,6 +121,10 @@ impl ExecState {
         }
         let mut st = ExecState {
             log: o.get("log").and_then(Value::as_bool).unwrap_or(false),
+            io_uring_off: o
+                .get("io_uring_off")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             always_in_use: o
                 .get("always_in_use")
                 .and_then(Value::as_bool)
@@ -238,6 +246,7 @@ mod tests {
             prefixes: vec![b"/run/fdset/".to_vec()],
             aliases: vec![(b"/img/\xffdisk".to_vec(), 3)],
             log: true,
+            io_uring_off: true,
             always_in_use: false,
             sets: vec![CarriedSet {
                 id: 7,

@@ -13,3 +13,4 @@ pub mod paths;
 pub mod qmp;
 pub mod registry;
 pub mod scm;
+pub mod syscalls;

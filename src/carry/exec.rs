@@ -114,6 +114,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
         log: crate::log::log_enabled(),
+        io_uring_off: crate::ops::syscall::io_uring_off(),
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
         always_in_use: control.is_none(),
@@ -313,6 +314,9 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     *log |= state.log;
+    if state.io_uring_off {
+        crate::ops::syscall::set_io_uring_off(true);
+    }
     let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
     for set in state.sets {
         for m in set.members {

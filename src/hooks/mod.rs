@@ -6,13 +6,18 @@
 
 #[macro_use]
 mod path_hook;
+#[macro_use]
+mod look_hook;
 
 mod close;
 mod exec;
 mod open;
+mod path_info;
 mod spawn;
 mod stat;
+mod syscall;
 mod vfork;
+mod xattr;
 
 use crate::libc_real;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -16,6 +16,9 @@ use fdset_core::registry::{OpenOutcome, RawFd};
 /// errno set. On success errno is left as it was. `path` gives the path's
 /// bytes for the log (measured only when logging).
 pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) -> RawFd {
+    if flags & libc::O_PATH != 0 {
+        return super::open_path::open_o_path(path, number, flags);
+    }
     let saved = libc_real::errno();
     let set = match number {
         Ok(n) => n,
@@ -37,6 +40,12 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };
+    if flags & libc::O_DIRECTORY != 0
+        && let Err(member) = super::open_path::directory_check(&st, set, flags)
+    {
+        drop(st);
+        return super::open_path::not_a_directory(path(), set, member, flags);
+    }
     let foreign = in_vfork_child();
     let mut closed = Vec::new();
     let outcome = if foreign {

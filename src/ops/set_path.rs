@@ -76,3 +76,33 @@ pub(crate) unsafe fn resolve_path(
     let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
     paths.resolve(bytes)
 }
+
+/// The part of [`fdset_path`] a hook's fast path runs in place: `false`
+/// when `path` certainly names no set (no lock, no allocation, no call,
+/// so the hook goes on to libc as a plain jump); `true` when it may, and
+/// the hook's slow path runs the full test.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline(always)]
+pub unsafe fn may_be_set_path(path: *const libc::c_char) -> bool {
+    if path.is_null() {
+        return false;
+    }
+    // SAFETY: path is non-null and NUL-terminated.
+    if !PathConfig::may_match(unsafe { *path } as u8) {
+        return false;
+    }
+    let paths = &config().paths;
+    if !paths.prefixes.is_empty() || !paths.aliases.is_empty() {
+        return true;
+    }
+    for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate().skip(1) {
+        // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
+        // byte i is still within the string.
+        if unsafe { *path.add(i) } as u8 != want {
+            return false;
+        }
+    }
+    true
+}

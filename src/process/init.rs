@@ -15,6 +15,7 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_STATE",
     c"FDSET_CONTROL_FD",
     c"FDSET_WAIT",
+    c"FDSET_IO_URING",
 ];
 
 use crate::carry::environment;
@@ -98,6 +99,8 @@ fn load() -> Result<(), String> {
         None => None,
     };
     let mut log = log_target.is_some();
+    let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
+    crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
@@ -105,7 +108,9 @@ fn load() -> Result<(), String> {
     if let Some(v) = getenv(c"FDSET_STATE") {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
+    let extra_paths = !paths.prefixes.is_empty() || !paths.aliases.is_empty();
     crate::state::set_config(Config { paths });
+    crate::ops::syscall::set_extra_paths(extra_paths);
     match log_target {
         Some(target) => crate::log::start(&target)?,
         // Carried from a program that logged, whose exec dropped FDSET_LOG.

@@ -621,3 +621,6 @@ mod detail;
 mod look;
 pub use detail::{FileFacts, MemberDetail, PresentModes, SetDetail, no_member_text, present_text};
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
+
+mod pick;
+pub use pick::{Need, PickOutcome, directory_check};

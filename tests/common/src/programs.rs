@@ -548,7 +548,43 @@ pub const CASES: &[Case] = &[
         ],
         &[rw(2, "db.sqlite")],
     ),
+    // Spec section 8: the calls around an open (xattrs, readlink, realpath,
+    // utimensat, truncate through a member).
+    read(
+        "ls -l",
+        &["ls", "-l", "--time-style=+", "{set1}"],
+        &[ro(1, "text.txt")],
+    ),
+    read("realpath", &["realpath", "{set1}"], &[ro(1, "text.txt")]),
+    read(
+        "readlink -f",
+        &["readlink", "-f", "{set1}"],
+        &[ro(1, "text.txt")],
+    ),
+    read(
+        "python Path.resolve(strict=True)",
+        &["python3", "-c", PY_RESOLVE, "{set1}"],
+        &[ro(1, "text.txt")],
+    ),
+    read(
+        "touch -d (read-only member: utimensat)",
+        &[
+            "sh",
+            "-c",
+            "touch -d @1000000000 {set1} && stat -c %Y {set1}",
+        ],
+        &[ro(1, "text.txt")],
+    ),
+    read(
+        "python os.truncate (truncate through a member)",
+        &["python3", "-c", PY_TRUNCATE, "{set2}"],
+        &[rw(2, "random.bin")],
+    ),
 ];
+
+const PY_RESOLVE: &str = "import sys, pathlib\n\
+    print(pathlib.Path(sys.argv[1]).resolve(strict=True))";
+const PY_TRUNCATE: &str = "import os, sys\nos.truncate(sys.argv[1], 1000)";
 
 impl Case {
     const fn with_work(self, work: &'static [&'static str]) -> Case {

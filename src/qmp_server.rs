@@ -16,7 +16,7 @@ use crate::fdtable;
 use crate::shim::{self, Locked, RealOps};
 use crate::sys;
 use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
-use fdset_core::registry::{RawFd, SetView};
+use fdset_core::registry::{QuerySnapshot, RawFd, SetView};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -646,6 +646,15 @@ impl FdSetOps for ServerOps {
             .unwrap_or_default()
     }
 
+    /// Copied flat under the lock (no allocation per set); the reply text
+    /// is written after it is released.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        into.clear();
+        if let Some(st) = shim::lock() {
+            st.registry.query_snapshot(into);
+        }
+    }
+
     fn cont(&mut self) {
         set_wait(Wait::Waiting, Wait::Released);
     }
@@ -883,6 +892,11 @@ impl Helper {
         }
     }
 
+    /// Read and run what monitor `i` sent. The replies are sent as soon as
+    /// the commands of a read have run (before the next read), and a read
+    /// shorter than the buffer ends the turn: the socket was empty then,
+    /// and poll (level-triggered) reports anything sent since. This saves
+    /// a `recvmsg` that would only say EAGAIN for every command.
     fn service(&mut self, i: usize, buf: &mut [u8]) {
         for _ in 0..READS_PER_TURN {
             let m = &self.monitors[i];
@@ -915,6 +929,13 @@ impl Helper {
                         m.sent = 0;
                     }
                     self.apply(&mut ops.moved);
+                    if self.monitors[i].backlog() > 0 {
+                        let _g = self.sync();
+                        self.monitors[i].flush();
+                    }
+                    if len < buf.len() {
+                        return;
+                    }
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! (as numbers), appends reply lines to an output buffer, and acts on the fd
 //! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
 
-use crate::registry::{RawFd, SetView};
+use crate::registry::{QuerySnapshot, RawFd, SetView};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -46,6 +46,11 @@ pub trait FdSetOps {
     /// `remove-fd`; false when the set, or its visible member `fd`, does not exist.
     fn remove_fd(&mut self, set: u64, fd: Option<RawFd>) -> bool;
     fn query_fdsets(&mut self) -> Vec<SetView>;
+    /// [`FdSetOps::query_fdsets`] into a flat snapshot (emptied first); an
+    /// implementation may fill it straight from its registry.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        *into = QuerySnapshot::from(self.query_fdsets().as_slice());
+    }
     /// `cont`: release a program waiting with `FDSET_WAIT=1`.
     fn cont(&mut self);
     /// Close a received fd nobody will take.
@@ -400,7 +405,9 @@ impl Connection {
             }
             "query-fdsets" => {
                 args.done()?;
-                Ok(query_fdsets_text(&ops.query_fdsets()))
+                let mut sets = QuerySnapshot::new();
+                ops.query_fdsets_snapshot(&mut sets);
+                Ok(query_fdsets_text(&sets))
             }
             "cont" => {
                 args.done()?;
@@ -423,13 +430,19 @@ impl Connection {
     }
 }
 
+/// `{"KEY": VALUE, "id": ID}` and the line end, written straight into `out`
+/// (a large value is copied once).
 fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
-    let mut o = Obj::new().raw(key, value_text);
+    out.reserve(value_text.len() + key.len() + 16);
+    out.push(b'{');
+    out.extend_from_slice(json_text::json_string(key).as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value_text.as_bytes());
     if let Some(id) = id {
-        o = o.raw("id", &text(id.clone()));
+        out.extend_from_slice(b", \"id\": ");
+        out.extend_from_slice(text(id.clone()).as_bytes());
     }
-    out.extend_from_slice(o.end().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(b"}\r\n");
 }
 
 fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {

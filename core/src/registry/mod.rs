@@ -615,3 +615,5 @@ impl Registry {
 
 mod look;
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
+mod snapshot;
+pub use snapshot::QuerySnapshot;

@@ -281,22 +281,32 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// `op` run `rounds` times on each server in alternation; samples in the
-/// order of `servers`.
+/// Commands sent to one server back to back before the next server's turn.
+const BLOCK: usize = 20;
+
+/// `op` run `rounds` times on each server, in alternating blocks of
+/// [`BLOCK`] (so that drift of the machine hits all alike, while each
+/// server sees commands in a row, as from a client that has several to
+/// send); samples in the order of `servers`.
 fn measure(
     servers: &mut [Server],
     rounds: usize,
     mut op: impl FnMut(&mut Client, usize),
 ) -> Vec<Sample> {
     let mut samples: Vec<Sample> = servers.iter().map(|_| Sample::default()).collect();
-    for round in 0..rounds {
+    let mut done = 0;
+    while done < rounds {
+        let n = BLOCK.min(rounds - done);
         for (s, sample) in servers.iter_mut().zip(&mut samples) {
             let c0 = cpu_ns(s.pid);
-            let t = Instant::now();
-            op(&mut s.client, round);
-            sample.times.push(t.elapsed());
+            for round in done..done + n {
+                let t = Instant::now();
+                op(&mut s.client, round);
+                sample.times.push(t.elapsed());
+            }
             sample.cpu += cpu_ns(s.pid) - c0;
         }
+        done += n;
     }
     samples
 }

@@ -99,7 +99,7 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 mod args;
 mod json_text;
 use args::Args;
-use json_text::{Obj, list, query_fdsets_text, text};
+use json_text::{Obj, list, query_fdsets_text};
 
 // ---------------------------------------------------------------- errors
 
@@ -439,8 +439,10 @@ fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value_text.as_bytes());
     if let Some(id) = id {
+        let mut t = String::new();
+        json_text::write_value(&mut t, id);
         out.extend_from_slice(b", \"id\": ");
-        out.extend_from_slice(text(id.clone()).as_bytes());
+        out.extend_from_slice(t.as_bytes());
     }
     out.extend_from_slice(b"}\r\n");
 }

@@ -49,7 +49,10 @@ pub(super) struct Obj(String);
 
 impl Obj {
     pub(super) fn new() -> Obj {
-        Obj(String::from("{"))
+        // Room for the usual small reply without growing.
+        let mut s = String::with_capacity(64);
+        s.push('{');
+        Obj(s)
     }
     fn key(&mut self, key: &str) {
         if self.0.len() > 1 {
@@ -110,14 +113,7 @@ pub(super) fn query_fdsets_text(sets: &QuerySnapshot) -> String {
     s
 }
 
-/// A JSON string literal, escaped by serde_json.
-pub(super) fn json_string(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    push_json_string(&mut s, v);
-    s
-}
-
-/// [`json_string`] appended to `s`. A string with nothing to escape
+/// A JSON string literal, escaped as serde_json escapes it, appended to `s`. A string with nothing to escape
 /// (serde_json escapes `"`, `\` and the control characters below U+0020,
 /// nothing else) is copied between quotes as it is; any other goes through
 /// serde_json.
@@ -135,6 +131,12 @@ pub(super) fn push_json_string(s: &mut String, v: &str) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn json_string(v: &str) -> String {
+        let mut s = String::new();
+        push_json_string(&mut s, v);
+        s
+    }
 
     proptest! {
         /// Strings and scalars come out exactly as serde_json writes them.

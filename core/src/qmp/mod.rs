@@ -433,10 +433,11 @@ impl Connection {
 /// `{"KEY": VALUE, "id": ID}` and the line end, written straight into `out`
 /// (a large value is copied once).
 fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
+    // Keys are "return" and "error": nothing to escape.
     out.reserve(value_text.len() + key.len() + 16);
-    out.push(b'{');
-    out.extend_from_slice(json_text::json_string(key).as_bytes());
-    out.extend_from_slice(b": ");
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\": ");
     out.extend_from_slice(value_text.as_bytes());
     if let Some(id) = id {
         let mut t = String::new();

@@ -99,7 +99,7 @@ fn main() {
     }
     println!("| {:<58} | {:>7} | {:<22} |", "figure", "value", "target");
     println!("|{}|{}|{}|", "-".repeat(60), "-".repeat(9), "-".repeat(24));
-    let mut row = |name: &str, v: f64, target: Option<f64>| {
+    let row = |name: &str, v: f64, target: Option<f64>| {
         let t = match target {
             Some(t) if v <= t => format!("<= {t:.2}: met"),
             Some(t) => format!("<= {t:.2}: MISSED"),

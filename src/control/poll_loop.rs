@@ -237,6 +237,11 @@ impl ControlThread {
         }
     }
 
+    /// Read and run what monitor `i` sent. The replies are sent as soon as
+    /// the commands of a read have run (before the next read), and a read
+    /// shorter than the buffer ends the turn: the socket was empty then,
+    /// and poll (level-triggered) reports anything sent since. This saves
+    /// a `recvmsg` that would only say EAGAIN for every command.
     pub(crate) fn service(&mut self, i: usize, buf: &mut [u8]) {
         for _ in 0..READS_PER_TURN {
             let m = &self.monitors[i];
@@ -269,6 +274,13 @@ impl ControlThread {
                         m.sent = 0;
                     }
                     self.apply(&mut ops.moved);
+                    if self.monitors[i].backlog() > 0 {
+                        let _g = self.sync();
+                        self.monitors[i].flush();
+                    }
+                    if len < buf.len() {
+                        return;
+                    }
                 }
             }
         }

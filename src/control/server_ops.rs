@@ -5,7 +5,7 @@ use super::*;
 use crate::state::RealOps;
 use crate::state::control_fds::lock_moves;
 use fdset_core::qmp::FdSetOps;
-use fdset_core::registry::{FileFacts, RawFd, SetDetail, SetView};
+use fdset_core::registry::{FileFacts, QuerySnapshot, RawFd, SetDetail, SetView};
 
 /// What `fstat` says of a member's file, for `x-query-fdset-members`.
 fn member_file_facts(fd: RawFd) -> Option<FileFacts> {
@@ -97,6 +97,15 @@ impl FdSetOps for ServerOps {
         crate::state::lock()
             .map(|st| st.registry.detail(member_file_facts))
             .unwrap_or_default()
+    }
+
+    /// Copied flat under the lock (no allocation per set); the reply text
+    /// is written after it is released.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        into.clear();
+        if let Some(st) = crate::state::lock() {
+            st.registry.query_snapshot(into);
+        }
     }
 
     fn cont(&mut self) {

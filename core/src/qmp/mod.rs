@@ -3,7 +3,7 @@
 //! (as numbers), appends reply lines to an output buffer, and acts on the fd
 //! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
 
-use crate::registry::{RawFd, SetDetail, SetView};
+use crate::registry::{QuerySnapshot, RawFd, SetDetail, SetView};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -50,6 +50,11 @@ pub trait FdSetOps {
     /// `x-query-fdset-members`: every set with its open dups and every
     /// member (removed ones too) with its access mode and file.
     fn query_fdset_members(&mut self) -> Vec<SetDetail>;
+    /// [`FdSetOps::query_fdsets`] into a flat snapshot (emptied first); an
+    /// implementation may fill it straight from its registry.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        *into = QuerySnapshot::from(self.query_fdsets().as_slice());
+    }
     /// `cont`: release a program waiting with `FDSET_WAIT=1`.
     fn cont(&mut self);
     /// Close a received fd nobody will take.
@@ -100,7 +105,7 @@ mod commands;
 mod json_text;
 pub mod members;
 use args::Args;
-use json_text::{Obj, text};
+use json_text::Obj;
 
 // ---------------------------------------------------------------- errors
 
@@ -375,13 +380,22 @@ impl Connection {
     }
 }
 
+/// `{"KEY": VALUE, "id": ID}` and the line end, written straight into `out`
+/// (a large value is copied once).
 fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
-    let mut o = Obj::new().raw(key, value_text);
+    // Keys are "return" and "error": nothing to escape.
+    out.reserve(value_text.len() + key.len() + 16);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\": ");
+    out.extend_from_slice(value_text.as_bytes());
     if let Some(id) = id {
-        o = o.raw("id", &text(id.clone()));
+        let mut t = String::new();
+        json_text::write_value(&mut t, id);
+        out.extend_from_slice(b", \"id\": ");
+        out.extend_from_slice(t.as_bytes());
     }
-    out.extend_from_slice(o.end().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(b"}\r\n");
 }
 
 fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {

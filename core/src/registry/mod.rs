@@ -624,3 +624,5 @@ pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
 
 mod pick;
 pub use pick::{Need, PickOutcome, directory_check};
+mod snapshot;
+pub use snapshot::QuerySnapshot;

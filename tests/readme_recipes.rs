@@ -234,13 +234,18 @@ fn recipe_d_qemu_img_convert_through_sets() {
 fn recipe_f_runtime_hotplug_with_fdset_ctl() {
     let (dir, out) = run_recipe("hotplug", Duration::from_secs(120));
     let copy = dir.file("ordinary.txt", b"first line\n");
-    let ordinary = run_ok(Command::new(python()).arg("-c").arg(
-        "import sys\n\
+    let ordinary = run_ok(
+        Command::new(python())
+            .arg("-c")
+            .arg(
+                "import sys\n\
          with open(sys.argv[1], 'r+') as f:\n\
          \x20   seen = f.read()\n\
          \x20   f.write('appended by the program\\n')\n\
          print('the program read:', seen, end='')",
-    ).arg(&copy));
+            )
+            .arg(&copy),
+    );
     let after = std::fs::read_to_string(dir.path().join("notes.txt")).unwrap();
     assert_eq!(after, std::fs::read_to_string(&copy).unwrap());
     let text = stdout_of(&out);

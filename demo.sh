@@ -28,10 +28,11 @@ echo "== cat /dev/fdset/2"
 cat <<'NEXT'
 
 == Where to go next
-- fdset-run --help, and the recipes in README.md ("Recipes"): a root-only
-  file for another user, a secret that never touches disk, bubblewrap,
-  QEMU's tools and system emulator, runtime hotplug with fdset-ctl.
-- man fdset-run, man fdset-ctl, man 7 fdset-shim (after installing the
-  package: cargo xtask deb).
-- bash .ci/run: every test.
+- README.md, "Quick start" and "Recipes": a root-only file for another
+  user, a secret that never touches disk, bubblewrap, QEMU's tools and
+  system emulator, runtime hotplug with fdset-ctl; "Reference" for every
+  option, variable and rule.
+- fdset-run --help; man fdset-run, man fdset-ctl, man 7 fdset-shim (after
+  installing the package, see "Install").
+- bash .ci/run: every test (docs/TESTING.md).
 NEXT

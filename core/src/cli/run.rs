@@ -26,8 +26,9 @@ rw three members (O_RDWR, O_RDONLY, O_WRONLY), so that readers, writers (a
 shell `>`), appenders and read-write opens all find the member of their mode.
 wo and rw create a missing file (0666 less the umask) and never truncate it.
 
-Set ids are 0..2147483647. The library is found beside fdset-run, or at
-$FDSET_SHIM_LIB.
+Set ids are 0..2147483647. The library is $FDSET_SHIM_LIB, or found beside
+fdset-run, then in ../lib/fdset-shim/ or ../lib/<multiarch>/fdset-shim/
+relative to it.
 
 Exit status: PROGRAM's (with --qmp, 128+N when signal N ended it); 125 when
 fdset-run itself refuses or fails; 126 when PROGRAM cannot be run, 127 when

@@ -16,6 +16,10 @@ pub const QEMU_VERSION: (u32, u32, u32) = (7, 2, 0);
 /// instead (a 10 MB line is not a command anybody means to send).
 pub const MAX_INPUT: usize = 1 << 20;
 
+/// Monitors connected at once, per process (spec section 3); a listening
+/// socket's further peers are closed at accept.
+pub const MAX_MONITORS: usize = 64;
+
 /// Received fds waiting for `add-fd`, per connection; more are closed.
 pub const MAX_QUEUED_FDS: usize = 64;
 

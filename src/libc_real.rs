@@ -35,9 +35,10 @@ macro_rules! real_fns {
                     return $miss;
                 }
                 // SAFETY: p is the address dlsym returned for this symbol,
-                // whose C prototype is the one written here.
+                // whose C prototype is the one written here. C-unwind: a
+                // cancellation point may unwind (thread cancellation).
                 unsafe {
-                    let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                    let f: unsafe extern "C-unwind" fn($($ty),*) -> $ret = std::mem::transmute(p);
                     f($($arg),*)
                 }
             }
@@ -58,9 +59,10 @@ macro_rules! real_open_fns {
                     set_errno(libc::ENOSYS);
                     return -1;
                 }
-                // SAFETY: p is glibc's variadic open-family function.
+                // SAFETY: p is glibc's variadic open-family function (a
+                // cancellation point, hence C-unwind).
                 unsafe {
-                    let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                    let f: unsafe extern "C-unwind" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
                     f($($arg),*, $mode)
                 }
             }

@@ -9,7 +9,7 @@ use crate::carry::exec::run_exec;
 use crate::libc_real::CharPP;
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
@@ -22,7 +22,7 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP)
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execv(path: *const c_char, argv: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
@@ -35,7 +35,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
@@ -61,7 +61,7 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execveat(
+pub unsafe extern "C-unwind" fn execveat(
     dirfd: c_int,
     path: *const c_char,
     argv: CharPP,
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn execveat(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
@@ -127,7 +127,7 @@ macro_rules! list_trampoline {
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name() {
+        pub unsafe extern "C-unwind" fn $name() {
             core::arch::naked_asm!(
                 "pop r11",
                 "push r9",

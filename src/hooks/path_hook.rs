@@ -13,6 +13,7 @@
 ///     fast: EXPR;                // optional: the call for other paths
 ///                                // (default: REAL(ARG, ...) with every argument)
 ///     real: REAL;                // libc's function (crate::libc_real)
+///     cancellation point;        // optional: libc's function is one
 ///     fail: EXPR;                // what a panic in the slow path returns
 ///     set |NUMBER, TEXT| EXPR    // the slow path: NUMBER is the parsed
 ///                                // set number, TEXT() the path's bytes
@@ -25,12 +26,13 @@ macro_rules! path_hook {
         path: $path:ident;
         $(fast: $fast:expr;)?
         real: $real:path;
+        $(cancellation $point:ident;)?
         fail: $fail:expr;
         set |$number:ident, $text:ident| $slow:expr
     ) => {
         $(#[$doc])*
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) -> $ret {
             // SAFETY: the path is the caller's argument, which libc's own
             // function reads the same way; fdset_path reads it only up to
             // its NUL and passes NULL over.
@@ -43,10 +45,14 @@ macro_rules! path_hook {
                         // NUL-terminated; the caller keeps it alive for the call.
                         unsafe { std::ffi::CStr::from_ptr($path) }.to_bytes()
                     };
-                    super::guarded($fail, || $slow)
+                    path_hook!(@slow $($point)?; $fail; $slow)
                 }
             }
         }
+    };
+    (@slow ; $fail:expr; $slow:expr) => { super::guarded($fail, || $slow) };
+    (@slow point; $fail:expr; $slow:expr) => {
+        super::guarded_cancellation_point($fail, || $slow)
     };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };
     (@fast $real:path; $($arg:ident),*; $fast:expr) => { $fast };

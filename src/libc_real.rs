@@ -114,6 +114,16 @@ real_fns! {
     eaccess = "eaccess": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
 }
 
+/// Look up, at start-up, the real functions that the async-signal-safe
+/// paths (the open and close of sets) call: resolving one later, first in a
+/// signal handler, would call `dlsym`, which takes the loader's lock.
+pub fn resolve_early() {
+    let saved = errno();
+    // SAFETY: close(-1) only fails with EBADF.
+    unsafe { close(-1) };
+    set_errno(saved);
+}
+
 #[inline]
 pub fn errno() -> c_int {
     // SAFETY: __errno_location always returns this thread's errno.

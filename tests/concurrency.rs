@@ -109,10 +109,35 @@ fn a_signal_handler_opens_logged_sets_while_malloc_is_interrupted() {
     let dir = TempDir::new("sig-malloc-log");
     let (mut cmd, _) = with_set_one(c_test("signal_malloc"), &dir);
     cmd.arg(count(1_000_000, 20_000_000)).arg("1");
+    // Many lines: into a file, not a pipe nobody reads until the end.
+    let log = dir.path().join("log.txt");
     cmd.env("FDSET_LOG", "1");
-    let out = run_with_deadline(cmd, deadline());
-    assert_ok(&out);
-    assert!(stderr_of(&out).contains("set 1: dup of member fd"));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > deadline() {
+            let _ = child.kill();
+            panic!("did not finish within {:?} (a hang)", deadline());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        out.status.success() && stdout_of(&out).starts_with("ok"),
+        "{:?} {}",
+        out.status,
+        stdout_of(&out)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("set 1: dup of member fd"),
+        "{}",
+        &text[..text.len().min(500)]
+    );
 }
 
 // ------------------------------------------------------------ fork

@@ -90,6 +90,8 @@ fn load() -> Result<(), String> {
     }
     let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
     crate::state::process_owner::record_owner_pid();
+    // Resolved now, not first in a signal handler (dlsym takes the loader's lock).
+    libc_real::resolve_early();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
     // sees the same sets, with launch-time sets of its own added after.

@@ -232,4 +232,20 @@ real_fns! {
     system = "system": fn(cmd: *const c_char) -> c_int, missing -1;
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
+    underscore_fork = "_Fork": fn() -> libc::pid_t, missing -1;
+}
+
+/// `posix_spawn_file_actions_*`: the shim's own objects use these, so that
+/// its hooks record only the program's.
+type Fa = *mut libc::posix_spawn_file_actions_t;
+real_fns! {
+    fa_init = "posix_spawn_file_actions_init": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_destroy = "posix_spawn_file_actions_destroy": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_addclose = "posix_spawn_file_actions_addclose": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_adddup2 = "posix_spawn_file_actions_adddup2": fn(fa: Fa, fd: c_int, newfd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addopen = "posix_spawn_file_actions_addopen": fn(fa: Fa, fd: c_int, path: *const c_char, oflag: c_int, mode: mode_t) -> c_int, missing libc::ENOSYS;
+    fa_addclosefrom = "posix_spawn_file_actions_addclosefrom_np": fn(fa: Fa, from: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addchdir = "posix_spawn_file_actions_addchdir_np": fn(fa: Fa, path: *const c_char) -> c_int, missing libc::ENOSYS;
+    fa_addfchdir = "posix_spawn_file_actions_addfchdir_np": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addtcsetpgrp = "posix_spawn_file_actions_addtcsetpgrp_np": fn(fa: Fa, tcfd: c_int) -> c_int, missing libc::ENOSYS;
 }

@@ -2,4 +2,6 @@
 //! and `posix_spawn`/`system`/`popen` children.
 
 pub mod exec;
+pub mod file_actions;
+pub mod privileged;
 pub mod spawn;

@@ -6,6 +6,7 @@ use crate::libc_real;
 use libc::{c_char, c_int};
 
 use crate::carry::exec::run_exec;
+use crate::carry::privileged::Target;
 use crate::libc_real::CharPP;
 
 #[unsafe(no_mangle)]
@@ -14,6 +15,7 @@ pub unsafe extern "C-unwind" fn execve(path: *const c_char, argv: CharPP, envp: 
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Path(path),
             envp,
             |e| libc_real::execve(path, argv, e),
             || libc_real::execve(path, argv, envp),
@@ -27,6 +29,7 @@ pub unsafe extern "C-unwind" fn execv(path: *const c_char, argv: CharPP) -> c_in
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Path(path),
             std::ptr::null(),
             |e| libc_real::execve(path, argv, e),
             || libc_real::execv(path, argv),
@@ -40,6 +43,7 @@ pub unsafe extern "C-unwind" fn execvp(file: *const c_char, argv: CharPP) -> c_i
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Search(file),
             std::ptr::null(),
             |e| libc_real::execvpe(file, argv, e),
             || libc_real::execvp(file, argv),
@@ -53,6 +57,7 @@ pub unsafe extern "C-unwind" fn execvpe(file: *const c_char, argv: CharPP, envp:
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Search(file),
             envp,
             |e| libc_real::execvpe(file, argv, e),
             || libc_real::execvpe(file, argv, envp),
@@ -72,6 +77,7 @@ pub unsafe extern "C-unwind" fn execveat(
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::At(dirfd, path, flags),
             envp,
             |e| libc_real::execveat(dirfd, path, argv, e, flags),
             || libc_real::execveat(dirfd, path, argv, envp, flags),
@@ -85,6 +91,7 @@ pub unsafe extern "C-unwind" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Fd(fd),
             envp,
             |e| libc_real::fexecve(fd, argv, e),
             || libc_real::fexecve(fd, argv, envp),

@@ -10,9 +10,11 @@ mod path_hook;
 mod cancel;
 mod close;
 mod exec;
+mod file_actions;
 mod open;
 mod spawn;
 mod stat;
+mod underscore_fork;
 mod vfork;
 
 use crate::libc_real;

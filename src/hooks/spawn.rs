@@ -2,6 +2,7 @@
 //! started inside libc, where no hook runs, get the sets too.
 
 use super::{guarded, guarded_cancellation_point};
+use crate::carry::privileged::Target;
 use crate::libc_real::{self, CharPP};
 use libc::{FILE, c_char, c_int};
 
@@ -17,7 +18,16 @@ pub unsafe extern "C-unwind" fn posix_spawn(
     // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
     // call (or to the shim\'s version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(libc_real::posix_spawn, pid, path, fa, attr, argv, envp)
+        crate::carry::spawn::spawn(
+            libc_real::posix_spawn,
+            Target::Path(path),
+            pid,
+            path,
+            fa,
+            attr,
+            argv,
+            envp,
+        )
     })
 }
 
@@ -33,7 +43,16 @@ pub unsafe extern "C-unwind" fn posix_spawnp(
     // SAFETY: the caller\'s arguments, passed on unchanged to the same libc
     // call (or to the shim\'s version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(libc_real::posix_spawnp, pid, file, fa, attr, argv, envp)
+        crate::carry::spawn::spawn(
+            libc_real::posix_spawnp,
+            Target::Search(file),
+            pid,
+            file,
+            fa,
+            attr,
+            argv,
+            envp,
+        )
     })
 }
 
@@ -48,9 +67,14 @@ pub unsafe extern "C-unwind" fn system(cmd: *const c_char) -> c_int {
         guarded_cancellation_point(Some(-1), || unsafe { crate::carry::spawn::system(cmd) });
     match carried {
         Some(status) => status,
-        // Nothing to carry: libc's own (which handles its cancellation).
-        // SAFETY: the caller's argument.
-        None => unsafe { libc_real::system(cmd) },
+        // Nothing to carry: libc's own (which handles its cancellation),
+        // holding a share of the exec gate throughout (the shim cannot see
+        // when libc starts the child).
+        None => {
+            let _share = crate::state::exec_gate::share();
+            // SAFETY: the caller's argument.
+            unsafe { libc_real::system(cmd) }
+        }
     }
 }
 
@@ -62,8 +86,11 @@ pub unsafe extern "C-unwind" fn popen(cmd: *const c_char, mode: *const c_char) -
     });
     match carried {
         Some(fp) => fp,
-        // SAFETY: the caller's arguments.
-        None => unsafe { libc_real::popen(cmd, mode) },
+        None => {
+            let _share = crate::state::exec_gate::share();
+            // SAFETY: the caller's arguments.
+            unsafe { libc_real::popen(cmd, mode) }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Hooks and slow paths reach the registry only through [`lock`].
 
 pub mod control_fds;
+pub mod exec_gate;
 pub mod fdtable;
 pub mod owner_lock;
 pub mod process_owner;

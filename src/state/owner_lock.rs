@@ -89,6 +89,12 @@ impl<T> OwnerLock<T> {
         }
     }
 
+    /// Whether this very thread holds the lock (so a signal handler runs
+    /// on it, which interrupted the shim).
+    pub fn held_by_this_thread(&self) -> bool {
+        self.holder.load(Ordering::Relaxed) == this_thread()
+    }
+
     /// Release a lock whose guard was forgotten (held across `fork()`).
     ///
     /// # Safety

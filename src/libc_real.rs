@@ -233,6 +233,7 @@ real_fns! {
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
     underscore_fork = "_Fork": fn() -> libc::pid_t, missing -1;
+    sigaction = "sigaction": fn(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int, missing -1;
 }
 
 /// `posix_spawn_file_actions_*`: the shim's own objects use these, so that

@@ -490,7 +490,7 @@ pub unsafe fn run_exec(
             exec_gate::hide_exposed();
             return plain();
         }
-        let _share = exec_gate::share();
+        let _share = exec_gate::exec_share();
         return plain();
     }
     if crate::state::process_owner::foreign_process() {
@@ -513,11 +513,16 @@ pub unsafe fn run_exec(
         exec_gate::Hold::Held(mut held) => {
             // SAFETY: per the contract.
             match unsafe { prepare_with(envp, true, true, 0) } {
-                None => plain(),
+                None => {
+                    held.unblock();
+                    plain()
+                }
                 Some(mut p) => {
                     held.exposing(&p.inherit);
                     p.expose();
+                    held.unblock();
                     let r = with_state(p.envp());
+                    held.block();
                     // Close-on-exec again before the gate opens (held drops last).
                     p.restore();
                     drop(held);

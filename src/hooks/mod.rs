@@ -12,6 +12,7 @@ mod close;
 mod exec;
 mod file_actions;
 mod open;
+mod signal;
 mod spawn;
 mod stat;
 mod underscore_fork;

@@ -14,6 +14,13 @@ extern "C" fn vfork_failed(err: c_int) -> c_int {
     -1
 }
 
+/// The parent resumed: signals held back while it started the child are
+/// raised now. Returns the child's pid.
+extern "C" fn vfork_resumed(pid: libc::pid_t) -> libc::pid_t {
+    crate::state::deferred_signals::release();
+    pid
+}
+
 /// `vfork` as glibc does it (the return address kept in a register, as the
 /// child may overwrite the stack), around a count of vforks under way: the
 /// parent decrements it when it resumes. Before the system call it takes a
@@ -40,7 +47,8 @@ pub unsafe extern "C" fn vfork() -> libc::pid_t {
         "cmp rax, -4095",
         "jae 3f",
         "lock dec qword ptr [rip + {active}]",
-        "ret",
+        "mov edi, eax",
+        "jmp {resumed}",
         // The child: end the share its parent took, return 0.
         "2:",
         "sub rsp, 8",
@@ -55,6 +63,7 @@ pub unsafe extern "C" fn vfork() -> libc::pid_t {
         active = sym crate::state::process_owner::VFORKS_ACTIVE,
         failed = sym vfork_failed,
         share = sym crate::state::exec_gate::share_begin,
-        unshare = sym crate::state::exec_gate::share_end,
+        unshare = sym crate::state::exec_gate::share_end_quietly,
+        resumed = sym vfork_resumed,
     )
 }

@@ -43,6 +43,8 @@ thread_local! {
     /// Shares this thread holds (more than one only when a signal handler
     /// started a program while its thread was starting one).
     static MY_SHARES: Cell<usize> = const { Cell::new(0) };
+    /// Of those, the shares of execs (see [`ExecShare`]).
+    static MY_EXEC_SHARES: Cell<usize> = const { Cell::new(0) };
 }
 
 fn this_thread() -> usize {
@@ -98,11 +100,43 @@ pub extern "C" fn share_begin() {
     MY_SHARES.with(|n| n.set(n.get() + 1));
 }
 
-/// End a share taken with [`share_begin`] (in a `vfork` child, the share
-/// its parent thread took: the same memory and thread-local block).
+/// End a share taken with [`share_begin`]; signals held back meanwhile
+/// are raised again.
 pub extern "C" fn share_end() {
+    share_end_quietly();
+    super::deferred_signals::release();
+}
+
+/// [`share_end`] without raising held-back signals: in a `vfork` child,
+/// which ends the share its parent thread took (the same memory and
+/// thread-local block); the parent raises them when it resumes.
+pub extern "C" fn share_end_quietly() {
     MY_SHARES.with(|n| n.set(n.get().saturating_sub(1)));
     GATE.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Whether this thread holds a share that signals are held back for
+/// (`deferred_signals`): a fork's or a spawn's. An exec's share is not one
+/// (a signal held back there would be lost with the process image), nor is
+/// the whole gate (held with signals blocked, see [`hold`]).
+pub fn busy_here() -> bool {
+    MY_SHARES.with(Cell::get) > MY_EXEC_SHARES.with(Cell::get)
+}
+
+/// The share of an exec that carries nothing, held until the exec has
+/// happened (or failed and returned).
+pub struct ExecShare(Share);
+
+pub fn exec_share() -> ExecShare {
+    let s = share();
+    MY_EXEC_SHARES.with(|n| n.set(n.get() + 1));
+    ExecShare(s)
+}
+
+impl Drop for ExecShare {
+    fn drop(&mut self) {
+        MY_EXEC_SHARES.with(|n| n.set(n.get().saturating_sub(1)));
+    }
 }
 
 /// What [`hold`] got.
@@ -115,13 +149,38 @@ pub enum Hold {
     Plain,
 }
 
-/// The gate held by this thread for an exec that carries the sets.
+/// The gate held by this thread for an exec that carries the sets. Every
+/// signal is blocked on the thread from before the gate is taken until the
+/// exec is called, and again from its return (it failed) until the gate is
+/// released: no handler runs (or jumps away) while the members are
+/// inheritable; the signals wait, as pending signals do, and reach the
+/// program's handlers (or the new image) as they would have.
 pub struct Held {
     /// False when this thread held it already (a handler that interrupted
     /// its own exec preparation): nothing to release then.
     owner: bool,
     /// What the exec made inheritable, for a fork child to hide.
     exposed: Vec<RawFd>,
+    /// The thread's signal mask before the gate was taken.
+    mask: libc::sigset_t,
+}
+
+fn block_all() -> libc::sigset_t {
+    // SAFETY: plain data, filled by sigfillset / pthread_sigmask.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid signal sets.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+    }
+    old
+}
+
+fn set_mask(mask: &libc::sigset_t) {
+    // SAFETY: a valid signal set.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// Hold the gate alone: wait for another holder, then for every other
@@ -132,14 +191,18 @@ pub fn hold() -> Hold {
         // A signal handler execs while its thread prepares an exec: what
         // that one made inheritable must not reach this exec's program.
         hide_exposed();
+        // SAFETY: plain data; unused for a nested hold.
+        let mask = unsafe { std::mem::zeroed() };
         return Hold::Held(Held {
             owner: false,
             exposed: Vec::new(),
+            mask,
         });
     }
     if exempt() {
         return Hold::Plain;
     }
+    let mask = block_all();
     loop {
         let g = GATE.load(Ordering::Acquire);
         if g & HELD == 0
@@ -158,10 +221,25 @@ pub fn hold() -> Hold {
     Hold::Held(Held {
         owner: true,
         exposed: Vec::new(),
+        mask,
     })
 }
 
 impl Held {
+    /// The program's signal mask again, for the exec itself.
+    pub fn unblock(&self) {
+        if self.owner {
+            set_mask(&self.mask);
+        }
+    }
+
+    /// Every signal blocked again (the exec failed).
+    pub fn block(&self) {
+        if self.owner {
+            block_all();
+        }
+    }
+
     /// Record what is about to be made inheritable.
     pub fn exposing(&mut self, fds: &[RawFd]) {
         if !self.owner {
@@ -181,6 +259,7 @@ impl Drop for Held {
             EXPOSED.store(std::ptr::null_mut(), Ordering::Release);
             HOLDER.store(0, Ordering::Release);
             GATE.fetch_and(!HELD, Ordering::AcqRel);
+            set_mask(&self.mask);
         }
     }
 }
@@ -214,4 +293,5 @@ pub fn after_fork_child() {
     HOLDER.store(0, Ordering::Release);
     GATE.store(0, Ordering::Release);
     MY_SHARES.with(|n| n.set(0));
+    MY_EXEC_SHARES.with(|n| n.set(0));
 }

@@ -175,6 +175,17 @@ fn a_child_of_underscore_fork_opens_the_set_while_other_threads_hold_the_lock() 
     assert_ok(&run_with_deadline(cmd, deadline()));
 }
 
+// README "Threads, signals and fork": the child of a raw fork system call,
+// made while another thread held the registry lock, gets EAGAIN from its set
+// opens instead of waiting for ever, and its closes still close.
+#[test]
+fn a_child_of_a_raw_fork_never_hangs_on_the_registry_lock() {
+    let dir = TempDir::new("raw-fork");
+    let (mut cmd, _) = with_set_one(c_test("raw_fork"), &dir);
+    cmd.arg(count(200, 5_000));
+    assert_ok(&run_with_deadline(cmd, deadline()));
+}
+
 // ------------------------------------------------------------ cancellation
 
 // Spec 6: "A thread cancelled (pthread_cancel) inside an open or close of a

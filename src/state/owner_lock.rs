@@ -65,6 +65,7 @@ impl<T> OwnerLock<T> {
         me: usize,
         mut holder: usize,
     ) -> Result<OwnerGuard<'_, T>, HeldByThisThread> {
+        let mut spins = 0u32;
         loop {
             if holder == me {
                 return Err(HeldByThisThread);
@@ -82,6 +83,12 @@ impl<T> OwnerLock<T> {
                         continue;
                     }
                 }
+            }
+            spins = spins.wrapping_add(1);
+            if spins % 256 == 0 && super::process_owner::orphaned_copy() {
+                // A child of a raw fork/clone system call: the holder was a
+                // thread of the parent and does not exist here.
+                return Err(HeldByThisThread);
             }
             // SAFETY: no preconditions.
             unsafe { libc::sched_yield() };

@@ -85,7 +85,7 @@ impl<T> OwnerLock<T> {
                 }
             }
             spins = spins.wrapping_add(1);
-            if spins % 256 == 0 && super::process_owner::orphaned_copy() {
+            if spins.is_multiple_of(256) && super::process_owner::orphaned_copy() {
                 // A child of a raw fork/clone system call: the holder was a
                 // thread of the parent and does not exist here.
                 return Err(HeldByThisThread);

@@ -41,7 +41,7 @@ macro_rules! real_call {
             }
             // SAFETY: as below.
             unsafe {
-                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                let f: unsafe extern "C-unwind" fn($($ty),*) -> $ret = std::mem::transmute(p);
                 f($($arg),*)
             }
         }
@@ -50,8 +50,9 @@ macro_rules! real_call {
             // SAFETY: p is the address dlsym returned for this symbol, whose C
             // prototype is the one written here; the wrapper's caller keeps the
             // libc function's contract (an integer-only call has none to keep).
+            // C-unwind: a cancellation point may unwind (thread cancellation).
             return unsafe {
-                let f: unsafe extern "C" fn($($ty),*) -> $ret = std::mem::transmute(p);
+                let f: unsafe extern "C-unwind" fn($($ty),*) -> $ret = std::mem::transmute(p);
                 f($($arg),*)
             };
         }
@@ -105,7 +106,7 @@ macro_rules! real_open_fns {
                     }
                     // SAFETY: as below.
                     unsafe {
-                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        let f: unsafe extern "C-unwind" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
                         f($($arg),*, $mode)
                     }
                 }
@@ -113,7 +114,7 @@ macro_rules! real_open_fns {
                 if p > 1 {
                     // SAFETY: p is glibc's variadic open-family function.
                     return unsafe {
-                        let f: unsafe extern "C" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
+                        let f: unsafe extern "C-unwind" fn($($ty),*, ...) -> c_int = std::mem::transmute(p);
                         f($($arg),*, $mode)
                     };
                 }
@@ -169,6 +170,15 @@ real_fns! {
     faccessat = "faccessat": fn(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int, missing -1;
     euidaccess = "euidaccess": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
     eaccess = "eaccess": fn(path: *const c_char, mode: c_int) -> c_int, missing -1;
+}
+
+/// Look up, at start-up, the real functions that the async-signal-safe
+/// paths (the open and close of sets) call: resolving one later, first in a
+/// signal handler, would call `dlsym`, which takes the loader's lock.
+pub fn resolve_early() {
+    let saved = errno();
+    close(-1);
+    set_errno(saved);
 }
 
 #[inline]
@@ -279,6 +289,23 @@ real_fns! {
     system = "system": fn(cmd: *const c_char) -> c_int, missing -1;
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
+    underscore_fork = "_Fork": fn() -> libc::pid_t, missing -1;
+    sigaction = "sigaction": fn(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int, missing -1;
+}
+
+/// `posix_spawn_file_actions_*`: the shim's own objects use these, so that
+/// its hooks record only the program's.
+type Fa = *mut libc::posix_spawn_file_actions_t;
+real_fns! {
+    fa_init = "posix_spawn_file_actions_init": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_destroy = "posix_spawn_file_actions_destroy": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_addclose = "posix_spawn_file_actions_addclose": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_adddup2 = "posix_spawn_file_actions_adddup2": fn(fa: Fa, fd: c_int, newfd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addopen = "posix_spawn_file_actions_addopen": fn(fa: Fa, fd: c_int, path: *const c_char, oflag: c_int, mode: mode_t) -> c_int, missing libc::ENOSYS;
+    fa_addclosefrom = "posix_spawn_file_actions_addclosefrom_np": fn(fa: Fa, from: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addchdir = "posix_spawn_file_actions_addchdir_np": fn(fa: Fa, path: *const c_char) -> c_int, missing libc::ENOSYS;
+    fa_addfchdir = "posix_spawn_file_actions_addfchdir_np": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addtcsetpgrp = "posix_spawn_file_actions_addtcsetpgrp_np": fn(fa: Fa, tcfd: c_int) -> c_int, missing libc::ENOSYS;
 }
 
 // The calls that look at a path or change the file behind it without

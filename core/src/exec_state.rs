@@ -194,6 +194,10 @@ impl ExecState {
             {
                 let mo = m.as_object().ok_or("a member is not an object")?;
                 let fd = get_fd(mo.get("fd").unwrap_or(&Value::Null), "a member fd")?;
+                if fd <= 2 {
+                    // A member is the shim's: standard I/O is the program's.
+                    return Err(format!("a member fd {fd} is a standard I/O stream"));
+                }
                 if !seen.insert(fd) {
                     return Err(format!("fd {fd} is named twice"));
                 }
@@ -299,6 +303,10 @@ mod tests {
                 "opaque",
             ),
             ("not json", "not valid JSON"),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":1}]}]}",
+                "a member fd 1 is a standard I/O stream",
+            ),
         ];
         for (text, why) in cases {
             let err = ExecState::from_json(text.as_bytes()).expect_err(text);

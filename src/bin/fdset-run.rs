@@ -204,8 +204,58 @@ fn data_member(spec: &DataSpec) -> Result<Member, String> {
     })
 }
 
+/// The longest path a Unix socket address holds (`sun_path` is 108 bytes,
+/// the last one a NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// `--qmp PATH` must fit in a socket address: said plainly, before anything
+/// is created.
+fn check_socket_path_length(path: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let len = path.as_os_str().as_bytes().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(format!(
+            "--qmp {}: the path is {len} bytes long; a Unix socket path can be at most {MAX_SOCKET_PATH} bytes (choose a shorter one)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The socket `--qmp` created, known by its inode: at exit it is removed
+/// only if the path still names that very socket (somebody may have put
+/// another file there meanwhile).
+struct OwnSocket {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl OwnSocket {
+    fn new(path: &Path) -> Option<OwnSocket> {
+        use std::os::unix::fs::MetadataExt;
+        let m = path.symlink_metadata().ok()?;
+        Some(OwnSocket {
+            path: path.to_path_buf(),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+
+    fn remove_if_ours(&self) {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        match self.path.symlink_metadata() {
+            Ok(m) if m.file_type().is_socket() && m.dev() == self.dev && m.ino() == self.ino => {
+                let _ = std::fs::remove_file(&self.path);
+            }
+            _ => {}
+        }
+    }
+}
+
 fn qmp_listener(path: &Path) -> Result<UnixListener, String> {
     let option = format!("--qmp {}", path.display());
+    check_socket_path_length(path)?;
     let exists = || {
         format!(
             "{option}: {} already exists (remove it, or choose another path)",
@@ -544,8 +594,12 @@ fn run_with_monitor(
     lib_c: CString,
 ) -> ! {
     let listener = qmp_listener(qmp).unwrap_or_else(|e| die(&e));
+    // Removed at the end only while PATH still names this very socket.
+    let own_socket = OwnSocket::new(qmp);
     let remove_socket = || {
-        let _ = std::fs::remove_file(qmp);
+        if let Some(s) = &own_socket {
+            s.remove_if_ours();
+        }
     };
     // The launcher is a monitor for the program's whole life, so the sets
     // stay in use until a client removes them (spec section 2, "In use").

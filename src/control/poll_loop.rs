@@ -216,7 +216,7 @@ impl ControlThread {
                     _ => return,
                 }
             }
-            if !peer_allowed(fd) {
+            if !peer_allowed(fd) || !room_for_a_monitor(self.monitors.len()) {
                 libc_real::close(fd);
                 continue;
             }
@@ -346,4 +346,20 @@ impl ControlThread {
             set_wait(Wait::Waiting, Wait::Hopeless);
         }
     }
+}
+
+/// At most `qmp::MAX_MONITORS` monitors at once (spec section 3): each one
+/// holds a descriptor of the program's, and idle peers must not exhaust its
+/// `RLIMIT_NOFILE`. A further peer is closed at accept, and that is logged.
+fn room_for_a_monitor(connected: usize) -> bool {
+    if connected < qmp::MAX_MONITORS {
+        return true;
+    }
+    if crate::log::log_enabled() {
+        crate::log::log(&format!(
+            "refused a control connection: {connected} monitors are connected (at most {} at once)",
+            qmp::MAX_MONITORS
+        ));
+    }
+    false
 }

@@ -1,27 +1,33 @@
 //! `close`, `fclose`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
 //! closes by the refcount rules, a shim-owned number is not the program's.
 
-use super::guarded;
+use super::{guarded, guarded_cancellation_point};
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use libc::{FILE, c_int, c_uint};
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn close(fd: c_int) -> c_int {
     let kind = fdtable::kind(fd);
     if kind == FdKind::Free {
         return libc_real::close(fd);
     }
-    guarded(-1, || crate::ops::close::close_marked(fd, kind))
+    guarded_cancellation_point(-1, || crate::ops::close::close_marked(fd, kind))
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
+pub unsafe extern "C-unwind" fn fclose(stream: *mut FILE) -> c_int {
     if !stream.is_null() {
         // SAFETY: the caller's stream.
         let fd = unsafe { libc::fileno(stream) };
         if fdtable::kind(fd) != FdKind::Free {
-            guarded((), || crate::ops::close::forget_before_implicit_close(fd));
+            // Forgotten and closed with cancellation disabled: a dup is
+            // never forgotten while its fd stays open.
+            return guarded_cancellation_point(libc::EOF, || {
+                crate::ops::close::forget_before_implicit_close(fd);
+                // SAFETY: the caller's stream.
+                unsafe { libc_real::fclose(stream) }
+            });
         }
     }
     // SAFETY: the caller's stream.
@@ -29,7 +35,7 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn dup2(old: c_int, new: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup2(old, new);
     }
@@ -37,7 +43,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup3(old, new, flags);
     }
@@ -47,11 +53,11 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
     guarded(-1, || crate::ops::close::close_range(first, last, flags))
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn closefrom(lowfd: c_int) {
+pub unsafe extern "C-unwind" fn closefrom(lowfd: c_int) {
     guarded((), || crate::ops::close::closefrom(lowfd))
 }

@@ -16,6 +16,7 @@
 ///     fast: EXPR;                // optional: the call for other paths
 ///                                // (default: REAL(ARG, ...) with every argument)
 ///     real: REAL;                // libc's function (crate::libc_real)
+///     cancellation point;        // optional: libc's function is one
 ///     fail: EXPR;                // what a panic in the slow path returns
 ///     set |NUMBER, TEXT| EXPR    // the slow path: NUMBER is the parsed
 ///                                // set number, TEXT() the path's bytes
@@ -29,12 +30,13 @@ macro_rules! path_hook {
         $(test: $test:path, $quick:path;)?
         $(fast: $fast:expr;)?
         real: $real:path;
+        $(cancellation $point:ident;)?
         fail: $fail:expr;
         set |$number:ident, $text:ident| $slow:expr
     ) => {
         $(#[$doc])*
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) -> $ret {
             /// The rest, out of line: the full path test, then libc's
             /// call or the slow path. The hook's fast path then needs no
             /// saved registers, and reaches libc as a plain jump.
@@ -43,7 +45,7 @@ macro_rules! path_hook {
             /// The hook's arguments, as the caller gave them.
             #[cold]
             #[inline(never)]
-            unsafe fn maybe_set($($arg: $ty),*) -> $ret {
+            unsafe extern "C-unwind" fn maybe_set($($arg: $ty),*) -> $ret {
                 // SAFETY: as in the hook.
                 let $number = match unsafe { path_hook!(@test $($test)?)($path) } {
                     // SAFETY: the caller's arguments, passed on as libc expects them.
@@ -55,7 +57,7 @@ macro_rules! path_hook {
                     // NUL-terminated; the caller keeps it alive for the call.
                     unsafe { std::ffi::CStr::from_ptr($path) }.to_bytes()
                 };
-                super::guarded($fail, || $slow)
+                path_hook!(@slow $($point)?; $fail; $slow)
             }
             // SAFETY: the path is the caller's argument, which libc's own
             // function reads the same way; the test reads it only up to
@@ -67,6 +69,10 @@ macro_rules! path_hook {
             // SAFETY: the caller's arguments, as they came.
             unsafe { maybe_set($($arg),*) }
         }
+    };
+    (@slow ; $fail:expr; $slow:expr) => { super::guarded($fail, || $slow) };
+    (@slow point; $fail:expr; $slow:expr) => {
+        super::guarded_cancellation_point($fail, || $slow)
     };
     (@test) => { crate::ops::set_path::fdset_path };
     (@test $test:path) => { $test };

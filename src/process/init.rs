@@ -102,6 +102,8 @@ fn load() -> Result<(), String> {
     let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
     crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
+    // Resolved now, not first in a signal handler (dlsym takes the loader's lock).
+    libc_real::resolve_early();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
     // sees the same sets, with launch-time sets of its own added after.

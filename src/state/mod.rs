@@ -3,6 +3,8 @@
 //! Hooks and slow paths reach the registry only through [`lock`].
 
 pub mod control_fds;
+pub mod deferred_signals;
+pub mod exec_gate;
 pub mod fdtable;
 pub mod owner_lock;
 pub mod process_owner;
@@ -64,9 +66,10 @@ pub(crate) static PENDING: [AtomicI32; PENDING_SLOTS] =
 pub(crate) static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The registry lock. Dropping it first forgets the dups closed meanwhile by
-/// signal handlers.
+/// signal handlers, then unlocks, then raises the signals held back while
+/// it was held (`deferred_signals`).
 pub struct Locked {
-    guard: OwnerGuard<'static, State>,
+    guard: std::mem::ManuallyDrop<OwnerGuard<'static, State>>,
 }
 
 impl std::ops::Deref for Locked {
@@ -87,7 +90,9 @@ impl Drop for Locked {
     #[inline]
     fn drop(&mut self) {
         drain_pending(&mut self.guard);
-        // The guard, dropped next, releases the lock.
+        // SAFETY: the guard is dropped here, once; `self` is not used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.guard) };
+        deferred_signals::release();
     }
 }
 
@@ -97,7 +102,9 @@ impl Drop for Locked {
 pub fn lock() -> Option<Locked> {
     let mut guard = STATE.lock().ok()?;
     drain_pending(&mut guard);
-    Some(Locked { guard })
+    Some(Locked {
+        guard: std::mem::ManuallyDrop::new(guard),
+    })
 }
 
 #[inline]

@@ -65,6 +65,7 @@ impl<T> OwnerLock<T> {
         me: usize,
         mut holder: usize,
     ) -> Result<OwnerGuard<'_, T>, HeldByThisThread> {
+        let mut spins = 0u32;
         loop {
             if holder == me {
                 return Err(HeldByThisThread);
@@ -83,10 +84,22 @@ impl<T> OwnerLock<T> {
                     }
                 }
             }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) && super::process_owner::orphaned_copy() {
+                // A child of a raw fork/clone system call: the holder was a
+                // thread of the parent and does not exist here.
+                return Err(HeldByThisThread);
+            }
             // SAFETY: no preconditions.
             unsafe { libc::sched_yield() };
             holder = self.holder.load(Ordering::Relaxed);
         }
+    }
+
+    /// Whether this very thread holds the lock (so a signal handler runs
+    /// on it, which interrupted the shim).
+    pub fn held_by_this_thread(&self) -> bool {
+        self.holder.load(Ordering::Relaxed) == this_thread()
     }
 
     /// Release a lock whose guard was forgotten (held across `fork()`).

@@ -85,6 +85,26 @@ const HOOKS: &[&str] = &[
     "statvfs",
     "statvfs64",
     "syscall",
+    // Spec sections 6 and 7: fork, signals and spawn file actions, seen
+    // so that no lock stays held and no member reaches another program.
+    "_Fork",
+    "sigaction",
+    "__sigaction",
+    "signal",
+    "bsd_signal",
+    "ssignal",
+    "sysv_signal",
+    "__sysv_signal",
+    "sigset",
+    "posix_spawn_file_actions_init",
+    "posix_spawn_file_actions_destroy",
+    "posix_spawn_file_actions_addopen",
+    "posix_spawn_file_actions_addclose",
+    "posix_spawn_file_actions_adddup2",
+    "posix_spawn_file_actions_addchdir_np",
+    "posix_spawn_file_actions_addfchdir_np",
+    "posix_spawn_file_actions_addclosefrom_np",
+    "posix_spawn_file_actions_addtcsetpgrp_np",
 ];
 
 /// The first hooks of the list (opens, closes, implicit closes) must be

@@ -124,7 +124,12 @@ pub(crate) fn log_closed_now(closed: &[ClosedMember]) {
         } else {
             "no monitor is connected and no dup is open"
         };
-        log(&format!("set {}: closed member fd {} ({why})", c.set, c.fd));
+        log(&format!(
+            "set {}: closed member fd {} ({}) ({why})",
+            c.set,
+            c.fd,
+            accmode_name(c.accmode)
+        ));
     }
 }
 

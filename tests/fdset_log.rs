@@ -172,9 +172,10 @@ fn cleanup_closes_are_logged_with_the_reason() {
         } else {
             "(no monitor is connected and no dup is open)"
         };
+        // The member was inherited read-only, and the line says so.
         let member = trailing_fd(
             closed[0]
-                .strip_suffix(&format!(" {why}"))
+                .strip_suffix(&format!(" (O_RDONLY) {why}"))
                 .unwrap_or_else(|| panic!("{closed:?}")),
             "fdset-shim: set 1: closed member fd ",
         );

@@ -140,6 +140,8 @@ pub struct ClosedMember {
     pub set: u64,
     pub fd: RawFd,
     pub removed: bool,
+    /// The member's access mode (`O_RDONLY`, `O_WRONLY` or `O_RDWR`).
+    pub accmode: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -555,6 +557,7 @@ impl Registry {
                     set,
                     fd: m.fd,
                     removed: m.removed,
+                    accmode: m.access_mode(),
                 });
             }
             !drop

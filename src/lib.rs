@@ -7,8 +7,10 @@
 //! `carry` (exec and spawn) → `state` (the registry behind the owner lock,
 //! the fd table) → `fdset_core` (the rules, plain Rust). `control` is the
 //! QMP thread; `process` (constructor, fork handlers) calls state and
-//! control from above. `libc_real` holds the real libc symbols.
+//! control from above. `libc_real` holds the real libc symbols; `alloc` is
+//! the library's own (lock-free) memory.
 
+mod alloc;
 mod carry;
 mod control;
 mod libc_real;

@@ -11,7 +11,7 @@
 //! through the PLT and would land in the shim's own hooks.
 
 use libc::{FILE, c_char, c_int, c_uint, c_void, mode_t};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Resolve `name` (NUL-terminated) in the libraries after this one into
 /// `slot`; `missing` when it is not there. Returns what was stored.
@@ -30,6 +30,23 @@ pub fn resolve_all() {
     int_fns::resolve_all();
     path_fns::resolve_all();
     exec_fns::resolve_all();
+    file_action_fns::resolve_all();
+    look_fns::resolve_all();
+}
+
+/// `syscall`'s slot, which the x86_64 hook jumps through directly
+/// (`hooks::syscall`): resolved on first use (0: not yet, 1: absent).
+fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
+    let cached = slot.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: name is NUL-terminated; dlsym has no other precondition.
+    let p = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
+    // 1 marks "looked up, absent" so the lookup is not repeated.
+    let v = if p == 0 { 1 } else { p };
+    slot.store(v, Ordering::Relaxed);
+    v
 }
 
 /// The slots of one group of functions: per function a module with its
@@ -64,14 +81,14 @@ macro_rules! real_slots {
                     }
 
                     /// The first call, before the constructor resolved the symbol.
-                    unsafe extern "C" fn stub($($arg: $ty),*) -> $ret {
+                    unsafe extern "C-unwind" fn stub($($arg: $ty),*) -> $ret {
                         resolve();
                         // SAFETY: the caller's arguments, for what the slot holds now.
                         unsafe { get()($($arg),*) }
                     }
 
                     /// libc has no such function.
-                    unsafe extern "C" fn missing($(_: $ty),*) -> $ret {
+                    unsafe extern "C-unwind" fn missing($(_: $ty),*) -> $ret {
                         set_errno(libc::ENOSYS);
                         $miss
                     }
@@ -97,7 +114,7 @@ macro_rules! real_fns {
                 unsafe { $group::$name::get()($($arg),*) }
             }
         )*
-        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C" fn($($ty),*) -> $ret, missing $miss; )*);
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C-unwind" fn($($ty),*) -> $ret, missing $miss; )*);
     };
 }
 
@@ -114,7 +131,7 @@ macro_rules! real_int_fns {
                 unsafe { $group::$name::get()($($arg),*) }
             }
         )*
-        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C" fn($($ty),*) -> $ret, missing $miss; )*);
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*) -> $ret, as unsafe extern "C-unwind" fn($($ty),*) -> $ret, missing $miss; )*);
     };
 }
 
@@ -135,7 +152,7 @@ macro_rules! real_open_fns {
                 unsafe { $group::$name::get()($($arg),*, $mode) }
             }
         )*
-        real_slots!($group; $( $name = $sym: ($($arg: $ty),*, $mode: c_uint) -> c_int, as unsafe extern "C" fn($($ty),*, ...) -> c_int, missing -1; )*);
+        real_slots!($group; $( $name = $sym: ($($arg: $ty),*, $mode: c_uint) -> c_int, as unsafe extern "C-unwind" fn($($ty),*, ...) -> c_int, missing -1; )*);
     };
 }
 
@@ -298,4 +315,85 @@ real_fns! {
     system = "system": fn(cmd: *const c_char) -> c_int, missing -1;
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
+    underscore_fork = "_Fork": fn() -> libc::pid_t, missing -1;
+    sigaction = "sigaction": fn(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int, missing -1;
+}
+
+/// `posix_spawn_file_actions_*`: the shim's own objects use these, so that
+/// its hooks record only the program's.
+type Fa = *mut libc::posix_spawn_file_actions_t;
+real_fns! {
+    file_action_fns;
+    fa_init = "posix_spawn_file_actions_init": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_destroy = "posix_spawn_file_actions_destroy": fn(fa: Fa) -> c_int, missing libc::ENOSYS;
+    fa_addclose = "posix_spawn_file_actions_addclose": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_adddup2 = "posix_spawn_file_actions_adddup2": fn(fa: Fa, fd: c_int, newfd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addopen = "posix_spawn_file_actions_addopen": fn(fa: Fa, fd: c_int, path: *const c_char, oflag: c_int, mode: mode_t) -> c_int, missing libc::ENOSYS;
+    fa_addclosefrom = "posix_spawn_file_actions_addclosefrom_np": fn(fa: Fa, from: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addchdir = "posix_spawn_file_actions_addchdir_np": fn(fa: Fa, path: *const c_char) -> c_int, missing libc::ENOSYS;
+    fa_addfchdir = "posix_spawn_file_actions_addfchdir_np": fn(fa: Fa, fd: c_int) -> c_int, missing libc::ENOSYS;
+    fa_addtcsetpgrp = "posix_spawn_file_actions_addtcsetpgrp_np": fn(fa: Fa, tcfd: c_int) -> c_int, missing libc::ENOSYS;
+}
+
+// The calls that look at a path or change the file behind it without
+// opening it (spec section 8). `ssize_t` is `isize`.
+real_fns! {
+    look_fns;
+    getxattr = "getxattr": fn(path: *const c_char, name: *const c_char, value: *mut c_void, size: usize) -> isize, missing -1;
+    lgetxattr = "lgetxattr": fn(path: *const c_char, name: *const c_char, value: *mut c_void, size: usize) -> isize, missing -1;
+    listxattr = "listxattr": fn(path: *const c_char, list: *mut c_char, size: usize) -> isize, missing -1;
+    llistxattr = "llistxattr": fn(path: *const c_char, list: *mut c_char, size: usize) -> isize, missing -1;
+    readlink = "readlink": fn(path: *const c_char, buf: *mut c_char, size: usize) -> isize, missing -1;
+    readlinkat = "readlinkat": fn(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: usize) -> isize, missing -1;
+    readlink_chk = "__readlink_chk": fn(path: *const c_char, buf: *mut c_char, size: usize, buflen: usize) -> isize, missing -1;
+    readlinkat_chk = "__readlinkat_chk": fn(dirfd: c_int, path: *const c_char, buf: *mut c_char, size: usize, buflen: usize) -> isize, missing -1;
+    realpath = "realpath": fn(path: *const c_char, resolved: *mut c_char) -> *mut c_char, missing std::ptr::null_mut();
+    realpath_chk = "__realpath_chk": fn(path: *const c_char, resolved: *mut c_char, resolvedlen: usize) -> *mut c_char, missing std::ptr::null_mut();
+    canonicalize_file_name = "canonicalize_file_name": fn(path: *const c_char) -> *mut c_char, missing std::ptr::null_mut();
+    chk_fail = "__chk_fail": fn() -> c_int, missing -1;
+    truncate = "truncate": fn(path: *const c_char, length: libc::off_t) -> c_int, missing -1;
+    truncate64 = "truncate64": fn(path: *const c_char, length: libc::off64_t) -> c_int, missing -1;
+    utimensat = "utimensat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timespec, flags: c_int) -> c_int, missing -1;
+    utimes = "utimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    lutimes = "lutimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    futimesat = "futimesat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
+    utime = "utime": fn(path: *const c_char, times: *const libc::utimbuf) -> c_int, missing -1;
+    statfs = "statfs": fn(path: *const c_char, buf: *mut libc::statfs) -> c_int, missing -1;
+    statfs64 = "statfs64": fn(path: *const c_char, buf: *mut libc::statfs64) -> c_int, missing -1;
+    statvfs = "statvfs": fn(path: *const c_char, buf: *mut libc::statvfs) -> c_int, missing -1;
+    statvfs64 = "statvfs64": fn(path: *const c_char, buf: *mut libc::statvfs64) -> c_int, missing -1;
+}
+
+/// libc's `syscall` once resolved (0: not yet, 1: absent); the x86_64
+/// hook jumps to it directly (`hooks::syscall`).
+pub static SYSCALL_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// libc's `syscall`, called as the C-variadic function it is, with all six
+/// argument words (spec section 8: other numbers pass through untouched).
+/// glibc's `syscall` moves exactly six words into the system call's
+/// registers whatever the caller passed, so passing six is what it sees
+/// from any caller.
+///
+/// # Safety
+/// As for the system call `nr` with those arguments.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn syscall(
+    nr: libc::c_long,
+    a1: libc::c_long,
+    a2: libc::c_long,
+    a3: libc::c_long,
+    a4: libc::c_long,
+    a5: libc::c_long,
+    a6: libc::c_long,
+) -> libc::c_long {
+    let p = resolve(&SYSCALL_SLOT, b"syscall\0");
+    if p == 1 {
+        set_errno(libc::ENOSYS);
+        return -1;
+    }
+    // SAFETY: p is glibc's `long syscall(long number, ...)`.
+    unsafe {
+        let f: unsafe extern "C" fn(libc::c_long, ...) -> libc::c_long = std::mem::transmute(p);
+        f(nr, a1, a2, a3, a4, a5, a6)
+    }
 }

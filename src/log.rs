@@ -1,22 +1,110 @@
-//! `FDSET_LOG`: one line on stderr per fdset decision, saying why.
+//! `FDSET_LOG`: one line per fdset decision, saying why, on stderr or
+//! appended to a file; each line names the process (`[pid comm]`).
 
 use crate::libc_real;
-use crate::state::config;
+use fdset_core::log_target::LogTarget;
 use fdset_core::registry::{ClosedMember, Errno, OpenOutcome};
 use std::ffi::CStr;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering};
 
-// ---------------------------------------------------------------- logging
+/// Where decision lines go: -1 nowhere, 2 stderr, or the shim-owned
+/// descriptor of the `FDSET_LOG` file (moved when the program claims its
+/// number, like every descriptor the shim owns).
+static LOG_FD: AtomicI32 = AtomicI32::new(-1);
+/// The program's name (`comm`, at most 15 bytes) when the log started.
+static COMM: [AtomicU8; 16] = [const { AtomicU8::new(0) }; 16];
+static COMM_LEN: AtomicU64 = AtomicU64::new(0);
 
+#[inline]
 pub fn log_enabled() -> bool {
-    config().log
+    LOG_FD.load(Ordering::Relaxed) >= 0
 }
 
-/// One line to stderr, prefixed `fdset-shim:`.
+/// Start logging to `target` (the constructor, once). A file is opened
+/// for appending and becomes the shim's; `Err` says why it cannot be.
+pub fn start(target: &LogTarget) -> Result<(), String> {
+    remember_comm();
+    let fd = match target {
+        LogTarget::Stderr => 2,
+        LogTarget::File(path) => open_log_file(path)?,
+    };
+    LOG_FD.store(fd, Ordering::Release);
+    Ok(())
+}
+
+fn open_log_file(path: &[u8]) -> Result<i32, String> {
+    let shown = String::from_utf8_lossy(path).into_owned();
+    let c = std::ffi::CString::new(path).map_err(|_| format!("FDSET_LOG={shown}: a NUL byte"))?;
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: a NUL-terminated path; the real open, not the hook.
+    let fd = unsafe { libc_real::open(c.as_ptr(), flags, 0o600) };
+    if fd < 0 {
+        let e = libc_real::errno();
+        return Err(format!(
+            "FDSET_LOG={shown}: cannot open it: {}",
+            errno_name(e)
+        ));
+    }
+    let Some(mut st) = crate::state::lock() else {
+        return Err(format!("FDSET_LOG={shown}: the registry is busy"));
+    };
+    let owned =
+        crate::state::move_high(fd).map_err(|e| format!("FDSET_LOG={shown}: {}", errno_name(e)))?;
+    crate::state::fdtable::mark(owned, crate::state::fdtable::FdKind::Owned);
+    st.extra_owned.push(owned);
+    Ok(owned)
+}
+
+/// The shim-owned log file moved from `old` to `new` (the program claimed
+/// `old`; called with the registry lock held).
+pub fn fd_moved(old: i32, new: i32) {
+    let _ = LOG_FD.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// Whether `fd` is the log file, which a forked child keeps.
+pub fn is_log_file(fd: i32) -> bool {
+    fd > 2 && LOG_FD.load(Ordering::Acquire) == fd
+}
+
+fn remember_comm() {
+    let mut name = [0u8; 16];
+    // SAFETY: PR_GET_NAME writes at most 16 bytes into the buffer.
+    if unsafe { libc::prctl(libc::PR_GET_NAME, name.as_mut_ptr()) } == 0 {
+        let len = name.iter().position(|&b| b == 0).unwrap_or(15);
+        for (slot, &b) in COMM.iter().zip(&name[..len]) {
+            slot.store(b, Ordering::Relaxed);
+        }
+        COMM_LEN.store(len as u64, Ordering::Release);
+    }
+}
+
+/// One decision line, prefixed `fdset-shim: [pid comm] `.
 pub fn log(line: &str) {
-    let mut s = String::with_capacity(line.len() + 13);
-    s.push_str("fdset-shim: ");
+    let fd = LOG_FD.load(Ordering::Acquire);
+    if fd < 0 {
+        return;
+    }
+    let len = COMM_LEN.load(Ordering::Acquire) as usize;
+    let comm: Vec<u8> = COMM[..len]
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .collect();
+    // SAFETY: getpid has no preconditions (the pid of a forked child is its own).
+    let pid = unsafe { libc::getpid() };
+    let mut s = String::with_capacity(line.len() + 40);
+    let _ = write!(s, "fdset-shim: [{pid} {}] ", String::from_utf8_lossy(&comm));
     s.push_str(line);
+    s.push('\n');
+    libc_real::write_all(fd, s.as_bytes());
+}
+
+/// A line that stops the program or reports a refused setting: always on
+/// stderr, `fdset-shim: TEXT` (spec section 4).
+pub fn error_line(text: &str) {
+    let mut s = String::with_capacity(text.len() + 13);
+    s.push_str("fdset-shim: ");
+    s.push_str(text);
     s.push('\n');
     libc_real::write_all(2, s.as_bytes());
 }
@@ -36,7 +124,12 @@ pub(crate) fn log_closed_now(closed: &[ClosedMember]) {
         } else {
             "no monitor is connected and no dup is open"
         };
-        log(&format!("set {}: closed member fd {} ({why})", c.set, c.fd));
+        log(&format!(
+            "set {}: closed member fd {} ({}) ({why})",
+            c.set,
+            c.fd,
+            accmode_name(c.accmode)
+        ));
     }
 }
 
@@ -60,6 +153,8 @@ pub(crate) fn flags_text(flags: i32) -> String {
         (libc::O_DIRECT, "O_DIRECT"),
         (libc::O_SYNC, "O_SYNC"),
         (libc::O_CLOEXEC, "O_CLOEXEC"),
+        (libc::O_DIRECTORY, "O_DIRECTORY"),
+        (libc::O_PATH, "O_PATH"),
     ];
     let mut s = accmode_name(flags).to_string();
     for &(bit, name) in NAMED {
@@ -91,10 +186,14 @@ pub(crate) fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
             write!(s, "set {set}: dup of member fd {member} -> fd {dup}")
         }
         OpenOutcome::NoSuchSet { set } => write!(s, "ENOENT: set {set} does not exist"),
-        OpenOutcome::NoMemberForMode { set, accmode } => write!(
+        OpenOutcome::NoMemberForMode {
+            set,
+            accmode,
+            present,
+        } => write!(
             s,
-            "EACCES: set {set} has no {} member",
-            accmode_name(accmode)
+            "EACCES: {}",
+            fdset_core::registry::no_member_text(set, accmode, present)
         ),
         OpenOutcome::SyncMismatch { set, member } => write!(
             s,

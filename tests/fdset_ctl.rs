@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 fn ctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
+        .env_remove("FDSET_SOCKET")
         .args(args)
         .output()
         .expect("run fdset-ctl")
@@ -35,11 +36,26 @@ fn ctl_err(args: &[&str], code: i32) -> String {
     stderr_of(&out)
 }
 
-/// "fdset-id N fd M" -> (N, M)
+/// "fdset-id N fd M MODE" (one member) -> (N, M)
 fn added(out: &str) -> (u64, i32) {
     let w: Vec<&str> = out.split_whitespace().collect();
-    assert_eq!((w.len(), w[0], w[2]), (4, "fdset-id", "fd"), "{out:?}");
+    assert_eq!((w.len(), w[0], w[2]), (5, "fdset-id", "fd"), "{out:?}");
     (w[1].parse().unwrap(), w[3].parse().unwrap())
+}
+
+/// `st_dev:st_ino` of a file, as the member table prints it.
+fn dev_ino(p: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).unwrap();
+    format!("{}:{}", m.dev(), m.ino())
+}
+
+/// A table's rows as words.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
 }
 
 // add-fd --path/--fd, query-fdsets (table and --json), remove-fd, with a
@@ -94,9 +110,29 @@ fn subcommands_drive_a_running_program() {
     let rw = p.open("/dev/fdset/0", "rw").unwrap();
     assert_eq!(p.step(&format!("close {rw}")), "ok");
 
+    // The table names each member's access mode and file (the program
+    // offers x-query-fdset-members), and each set's open dups.
+    let size = std::fs::metadata(&data).unwrap().len().to_string();
+    let di = dev_ino(&data);
+    let words = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
     assert_eq!(
-        ctl_ok(&["--socket", s, "query-fdsets"]),
-        format!("SET  FD   OPAQUE\n2    {m1}  disk\n0    {m2}\n")
+        rows(&ctl_ok(&["--socket", s, "query-fdsets"])),
+        [
+            words(&[
+                "SET", "DUPS", "FD", "MODE", "TYPE", "SIZE", "DEV:INO", "OPAQUE"
+            ]),
+            words(&[
+                "2",
+                "0",
+                &m1.to_string(),
+                "O_RDONLY",
+                "regular",
+                &size,
+                &di,
+                "disk"
+            ]),
+            words(&["0", "0", &m2.to_string(), "O_RDWR", "regular", &size, &di]),
+        ]
     );
     assert_eq!(
         ctl_ok(&["--socket", s, "query-fdsets", "--json"]),
@@ -164,64 +200,71 @@ fn errors_are_reported() {
     let usage = |args: &[&str], first: &str| {
         let e = ctl_err(args, 2);
         assert_eq!(e.lines().next(), Some(first), "{e}");
-        assert!(
-            e.contains("usage:\n  fdset-ctl --socket PATH add-fd"),
-            "{e}"
-        );
+        assert!(e.contains("For more information, try '--help'."), "{e}");
     };
-    usage(&["query-fdsets"], "fdset-ctl: --socket PATH is required");
-    usage(&["--socket", s], "fdset-ctl: no command given");
+    usage(
+        &["query-fdsets"],
+        "fdset-ctl: the following required arguments were not provided:",
+    );
+    usage(
+        &["--socket", s],
+        "fdset-ctl: 'fdset-ctl' requires a subcommand but one was not provided",
+    );
     usage(
         &["--socket", s, "frobnicate"],
-        "fdset-ctl: unknown command 'frobnicate'",
+        "fdset-ctl: unrecognized subcommand 'frobnicate'",
     );
     usage(
         &["--socket", s, "add-fd"],
-        "fdset-ctl: add-fd needs exactly one of --path FILE or --fd N",
+        "fdset-ctl: the following required arguments were not provided:",
     );
     usage(
         &["--socket", s, "add-fd", "--path", d, "--fd", "0"],
-        "fdset-ctl: add-fd needs exactly one of --path FILE or --fd N",
+        "fdset-ctl: the argument '--path <FILE>' cannot be used with '--fd <N>'",
     );
     usage(
         &["--socket", s, "add-fd", "--path", d, "--mode", "rx"],
-        "fdset-ctl: --mode is ro, wo or rw, not 'rx'",
+        "fdset-ctl: invalid value 'rx' for '--mode <MODE>'",
     );
     usage(
         &["--socket", s, "add-fd", "--fd", "0", "--mode", "ro"],
-        "fdset-ctl: --mode goes with --path, not --fd",
+        "fdset-ctl: the argument '--fd <N>' cannot be used with '--mode <MODE>'",
     );
     usage(
         &["--socket", s, "add-fd", "--set", "one", "--path", d],
-        "fdset-ctl: --set expects an integer, got 'one'",
+        "fdset-ctl: invalid value 'one' for '--set <N>': 'one' is not a set id (a number from 0 to 9223372036854775807)",
+    );
+    usage(
+        &["--socket", s, "add-fd", "--set", "-1", "--path", d],
+        "fdset-ctl: invalid value '-1' for '--set <N>': a set id is not negative (0 to 9223372036854775807)",
     );
     usage(
         &["--socket", s, "remove-fd"],
-        "fdset-ctl: remove-fd needs --set N",
+        "fdset-ctl: the following required arguments were not provided:",
     );
     usage(
         &["--socket", s, "remove-fd", "--set", "1", "--opaque", "x"],
-        "fdset-ctl: remove-fd does not take --opaque",
+        "fdset-ctl: unexpected argument '--opaque' found",
     );
     usage(
         &["--socket", s, "cont", "--set"],
-        "fdset-ctl: --set needs a value",
+        "fdset-ctl: unexpected argument '--set' found",
     );
     usage(
         &["--socket", s, "query-fdsets", "--json", "--json"],
-        "fdset-ctl: --json given twice",
+        "fdset-ctl: the argument '--json' cannot be used multiple times",
+    );
+    usage(
+        &["--socket", s, "--timeout", "-3", "cont"],
+        "fdset-ctl: invalid value '-3' for '--timeout <SECONDS>': '-3' is not a number of seconds (e.g. 10, 0.5, or 0 for no limit)",
     );
     assert_eq!(
         ctl_err(&["--socket", s, "add-fd", "--path", "/nonexistent/x"], 1),
-        "fdset-ctl: cannot open /nonexistent/x: No such file or directory (os error 2)\n"
+        "fdset-ctl: cannot open /nonexistent/x for reading: No such file or directory (os error 2)\n"
     );
     assert_eq!(
         ctl_err(&["--socket", s, "add-fd", "--fd", "77"], 1),
         "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n"
-    );
-    assert_eq!(
-        ctl_err(&["--socket", s, "add-fd", "--set", "-1", "--path", d], 1),
-        "fdset-ctl: add-fd: Parameter 'fdset-id' expects a non-negative value\n"
     );
     assert_eq!(
         ctl_err(&["--socket", s, "remove-fd", "--set", "5"], 1),
@@ -231,7 +274,8 @@ fn errors_are_reported() {
     assert_eq!(
         ctl_err(&["--socket", missing.to_str().unwrap(), "cont"], 1),
         format!(
-            "fdset-ctl: cannot connect to {}: No such file or directory (os error 2)\n",
+            "fdset-ctl: cannot connect to {}: No such file or directory (os error 2) \
+             (is the program running, started with fdset-run --qmp PATH?)\n",
             missing.display()
         )
     );
@@ -246,7 +290,8 @@ fn errors_are_reported() {
     assert_eq!(
         ctl_err(&["--socket", other.to_str().unwrap(), "cont"], 1),
         format!(
-            "fdset-ctl: {} does not speak QMP (greeting: {{\"hello\":1}})\n",
+            "fdset-ctl: {} does not speak QMP (greeting: {{\"hello\":1}}; a QMP monitor greets \
+             with {{\"QMP\": ...}})\n",
             other.display()
         )
     );

@@ -65,24 +65,26 @@ fn file_write_only_creates_and_dd_writes() {
     );
 }
 
-/// `mode=rw`: an O_RDWR and an O_RDONLY member, so a read-only probe and a
-/// read-write open both succeed ("as libvirt does for QEMU").
+/// `mode=rw`: an O_RDWR, an O_RDONLY and an O_WRONLY member, so a read-only
+/// probe, a read-write open and a write-only append all succeed (an open is
+/// served only by a member of exactly its access mode).
 #[test]
-fn file_read_write_gives_both_members() {
+fn file_read_write_gives_a_member_of_each_mode() {
     let d = TempDir::new("run-rw");
     let f = d.file("img", b"0123456789");
     let script = "import os\n\
         r = open('/dev/fdset/3', 'rb'); print(r.read().decode())\n\
         w = open('/dev/fdset/3', 'r+b'); w.seek(2); w.write(b'XY'); w.close()\n\
-        try:\n    open('/dev/fdset/3', 'wb')\nexcept PermissionError:\n    print('no O_WRONLY member')\n";
+        a = open('/dev/fdset/3', 'ab'); a.write(b'!'); a.close()\n\
+        print(os.access('/dev/fdset/3', os.R_OK | os.W_OK))\n";
     let out = ok(fdset_run()
         .arg("--file")
         .arg(file_arg(3, &f, "rw"))
         .arg("--")
         .arg(python())
         .args(["-c", script]));
-    assert_eq!(out, "0123456789\nno O_WRONLY member\n");
-    assert_eq!(std::fs::read(&f).unwrap(), b"01XY456789");
+    assert_eq!(out, "0123456789\nTrue\n");
+    assert_eq!(std::fs::read(&f).unwrap(), b"01XY456789!");
 }
 
 /// `--add-fd fd=N,set=S,opaque=TEXT`: an fd the launcher inherited.
@@ -162,33 +164,55 @@ fn verbose_logs_decisions() {
         "{err}"
     );
     assert!(
-        err.contains("fdset-shim: open /dev/fdset/1 flags=O_RDONLY: set 1: dup of member fd "),
+        err.lines().any(|l| l.starts_with("fdset-shim: [")
+            && l.contains(" cat] open /dev/fdset/1 flags=O_RDONLY: set 1: dup of member fd ")),
         "{err}"
     );
 }
 
-/// "exits with the program's exit status (128+N for a signal)".
+/// The exit status is the program's: without --qmp fdset-run has become the
+/// program (a signal that ends it ends the process fdset-run started as);
+/// with --qmp, fdset-run waits and passes 128+N on for signal N.
 #[test]
 fn exit_status_is_the_programs() {
+    use std::os::unix::process::ExitStatusExt;
     let out = run(fdset_run().args(["--", "sh", "-c", "exit 7"]));
     assert_eq!(out.status.code(), Some(7));
     let out = run(fdset_run().args(["--", "sh", "-c", "kill -TERM $$"]));
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    let d = TempDir::new("run-status");
+    let out = run(fdset_run().arg("--qmp").arg(d.path().join("q")).args([
+        "--",
+        "sh",
+        "-c",
+        "kill -TERM $$",
+    ]));
     assert_eq!(out.status.code(), Some(128 + libc::SIGTERM));
     let out = run(fdset_run().args(["--", "/nonexistent/program"]));
     assert_eq!(out.status.code(), Some(127));
     assert!(stderr_of(&out).contains("cannot run /nonexistent/program"));
 }
 
-/// the launcher forwards SIGINT, SIGTERM and SIGHUP to the program.
+/// SIGINT, SIGTERM and SIGHUP sent to fdset-run reach the program: with
+/// --qmp fdset-run forwards them to its child; without, fdset-run's
+/// process is the program.
 #[test]
 fn signals_are_forwarded() {
+    let d = TempDir::new("run-signals");
     let script = "import signal, sys, time\n\
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    signal.signal(s, lambda n, f: sys.exit(40 + n))\n\
         print('ready', flush=True)\n\
         time.sleep(30)\n\
         sys.exit(99)\n";
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        let mut child = fdset_run()
+    for (sig, qmp) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+        .into_iter()
+        .flat_map(|s| [(s, false), (s, true)])
+    {
+        let mut cmd = fdset_run();
+        if qmp {
+            cmd.arg("--qmp").arg(d.path().join(format!("q{sig}")));
+        }
+        let mut child = cmd
             .args(["--", python().to_str().unwrap(), "-c", script])
             .stdout(Stdio::piped())
             .spawn()
@@ -201,7 +225,7 @@ fn signals_are_forwarded() {
         // SAFETY: signalling our own child.
         assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(40 + sig), "signal {sig}");
+        assert_eq!(status.code(), Some(40 + sig), "signal {sig}, --qmp {qmp}");
     }
 }
 
@@ -209,10 +233,17 @@ fn signals_are_forwarded() {
 /// Ctrl-C on a pty signals the whole foreground process group (fdset-run
 /// and the program), so fdset-run must not forward that one again (README
 /// "fdset-run"): the program counts the SIGINTs it gets over a second and
-/// exits with 40 + the count, which fdset-run passes on.
+/// exits with 40 + the count, which fdset-run passes on. With --qmp
+/// (fdset-run the program's parent) and without (fdset-run became it).
 #[test]
 fn ctrl_c_on_a_terminal_reaches_the_program_once() {
     let d = TempDir::new("run-ctrl-c");
+    ctrl_c_once(&d, &[]);
+    let sock = d.path().join("q").display().to_string();
+    ctrl_c_once(&d, &["--qmp", &sock]);
+}
+
+fn ctrl_c_once(d: &TempDir, extra: &[&str]) {
     let f = d.file("in.txt", b"read through set 1\n");
     let program = "import signal, sys, time\n\
         got = []\n\
@@ -223,8 +254,9 @@ fn ctrl_c_on_a_terminal_reaches_the_program_once() {
         sys.exit(40 + len(got))\n";
     let driver = "import os, pty, select, sys, time\n\
         run, spec, py, program = sys.argv[1:5]\n\
+        extra = sys.argv[5:]\n\
         pid, tty = pty.fork()\n\
-        if pid == 0:\n    os.execv(run, [run, '--file', spec, '--', py, '-c', program])\n\
+        if pid == 0:\n    os.execv(run, [run] + extra + ['--file', spec, '--', py, '-c', program])\n\
         out = b''\n\
         deadline = time.time() + 20\n\
         def read_some():\n    global out\n    if select.select([tty], [], [], 0.1)[0]:\n        try:\n            out += os.read(tty, 4096)\n        except OSError:\n            pass\n\
@@ -243,14 +275,15 @@ fn ctrl_c_on_a_terminal_reaches_the_program_once() {
         &file_arg(1, &f, "ro"),
     ])
     .arg(python())
-    .arg(program);
+    .arg(program)
+    .args(extra);
     let out = run(&mut cmd);
     let text = stdout_of(&out);
-    assert!(out.status.success(), "{text}{}", stderr_of(&out));
-    assert!(text.contains("read through set 1"), "{text}");
+    assert!(out.status.success(), "{extra:?}: {text}{}", stderr_of(&out));
+    assert!(text.contains("read through set 1"), "{extra:?}: {text}");
     assert!(
         text.trim_end().ends_with("status 41"),
-        "one SIGINT, 40 + 1: {text}"
+        "{extra:?}: one SIGINT, 40 + 1: {text}"
     );
 }
 
@@ -277,7 +310,6 @@ fn bad_options_are_refused_before_the_program_starts() {
             vec!["--file".into(), "set=2147483648,path=/etc/hostname".into()],
             "fdset-run: --file set=2147483648,path=/etc/hostname: set id 2147483648 is out of range (use a set id from 0 to 2147483647, the numbers /dev/fdset/N can name)".into(),
         ),
-        (vec!["--bogus".into()], "fdset-run: unknown option '--bogus' (see fdset-run --help)".into()),
         (
             vec!["--add-fd".into(), "fd=1,set=1".into()],
             "fdset-run: --add-fd fd=1,set=1: fd cannot be a standard I/O stream (use fd 3 or above)".into(),
@@ -300,6 +332,17 @@ fn bad_options_are_refused_before_the_program_starts() {
         assert_eq!(stderr_of(&out).trim_end(), message, "{args:?}");
         assert!(!marker.exists(), "the program ran despite {args:?}");
     }
+    let out = run(fdset_run()
+        .arg("--bogus")
+        .arg("--")
+        .arg("touch")
+        .arg(&marker));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).starts_with("fdset-run: unexpected argument '--bogus' found\n"),
+        "{}",
+        stderr_of(&out)
+    );
     // No `--`: the program's name would be read as an option.
     let out = run(fdset_run().arg("touch").arg(&marker));
     assert_eq!(out.status.code(), Some(125));
@@ -308,16 +351,17 @@ fn bad_options_are_refused_before_the_program_starts() {
         "fdset-run: 'touch' is not an option: put `--` before the program (usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...])"
     );
     let out = run(fdset_run().args(["--file", "set=1,path=/etc/hostname"]));
-    assert!(
-        stderr_of(&out).contains("missing `--` before the program"),
-        "{}",
-        stderr_of(&out)
+    assert_eq!(
+        stderr_of(&out).trim_end(),
+        "fdset-run: no program given: write it after `--` (usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...])"
     );
     assert!(!marker.exists());
 }
 
-/// The library is found beside fdset-run or at FDSET_SHIM_LIB; a wrong
-/// FDSET_SHIM_LIB is refused with the fix.
+/// The library is found at FDSET_SHIM_LIB, beside fdset-run, or in
+/// `../lib/fdset-shim/` or `../lib/<multiarch>/fdset-shim/` relative to it; a
+/// wrong FDSET_SHIM_LIB is refused with the fix, and a missing library with
+/// every place looked at.
 #[test]
 fn missing_library_is_refused() {
     let out = run(fdset_run()
@@ -339,14 +383,14 @@ fn missing_library_is_refused() {
             .args(["--", "true"]),
     );
     assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr_of(&out).contains(&format!(
-            "cannot find libfdset_shim.so beside {} (build it with `cargo build --release`, or set FDSET_SHIM_LIB=",
-            exe.display()
-        )),
-        "{}",
-        stderr_of(&out)
+    let root = d.path().parent().unwrap();
+    let expected = format!(
+        "fdset-run: cannot find libfdset_shim.so; looked in: {}/libfdset_shim.so, {}/lib/fdset-shim/libfdset_shim.so, {}/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so (install the package, build it with `cargo build --release`, or set FDSET_SHIM_LIB=/path/to/libfdset_shim.so)",
+        d.path().display(),
+        root.display(),
+        root.display()
     );
+    assert_eq!(stderr_of(&out).trim_end(), expected);
     // The same copy works when told where the library is.
     let out = output_of_fresh_executable(
         Command::new(&exe)
@@ -354,6 +398,31 @@ fn missing_library_is_refused() {
             .args(["--", "true"]),
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// An installed layout: `PREFIX/bin/fdset-run` finds
+/// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
+/// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.
+#[test]
+fn library_is_found_under_the_prefix() {
+    for lib_dir in ["lib/x86_64-linux-gnu/fdset-shim", "lib/fdset-shim"] {
+        let d = TempDir::new("run-prefix");
+        std::fs::create_dir_all(d.path().join("bin")).unwrap();
+        std::fs::create_dir_all(d.path().join(lib_dir)).unwrap();
+        let exe = d.path().join("bin/fdset-run");
+        std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
+        std::fs::copy(shim_lib(), d.path().join(lib_dir).join("libfdset_shim.so")).unwrap();
+        let f = d.file("in.txt", b"found under the prefix\n");
+        let out = output_of_fresh_executable(
+            Command::new(&exe)
+                .env_remove("FDSET_SHIM_LIB")
+                .arg("--file")
+                .arg(file_arg(1, &f, "ro"))
+                .args(["--", "cat", "/dev/fdset/1"]),
+        );
+        assert!(out.status.success(), "{lib_dir}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "found under the prefix\n", "{lib_dir}");
+    }
 }
 
 /// An existing LD_PRELOAD keeps its entries; the shim is appended.
@@ -391,9 +460,9 @@ fn data_from_stdin() {
     assert_eq!(stdout_of(&out), "from stdin\n");
 }
 
-/// "The launcher itself stays connected as a monitor for the
-/// program's lifetime (sets stay in use until removed)": a set survives the
-/// close of its first dup (spec section 2, "Cleanup of a set").
+/// A set survives the close of its first dup (spec section 2, "Cleanup of a
+/// set"): without --qmp the program has no control socket, so its
+/// launch-time sets stay in use for its life ("In use").
 #[test]
 fn launcher_stays_a_monitor_so_sets_survive_a_close() {
     let d = TempDir::new("run-monitor");

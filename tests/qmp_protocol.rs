@@ -45,6 +45,9 @@ impl FdSetOps for Sets {
     fn query_fdsets(&mut self) -> Vec<SetView> {
         self.reg.query()
     }
+    fn query_fdset_members(&mut self) -> Vec<registry::SetDetail> {
+        self.reg.detail(|_| None)
+    }
     fn cont(&mut self) {
         self.conts += 1;
     }
@@ -463,7 +466,8 @@ fn other_commands() {
             "query-fdsets",
             "cont",
             "query-version",
-            "query-commands"
+            "query-commands",
+            "x-query-fdset-members"
         ])
         .as_array()
         .unwrap()

@@ -94,6 +94,7 @@ impl Model {
                     set: id,
                     fd: m.fd,
                     removed: m.removed,
+                    accmode: m.flags & libc::O_ACCMODE,
                 });
             } else {
                 kept.push(m);

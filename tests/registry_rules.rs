@@ -432,12 +432,14 @@ fn without_a_monitor_the_last_dup_close_closes_the_members_and_drops_the_set() {
             ClosedMember {
                 set: 1,
                 fd: a,
-                removed: false
+                removed: false,
+                accmode: O_RDONLY
             },
             ClosedMember {
                 set: 1,
                 fd: b,
-                removed: false
+                removed: false,
+                accmode: O_RDWR
             }
         ]
     );
@@ -465,7 +467,8 @@ fn removed_member_stays_hidden_until_refcount_zero() {
         vec![ClosedMember {
             set: 1,
             fd: m,
-            removed: true
+            removed: true,
+            accmode: O_RDONLY
         }]
     );
     assert!(!fake.is_open(m) && fake.is_open(other));
@@ -480,7 +483,8 @@ fn removing_a_member_with_no_dups_closes_it_at_once() {
         vec![ClosedMember {
             set: 1,
             fd: m,
-            removed: true
+            removed: true,
+            accmode: O_RDONLY
         }]
     );
     assert!(!fake.is_open(m));
@@ -543,7 +547,8 @@ fn last_monitor_disconnect_closes_idle_members_of_every_set() {
         vec![ClosedMember {
             set: 1,
             fd: idle,
-            removed: false
+            removed: false,
+            accmode: O_RDONLY
         }]
     );
     assert!(fake.is_open(busy), "its set has a dup open");
@@ -553,7 +558,8 @@ fn last_monitor_disconnect_closes_idle_members_of_every_set() {
         vec![ClosedMember {
             set: 2,
             fd: busy,
-            removed: false
+            removed: false,
+            accmode: O_RDONLY
         }]
     );
 }
@@ -588,7 +594,8 @@ fn without_a_control_socket_sets_stay_in_use_but_removed_members_go() {
         vec![ClosedMember {
             set: 1,
             fd: gone,
-            removed: true
+            removed: true,
+            accmode: O_RDWR
         }]
     );
 }
@@ -645,7 +652,8 @@ fn restored_state_behaves_like_the_original() {
         vec![ClosedMember {
             set: 3,
             fd: m,
-            removed: true
+            removed: true,
+            accmode: O_RDONLY
         }]
     );
 }
@@ -702,7 +710,8 @@ fn a_reused_dup_number_in_its_own_set_keeps_the_member_for_the_new_dup() {
         vec![ClosedMember {
             set: 1,
             fd: m,
-            removed: false
+            removed: false,
+            accmode: O_RDONLY
         }]
     );
     assert!(reg.set(1).is_none());

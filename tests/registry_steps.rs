@@ -137,7 +137,8 @@ fn a_cleanup_that_saw_the_failed_opens_dup_runs_again_when_it_is_undone() {
         vec![ClosedMember {
             set: 1,
             fd: m,
-            removed: true
+            removed: true,
+            accmode: O_RDWR
         }]
     );
     assert!(!fake.is_open(m) && !fake.is_open(d.dup) && reg.set(1).is_none());

@@ -31,6 +31,9 @@ pub struct ExecState {
     pub prefixes: Vec<Vec<u8>>,
     pub aliases: Vec<(Vec<u8>, u64)>,
     pub log: bool,
+    /// `FDSET_IO_URING=0` (spec section 8): io_uring_setup through
+    /// syscall() fails with ENOSYS in the new image too.
+    pub io_uring_off: bool,
     pub always_in_use: bool,
     pub sets: Vec<CarriedSet>,
     /// The control server's own state (monitors), present only for an exec
@@ -94,6 +97,7 @@ impl ExecState {
             ),
         );
         o.insert("log".into(), json!(self.log));
+        o.insert("io_uring_off".into(), json!(self.io_uring_off));
         o.insert("always_in_use".into(), json!(self.always_in_use));
         o.insert("sets".into(), Value::Array(sets));
         if let Some(c) = &self.control {
@@ -117,6 +121,10 @@ impl ExecState {
         }
         let mut st = ExecState {
             log: o.get("log").and_then(Value::as_bool).unwrap_or(false),
+            io_uring_off: o
+                .get("io_uring_off")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             always_in_use: o
                 .get("always_in_use")
                 .and_then(Value::as_bool)
@@ -186,6 +194,10 @@ impl ExecState {
             {
                 let mo = m.as_object().ok_or("a member is not an object")?;
                 let fd = get_fd(mo.get("fd").unwrap_or(&Value::Null), "a member fd")?;
+                if fd <= 2 {
+                    // A member is the shim's: standard I/O is the program's.
+                    return Err(format!("a member fd {fd} is a standard I/O stream"));
+                }
                 if !seen.insert(fd) {
                     return Err(format!("fd {fd} is named twice"));
                 }
@@ -238,6 +250,7 @@ mod tests {
             prefixes: vec![b"/run/fdset/".to_vec()],
             aliases: vec![(b"/img/\xffdisk".to_vec(), 3)],
             log: true,
+            io_uring_off: true,
             always_in_use: false,
             sets: vec![CarriedSet {
                 id: 7,
@@ -290,6 +303,10 @@ mod tests {
                 "opaque",
             ),
             ("not json", "not valid JSON"),
+            (
+                "{\"version\":1,\"sets\":[{\"id\":1,\"members\":[{\"fd\":1}]}]}",
+                "a member fd 1 is a standard I/O stream",
+            ),
         ];
         for (text, why) in cases {
             let err = ExecState::from_json(text.as_bytes()).expect_err(text);

@@ -5,9 +5,12 @@
 //! Nothing here is a hook or a process-wide static: the shim (a cdylib), the
 //! launcher and client binaries, and the tests all link this crate by name.
 
+pub mod cli;
 pub mod exec_state;
 pub mod launch;
+pub mod log_target;
 pub mod paths;
 pub mod qmp;
 pub mod registry;
 pub mod scm;
+pub mod syscalls;

@@ -160,3 +160,159 @@ impl PathConfig {
         Ok(out)
     }
 }
+
+// ------------------------------------------------- the calls that look (spec section 8)
+
+/// What a path [`PathConfig::resolve`] matched stands for, to the calls that
+/// look at a path instead of opening it (stat, access, readlink, realpath,
+/// xattrs, truncate, utimes, statfs; spec section 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    /// A set number: the call is answered from that set's members.
+    Set(u64),
+    /// `/dev/fdset` or a configured prefix itself (with or without trailing
+    /// slashes): answered as a read-only directory when none is on disk.
+    PrefixDir,
+    /// A name under a prefix that is no set number (`/dev/fdset/2-journal`,
+    /// `2.zip`, `2~`): it does not exist (`ENOENT`), though `open` of it
+    /// stays `EINVAL` as in QEMU.
+    NotASet,
+}
+
+/// `path` without its trailing slashes (`/` stays `/`).
+fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
+    let mut end = path.len();
+    while end > 1 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+impl PathConfig {
+    /// Whether `path` is a prefix directory itself: `/dev/fdset` or one of
+    /// `FDSET_PREFIX`'s entries, followed by any number of slashes.
+    pub fn is_prefix_dir(&self, path: &[u8]) -> bool {
+        let path = trim_trailing_slashes(path);
+        path == trim_trailing_slashes(FDSET_DIR)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| path == trim_trailing_slashes(p))
+    }
+
+    /// What `path`, for which [`resolve`](Self::resolve) gave `number`,
+    /// stands for to a call that looks.
+    pub fn named(&self, path: &[u8], number: SetNumber) -> Named {
+        match number {
+            Ok(n) => Named::Set(n),
+            Err(NotASetNumber) if self.is_prefix_dir(path) => Named::PrefixDir,
+            Err(NotASetNumber) => Named::NotASet,
+        }
+    }
+
+    /// [`resolve`](Self::resolve) for the calls that look: also matches the
+    /// prefix directories themselves (as a path with no set number), which
+    /// `open` leaves to libc.
+    pub fn resolve_look(&self, path: &[u8]) -> Option<SetNumber> {
+        match self.resolve(path) {
+            Some(n) => Some(n),
+            None if self.is_prefix_dir(path) => Some(Err(NotASetNumber)),
+            None => None,
+        }
+    }
+}
+
+/// Whether the `/dev/fdset/` comparison stopping at byte `at` with `byte`
+/// there means the path is `/dev/fdset` itself: everything but the final
+/// slash matched and the path ends.
+#[inline(always)]
+pub fn ends_at_fdset_dir(at: usize, byte: u8) -> bool {
+    at == FDSET_DIR.len() - 1 && byte == 0
+}
+
+#[cfg(test)]
+mod look_name_tests {
+    //! Spec section 8: which names under a prefix stand for a set, the
+    //! prefix directory, or nothing.
+    use super::*;
+
+    fn cfg() -> PathConfig {
+        PathConfig {
+            prefixes: PathConfig::parse_prefixes("/run/fdset:/srv/sets/").unwrap(),
+            aliases: PathConfig::parse_aliases("/srv/disk.img=4").unwrap(),
+        }
+    }
+
+    fn named(path: &str) -> Option<Named> {
+        let c = cfg();
+        c.resolve_look(path.as_bytes())
+            .map(|n| c.named(path.as_bytes(), n))
+    }
+
+    #[test]
+    fn set_numbers_prefix_dirs_and_other_names() {
+        assert_eq!(named("/dev/fdset/1"), Some(Named::Set(1)));
+        assert_eq!(named("/run/fdset/007"), Some(Named::Set(7)));
+        assert_eq!(named("/srv/disk.img"), Some(Named::Set(4)));
+        for dir in [
+            "/dev/fdset",
+            "/dev/fdset/",
+            "/dev/fdset//",
+            "/run/fdset",
+            "/run/fdset/",
+            "/srv/sets",
+        ] {
+            assert_eq!(named(dir), Some(Named::PrefixDir), "{dir}");
+        }
+        for other in [
+            "/dev/fdset/2-journal",
+            "/dev/fdset/2.zip",
+            "/dev/fdset/2~",
+            "/dev/fdset/-1",
+            "/dev/fdset/2147483648",
+            "/dev/fdset/1/",
+            "/run/fdset/x",
+        ] {
+            assert_eq!(named(other), Some(Named::NotASet), "{other}");
+        }
+        // Not under a prefix at all: libc's business.
+        for plain in [
+            "/dev",
+            "/dev/fdsetx",
+            "/dev/fdse",
+            "/run",
+            "/srv/disk.img2",
+            "fdset/1",
+        ] {
+            assert_eq!(named(plain), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn open_does_not_match_the_directory_itself() {
+        let c = cfg();
+        assert_eq!(c.resolve(b"/dev/fdset"), None);
+        assert_eq!(c.resolve(b"/run/fdset"), None);
+        // With the slash it is a set path with no number (EINVAL for open).
+        assert_eq!(c.resolve(b"/dev/fdset/"), Some(Err(NotASetNumber)));
+    }
+
+    #[test]
+    fn the_in_place_test_for_the_directory() {
+        let path = b"/dev/fdset\0";
+        let at = FDSET_DIR
+            .iter()
+            .zip(path.iter())
+            .position(|(a, b)| a != b)
+            .unwrap();
+        assert!(ends_at_fdset_dir(at, path[at]));
+        let other = b"/dev/fdsex\0";
+        let at = FDSET_DIR
+            .iter()
+            .zip(other.iter())
+            .position(|(a, b)| a != b)
+            .unwrap();
+        assert!(!ends_at_fdset_dir(at, other[at]));
+        assert!(!ends_at_fdset_dir(1, 0));
+    }
+}

@@ -1,223 +1,296 @@
 //! fdset-ctl: drive the fd sets of a running program over its QMP control
 //! socket (spec section 3). A plain QMP client: it links none of the shim.
+//! Its command line is `fdset_core::cli::ctl`.
 
+use clap::Parser;
+use clap::error::ErrorKind;
+use fdset_core::cli::{self, ctl::AddFd, ctl::CtlArgs, ctl::CtlCommand, ctl::Mode};
+use fdset_core::launch::open_modes;
+use fdset_core::launch::options::{FileMode, access_mode_name};
+use fdset_core::qmp::members::X_QUERY_FDSET_MEMBERS;
 use serde_json::{Value, json};
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind as IoKind, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage:
-  fdset-ctl --socket PATH add-fd [--set N] [--opaque TEXT] (--path FILE [--mode ro|wo|rw] | --fd N)
-  fdset-ctl --socket PATH remove-fd --set N [--fd M]
-  fdset-ctl --socket PATH query-fdsets [--json]
-  fdset-ctl --socket PATH cont";
+/// A failure, as printed after `fdset-ctl: ` (exit 1).
+struct Failure(String);
 
-/// How long to wait for the program to answer.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
-
-enum Failure {
-    /// Bad command line: the message, then the usage (exit 2).
-    Usage(String),
-    /// Anything else (exit 1).
-    Error(String),
+/// A QMP error reply: its class and text.
+struct QmpError {
+    class: String,
+    desc: String,
 }
 
-use Failure::{Error, Usage};
-
-#[derive(Debug)]
-enum Command {
-    AddFd {
-        set: Option<i64>,
-        opaque: Option<String>,
-        source: FdSource,
-    },
-    RemoveFd {
-        set: i64,
-        fd: Option<i64>,
-    },
-    QueryFdsets {
-        json: bool,
-    },
-    Cont,
-}
-
-#[derive(Debug)]
-enum FdSource {
-    Path { path: String, mode: String },
-    Fd(RawFd),
-}
-
-fn int_arg(opt: &str, v: &str) -> Result<i64, Failure> {
-    v.parse()
-        .map_err(|_| Usage(format!("{opt} expects an integer, got '{v}'")))
-}
-
-fn parse_args(args: &[String]) -> Result<(String, Command), Failure> {
-    let mut socket = None;
-    let mut sub = None;
-    let mut opts: Vec<(String, Option<String>)> = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let takes_value = matches!(
-            a.as_str(),
-            "--socket" | "--set" | "--opaque" | "--path" | "--mode" | "--fd"
-        );
-        if a == "-h" || a == "--help" {
-            return Err(Usage(String::new()));
-        }
-        if takes_value {
-            let v = it
-                .next()
-                .ok_or_else(|| Usage(format!("{a} needs a value")))?
-                .clone();
-            if a == "--socket" {
-                socket = Some(v);
-            } else {
-                opts.push((a.clone(), Some(v)));
-            }
-        } else if a.starts_with("--") {
-            opts.push((a.clone(), None));
-        } else if sub.is_none() {
-            sub = Some(a.clone());
-        } else {
-            return Err(Usage(format!("unexpected argument '{a}'")));
-        }
-    }
-    let socket = socket.ok_or_else(|| Usage("--socket PATH is required".into()))?;
-    let sub = sub.ok_or_else(|| Usage("no command given".into()))?;
-    let allowed: &[&str] = match sub.as_str() {
-        "add-fd" => &["--set", "--opaque", "--path", "--mode", "--fd"],
-        "remove-fd" => &["--set", "--fd"],
-        "query-fdsets" => &["--json"],
-        "cont" => &[],
-        other => return Err(Usage(format!("unknown command '{other}'"))),
-    };
-    let mut seen = Vec::new();
-    for (o, _) in &opts {
-        if !allowed.contains(&o.as_str()) {
-            return Err(Usage(format!("{sub} does not take {o}")));
-        }
-        if seen.contains(o) {
-            return Err(Usage(format!("{o} given twice")));
-        }
-        seen.push(o.clone());
-    }
-    let get = |name: &str| {
-        opts.iter()
-            .find(|(o, _)| o == name)
-            .and_then(|(_, v)| v.clone())
-    };
-    let cmd = match sub.as_str() {
-        "add-fd" => {
-            let source = match (get("--path"), get("--fd")) {
-                (Some(path), None) => {
-                    let mode = get("--mode").unwrap_or_else(|| "rw".into());
-                    if !matches!(mode.as_str(), "ro" | "wo" | "rw") {
-                        return Err(Usage(format!("--mode is ro, wo or rw, not '{mode}'")));
-                    }
-                    FdSource::Path { path, mode }
-                }
-                (None, Some(fd)) => {
-                    if get("--mode").is_some() {
-                        return Err(Usage("--mode goes with --path, not --fd".into()));
-                    }
-                    let fd = RawFd::try_from(int_arg("--fd", &fd)?)
-                        .ok()
-                        .filter(|&f| f >= 0)
-                        .ok_or_else(|| {
-                            Usage(format!("--fd expects a descriptor number, got '{fd}'"))
-                        })?;
-                    FdSource::Fd(fd)
-                }
-                _ => {
-                    return Err(Usage(
-                        "add-fd needs exactly one of --path FILE or --fd N".into(),
-                    ));
-                }
-            };
-            let set = get("--set").map(|v| int_arg("--set", &v)).transpose()?;
-            Command::AddFd {
-                set,
-                opaque: get("--opaque"),
-                source,
-            }
-        }
-        "remove-fd" => {
-            let set = get("--set").ok_or_else(|| Usage("remove-fd needs --set N".into()))?;
-            Command::RemoveFd {
-                set: int_arg("--set", &set)?,
-                fd: get("--fd").map(|v| int_arg("--fd", &v)).transpose()?,
-            }
-        }
-        "query-fdsets" => Command::QueryFdsets {
-            json: opts.iter().any(|(o, _)| o == "--json"),
-        },
-        _ => Command::Cont,
-    };
-    Ok((socket, cmd))
+enum Reply {
+    Return(Value),
+    Error(QmpError),
 }
 
 struct Client {
     stream: UnixStream,
     reader: BufReader<UnixStream>,
+    path: String,
+    timeout: Option<Duration>,
+}
+
+fn seconds(d: Option<Duration>) -> String {
+    match d {
+        Some(d) => format!("{} s", d.as_secs_f64()),
+        None => "ever".to_string(),
+    }
 }
 
 impl Client {
-    fn connect(path: &str) -> Result<Client, Failure> {
-        let stream = UnixStream::connect(path)
-            .map_err(|e| Error(format!("cannot connect to {path}: {e}")))?;
-        stream
-            .set_read_timeout(Some(REPLY_TIMEOUT))
-            .map_err(|e| Error(e.to_string()))?;
-        let reader = BufReader::new(stream.try_clone().map_err(|e| Error(e.to_string()))?);
-        let mut c = Client { stream, reader };
-        let greeting = c.read()?;
-        if greeting.get("QMP").is_none() {
-            return Err(Error(format!(
-                "{path} does not speak QMP (greeting: {greeting})"
-            )));
+    fn connect(path: &Path, timeout: Option<Duration>) -> Result<Client, Failure> {
+        let shown = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(m) if !m.file_type().is_socket() => {
+                return Err(Failure(format!(
+                    "{shown} is not a socket (give the QMP socket of the program, e.g. the PATH of fdset-run --qmp PATH)"
+                )));
+            }
+            _ => {}
         }
-        c.execute("qmp_capabilities", json!({}))?;
-        Ok(c)
+        let stream = UnixStream::connect(path).map_err(|e| {
+            let hint = match e.kind() {
+                IoKind::NotFound => " (is the program running, started with fdset-run --qmp PATH?)",
+                IoKind::ConnectionRefused => " (nothing listens there: has the program exited?)",
+                _ => "",
+            };
+            Failure(format!("cannot connect to {shown}: {e}{hint}"))
+        })?;
+        let fail = |e: std::io::Error| Failure(format!("{shown}: {e}"));
+        stream.set_read_timeout(timeout).map_err(fail)?;
+        stream.set_write_timeout(timeout).map_err(fail)?;
+        let reader = BufReader::new(stream.try_clone().map_err(fail)?);
+        let mut c = Client {
+            stream,
+            reader,
+            path: shown,
+            timeout,
+        };
+        c.greeting()?;
+        match c.execute("qmp_capabilities", json!({}))? {
+            Reply::Return(_) => Ok(c),
+            Reply::Error(e) => Err(Failure(format!("qmp_capabilities: {}", e.desc))),
+        }
     }
 
-    fn read(&mut self) -> Result<Value, Failure> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => Err(Error("the program closed the control connection".into())),
-            Ok(_) => {
-                serde_json::from_str(&line).map_err(|e| Error(format!("bad reply {line:?}: {e}")))
+    /// The first line must be QMP's greeting: anything else is a peer that
+    /// does not speak QMP.
+    fn greeting(&mut self) -> Result<(), Failure> {
+        let path = self.path.clone();
+        let not_qmp = |what: String| {
+            Failure(format!(
+                "{path} does not speak QMP ({what}; a QMP monitor greets with {{\"QMP\": ...}})"
+            ))
+        };
+        let line = match self.line() {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                return Err(Failure(format!(
+                    "{} closed the connection before the QMP greeting (a program under the \
+                     shim accepts monitors of its own user and root only)",
+                    self.path
+                )));
             }
-            Err(e) => Err(Error(format!("no reply: {e}"))),
+            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
+                return Err(not_qmp(format!(
+                    "it sent no greeting within {}; see --timeout",
+                    seconds(self.timeout)
+                )));
+            }
+            Err(e) => return Err(Failure(format!("{}: {e}", self.path))),
+        };
+        match serde_json::from_str::<Value>(&line) {
+            Ok(v) if v.get("QMP").is_some() => Ok(()),
+            Ok(v) => Err(not_qmp(format!("greeting: {v}"))),
+            Err(_) => Err(not_qmp(format!("it sent {:?}", clip(&line)))),
         }
+    }
+
+    /// One line; `None` at end of stream.
+    fn line(&mut self) -> std::io::Result<Option<String>> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf)? {
+            0 => Ok(None),
+            _ => Ok(Some(String::from_utf8_lossy(&buf).into_owned())),
+        }
+    }
+
+    /// The reply to the command just sent (asynchronous events, which QEMU
+    /// sends, are skipped).
+    fn reply(&mut self, name: &str) -> Result<Reply, Failure> {
+        loop {
+            let line = match self.line() {
+                Ok(Some(l)) => l,
+                Ok(None) => {
+                    return Err(Failure(format!(
+                        "{name}: the program closed the control connection"
+                    )));
+                }
+                Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
+                    return Err(Failure(format!(
+                        "{name}: no reply within {} (see --timeout)",
+                        seconds(self.timeout)
+                    )));
+                }
+                Err(e) => return Err(Failure(format!("{name}: {e}"))),
+            };
+            let v: Value = serde_json::from_str(&line)
+                .map_err(|e| Failure(format!("{name}: not a QMP reply: {:?}: {e}", clip(&line))))?;
+            if v.get("event").is_some() {
+                continue;
+            }
+            if let Some(r) = v.get("return") {
+                return Ok(Reply::Return(r.clone()));
+            }
+            let class = v["error"]["class"].as_str().unwrap_or("").to_string();
+            let desc = v["error"]["desc"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("unexpected reply {v}"));
+            return Ok(Reply::Error(QmpError { class, desc }));
+        }
+    }
+
+    fn execute(&mut self, name: &str, args: Value) -> Result<Reply, Failure> {
+        // One command per line: QMP needs no newline, line-based peers do.
+        let req = format!("{}\n", json!({"execute": name, "arguments": args}));
+        self.stream
+            .write_all(req.as_bytes())
+            .map_err(|e| Failure(format!("{name}: cannot send: {e}")))?;
+        self.reply(name)
     }
 
     /// Run a command; its `return` value, or its QMP error as the failure.
-    fn execute(&mut self, name: &str, args: Value) -> Result<Value, Failure> {
-        let req = json!({"execute": name, "arguments": args});
-        self.stream
-            .write_all(req.to_string().as_bytes())
-            .map_err(|e| Error(format!("{name}: cannot send: {e}")))?;
-        let reply = self.read()?;
-        if let Some(r) = reply.get("return") {
-            return Ok(r.clone());
+    fn ok(&mut self, name: &str, args: Value) -> Result<Value, Failure> {
+        match self.execute(name, args)? {
+            Reply::Return(v) => Ok(v),
+            Reply::Error(e) => Err(Failure(format!("{name}: {}", e.desc))),
         }
-        let desc = reply["error"]["desc"]
-            .as_str()
-            .unwrap_or("unexpected reply");
-        Err(Error(format!("{name}: {desc}")))
     }
 
     /// One blank byte carrying `fd` (as qemu.qmp's send_fd_scm does).
     fn send_fd(&self, fd: RawFd) -> Result<(), Failure> {
         fdset_core::scm::send_fds(self.stream.as_raw_fd(), &[fd], b" ")
-            .map_err(|e| Error(format!("cannot send fd: {e}")))
+            .map_err(|e| Failure(format!("cannot send fd: {e}")))
     }
 }
 
+fn clip(s: &str) -> String {
+    let s = s.trim_end();
+    match s.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+fn access_mode_of(fd: RawFd) -> Result<i32, Failure> {
+    // SAFETY: F_GETFL on any number only reports.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(Failure(format!(
+            "--fd {fd}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(flags & libc::O_ACCMODE)
+}
+
+fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, Failure> {
+    // Opened before connecting: a bad --path or --fd is the user's error,
+    // not the program's.
+    let mut fds: Vec<(RawFd, i32)> = Vec::new();
+    let mut files = Vec::new();
+    if let Some(path) = &a.path {
+        let mode = match a.mode {
+            Mode::Ro => FileMode::ReadOnly,
+            Mode::Wo => FileMode::WriteOnly,
+            Mode::Rw => FileMode::ReadWrite,
+        };
+        let opened = open_modes::open_members(path, mode).map_err(|f| {
+            let how = match f.access_mode {
+                libc::O_RDONLY => "for reading",
+                libc::O_WRONLY => "for writing",
+                _ => "for reading and writing",
+            };
+            Failure(format!("cannot open {} {how}: {}", path.display(), f.error))
+        })?;
+        for m in opened {
+            fds.push((m.file.as_raw_fd(), m.access_mode));
+            files.push(m.file);
+        }
+    } else if let Some(fd) = a.fd {
+        fds.push((fd, access_mode_of(fd)?));
+    }
+    let mut c = Client::connect(socket, timeout)?;
+    let mut set = a.set;
+    let mut added: Vec<(u64, i64, i32)> = Vec::new();
+    for &(fd, mode) in &fds {
+        let result = c.send_fd(fd).and_then(|()| {
+            let mut args = serde_json::Map::new();
+            if let Some(s) = set {
+                args.insert("fdset-id".into(), json!(s));
+            }
+            if let Some(o) = &a.opaque {
+                args.insert("opaque".into(), json!(o));
+            }
+            c.ok("add-fd", Value::Object(args))
+        });
+        match result {
+            Ok(r) => {
+                let (Some(id), Some(member)) = (r["fdset-id"].as_u64(), r["fd"].as_i64()) else {
+                    return Err(Failure(format!("add-fd: unexpected reply {r}")));
+                };
+                set = Some(id);
+                added.push((id, member, mode));
+            }
+            Err(e) => {
+                // One file is one choice of modes: none of it stays.
+                for &(id, member, _) in &added {
+                    let _ = c.ok("remove-fd", json!({"fdset-id": id, "fd": member}));
+                }
+                return Err(e);
+            }
+        }
+    }
+    drop(files);
+    Ok(added
+        .iter()
+        .map(|(id, fd, mode)| format!("fdset-id {id} fd {fd} {}\n", access_mode_name(*mode)))
+        .collect())
+}
+
+/// Rows of columns, each padded to its widest cell.
+fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                .collect();
+            line.join("  ").trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+/// `query-fdsets` as QEMU answers it (no access modes there).
 fn table(sets: &Value) -> String {
     let Some(sets) = sets.as_array() else {
         return format!("{sets}\n");
@@ -225,126 +298,143 @@ fn table(sets: &Value) -> String {
     if sets.is_empty() {
         return "no fd sets\n".into();
     }
-    let mut rows = vec![("SET".to_string(), "FD".to_string(), "OPAQUE".to_string())];
+    let mut rows = vec![vec!["SET".to_string(), "FD".into(), "OPAQUE".into()]];
     for s in sets {
         let id = s["fdset-id"].to_string();
         let fds = s["fds"].as_array().cloned().unwrap_or_default();
         if fds.is_empty() {
-            rows.push((
+            rows.push(vec![
                 id.clone(),
                 "-".into(),
                 "(no member left; dups still open)".into(),
-            ));
+            ]);
         }
         for f in fds {
-            let opaque = f
+            let opaque = f.get("opaque").and_then(Value::as_str).unwrap_or("");
+            rows.push(vec![id.clone(), f["fd"].to_string(), opaque.to_string()]);
+        }
+    }
+    columns(&rows)
+}
+
+/// `x-query-fdset-members`: each member's access mode and file, each set's
+/// open dups.
+fn members_table(sets: &Value) -> String {
+    let Some(sets) = sets.as_array() else {
+        return format!("{sets}\n");
+    };
+    if sets.is_empty() {
+        return "no fd sets\n".into();
+    }
+    let head = [
+        "SET", "DUPS", "FD", "MODE", "TYPE", "SIZE", "DEV:INO", "OPAQUE",
+    ];
+    let mut rows = vec![head.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    let text = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for s in sets {
+        let id = s["fdset-id"].to_string();
+        let dups = s["open-dups"].to_string();
+        let fds = s["fds"].as_array().cloned().unwrap_or_default();
+        if fds.is_empty() {
+            rows.push(vec![
+                id.clone(),
+                dups.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "(no member left; dups still open)".into(),
+            ]);
+        }
+        for f in fds {
+            let mut opaque = f
                 .get("opaque")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            rows.push((id.clone(), f["fd"].to_string(), opaque));
+            if f["removed"] == json!(true) {
+                opaque = format!("{opaque} (removed; closed with the last dup)")
+                    .trim_start()
+                    .to_string();
+            }
+            let dev_ino = match (f.get("dev"), f.get("ino")) {
+                (Some(d), Some(i)) => format!("{d}:{i}"),
+                _ => "-".to_string(),
+            };
+            rows.push(vec![
+                id.clone(),
+                dups.clone(),
+                f["fd"].to_string(),
+                text(&f["access-mode"]),
+                text(&f["type"]),
+                text(&f["size"]),
+                dev_ino,
+                opaque,
+            ]);
         }
     }
-    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    rows.iter()
-        .map(|(a, b, c)| format!("{a:<w0$}  {b:<w1$}  {c}").trim_end().to_string() + "\n")
-        .collect()
+    columns(&rows)
 }
 
-fn run(socket: &str, cmd: Command) -> Result<String, Failure> {
-    // Checked before connecting: a bad --path or --fd is the user's error,
-    // not the program's.
-    let file = match &cmd {
-        Command::AddFd {
-            source: FdSource::Path { path, mode },
-            ..
-        } => {
-            let mut o = OpenOptions::new();
-            match mode.as_str() {
-                "ro" => o.read(true),
-                "wo" => o.write(true),
-                _ => o.read(true).write(true),
-            };
-            Some(
-                o.open(path)
-                    .map_err(|e| Error(format!("cannot open {path}: {e}")))?,
-            )
-        }
-        Command::AddFd {
-            source: FdSource::Fd(fd),
-            ..
-        } => {
-            // SAFETY: fcntl on any number only reports.
-            if unsafe { libc::fcntl(*fd, libc::F_GETFD) } < 0 {
-                return Err(Error(format!(
-                    "--fd {fd}: {}",
-                    std::io::Error::last_os_error()
-                )));
-            }
-            None
-        }
-        _ => None,
-    };
-    let mut c = Client::connect(socket)?;
-    match cmd {
-        Command::AddFd {
-            set,
-            opaque,
-            source,
-        } => {
-            let fd = match (&file, source) {
-                (Some(f), _) => f.as_raw_fd(),
-                (None, FdSource::Fd(fd)) => fd,
-                (None, FdSource::Path { .. }) => unreachable!("opened above"),
-            };
-            c.send_fd(fd)?;
-            let mut args = serde_json::Map::new();
-            if let Some(s) = set {
-                args.insert("fdset-id".into(), json!(s));
-            }
-            if let Some(o) = opaque {
-                args.insert("opaque".into(), json!(o));
-            }
-            let r = c.execute("add-fd", Value::Object(args))?;
-            Ok(format!("fdset-id {} fd {}\n", r["fdset-id"], r["fd"]))
-        }
-        Command::RemoveFd { set, fd } => {
-            let mut args = json!({"fdset-id": set});
+fn run(args: CtlArgs) -> Result<String, Failure> {
+    let timeout = args.timeout.0;
+    match args.command {
+        CtlCommand::AddFd(a) => add_fd(&args.socket, timeout, a),
+        CtlCommand::RemoveFd { set, fd } => {
+            let mut c = Client::connect(&args.socket, timeout)?;
+            let mut a = json!({"fdset-id": set});
             if let Some(fd) = fd {
-                args["fd"] = json!(fd);
+                a["fd"] = json!(fd);
             }
-            c.execute("remove-fd", args)?;
+            c.ok("remove-fd", a)?;
             Ok(String::new())
         }
-        Command::QueryFdsets { json } => {
-            let r = c.execute("query-fdsets", json!({}))?;
-            Ok(if json { format!("{r}\n") } else { table(&r) })
+        CtlCommand::QueryFdsets { json } => {
+            let mut c = Client::connect(&args.socket, timeout)?;
+            if json {
+                return Ok(format!("{}\n", c.ok("query-fdsets", json!({}))?));
+            }
+            match c.execute(X_QUERY_FDSET_MEMBERS, json!({}))? {
+                Reply::Return(v) => Ok(members_table(&v)),
+                // A QEMU monitor: its own command only.
+                Reply::Error(e) if e.class == "CommandNotFound" => {
+                    Ok(table(&c.ok("query-fdsets", json!({}))?))
+                }
+                Reply::Error(e) => Err(Failure(format!("{X_QUERY_FDSET_MEMBERS}: {}", e.desc))),
+            }
         }
-        Command::Cont => {
-            c.execute("cont", json!({}))?;
+        CtlCommand::Cont => {
+            let mut c = Client::connect(&args.socket, timeout)?;
+            c.ok("cont", json!({}))?;
             Ok(String::new())
         }
     }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_args(&args).and_then(|(socket, cmd)| run(&socket, cmd));
-    match result {
+    let args = match CtlArgs::try_parse() {
+        Ok(a) => a,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let text = e.render().to_string();
+            println!("{}", text.trim_end());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("fdset-ctl: {}", cli::error_text(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(Usage(msg)) if msg.is_empty() => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Err(Usage(msg)) => {
-            eprintln!("fdset-ctl: {msg}\n{USAGE}");
-            ExitCode::from(2)
-        }
-        Err(Error(msg)) => {
+        Err(Failure(msg)) => {
             eprintln!("fdset-ctl: {msg}");
             ExitCode::from(1)
         }

@@ -7,7 +7,9 @@
 //! environment that does not preload the shim receives nothing of ours.
 
 use crate::carry::environment;
+use crate::carry::privileged::Target;
 use crate::libc_real;
+use crate::state::exec_gate;
 use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
 use fdset_core::paths::PathConfig;
@@ -76,6 +78,8 @@ pub struct Prepared {
     env: Vec<*const c_char>,
     /// Descriptors that must survive the exec (members, the state memfd).
     pub inherit: Vec<RawFd>,
+    /// The dups the state names (they survive the exec as the program's).
+    dups: Vec<RawFd>,
     cloexec_cleared: bool,
     memfd: RawFd,
     /// The monitors were handed over (an exec in this process).
@@ -85,6 +89,19 @@ pub struct Prepared {
 impl Prepared {
     pub fn envp(&self) -> *const *const c_char {
         self.env.as_ptr()
+    }
+
+    /// Whether a spawn's file actions write a number the state names.
+    pub fn collides(&self, targets: &crate::carry::file_actions::Targets) -> bool {
+        targets.hits(self.inherit.iter().chain(&self.dups).copied())
+    }
+
+    /// Make the descriptors inheritable, for the exec that follows.
+    pub fn expose(&mut self) {
+        for &fd in &self.inherit {
+            libc_real::fcntl_int(fd, libc::F_SETFD, 0);
+        }
+        self.cloexec_cleared = true;
     }
 
     /// After the exec returned (it failed) or the spawn made its child:
@@ -113,7 +130,8 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
         aliases: cfg.paths.aliases.clone(),
-        log: cfg.log,
+        log: crate::log::log_enabled(),
+        io_uring_off: crate::ops::syscall::io_uring_off(),
         // The new image has no monitor of ours unless the exec is in this
         // very process; with none, nobody could remove its sets.
         always_in_use: control.is_none(),
@@ -158,12 +176,30 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
     Some(out)
 }
 
-fn write_memfd(text: &[u8]) -> Option<RawFd> {
+/// The state in a close-on-exec memfd, at a number at or above
+/// `OWNED_FD_BASE` and `above` (away from the numbers a spawn's file actions
+/// write, and from the low ones programs use).
+fn write_memfd(text: &[u8], above: RawFd) -> Option<RawFd> {
     // SAFETY: plain syscall wrapper (not hooked).
-    let fd = unsafe { libc::memfd_create(MEMFD_NAME.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
+    let first = unsafe { libc::memfd_create(MEMFD_NAME.as_ptr(), libc::MFD_CLOEXEC) };
+    if first < 0 {
         return None;
     }
+    let high = libc_real::fcntl_int(
+        first,
+        libc::F_DUPFD_CLOEXEC,
+        crate::state::OWNED_FD_BASE.max(above),
+    );
+    let fd = if high >= 0 {
+        libc_real::close(first);
+        high
+    } else if above <= first {
+        // A low RLIMIT_NOFILE: the first number is fine when above the rest.
+        first
+    } else {
+        libc_real::close(first);
+        return None;
+    };
     let mut off = 0;
     while off < text.len() {
         // SAFETY: valid buffer slice.
@@ -188,6 +224,41 @@ fn write_memfd(text: &[u8]) -> Option<RawFd> {
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
+    // SAFETY: per the contract.
+    unsafe { prepare_with(envp, clear_cloexec, false, 0) }
+}
+
+/// [`prepare`] for a spawn whose file actions write `targets` (the state
+/// memfd is put above all of them).
+///
+/// # Safety
+/// As for [`prepare`].
+pub unsafe fn prepare_avoiding(
+    envp: *const *const c_char,
+    targets: &crate::carry::file_actions::Targets,
+) -> Option<Prepared> {
+    let above = targets
+        .fds
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m.saturating_add(1));
+    // SAFETY: per the contract.
+    unsafe { prepare_with(envp, false, false, above) }
+}
+
+/// [`prepare`]; with `hold_exposure`, an exec in this process whose caller
+/// makes the descriptors inheritable itself ([`Prepared::expose`]), once it
+/// has recorded them.
+///
+/// # Safety
+/// As for [`prepare`].
+unsafe fn prepare_with(
+    envp: *const *const c_char,
+    clear_cloexec: bool,
+    hold_exposure: bool,
+    memfd_above: RawFd,
+) -> Option<Prepared> {
     let envp = if envp.is_null() {
         // SAFETY: reading the process's environment pointer.
         unsafe { environ }
@@ -219,7 +290,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
         resume(had_control);
         return None;
     };
-    let Some(memfd) = write_memfd(state.to_json().as_bytes()) else {
+    let Some(memfd) = write_memfd(state.to_json().as_bytes(), memfd_above) else {
         resume(had_control);
         return None;
     };
@@ -227,6 +298,11 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
         .sets
         .iter()
         .flat_map(|s| s.members.iter().map(|m| m.fd))
+        .collect();
+    let dups: Vec<RawFd> = state
+        .sets
+        .iter()
+        .flat_map(|s| s.dups.iter().copied())
         .collect();
     inherit.extend(control_fds);
     inherit.push(memfd);
@@ -243,19 +319,19 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
         .collect();
     env.push(entry.as_ptr());
     env.push(std::ptr::null());
-    if clear_cloexec {
-        for &fd in &inherit {
-            libc_real::fcntl_int(fd, libc::F_SETFD, 0);
-        }
-    }
-    Some(Prepared {
+    let mut p = Prepared {
         _state_entry: entry,
         env,
         inherit,
-        cloexec_cleared: clear_cloexec,
+        dups,
+        cloexec_cleared: false,
         memfd,
         control: had_control,
-    })
+    };
+    if clear_cloexec && !hold_exposure {
+        p.expose();
+    }
+    Some(p)
 }
 
 /// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
@@ -313,6 +389,9 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         }
     }
     *log |= state.log;
+    if state.io_uring_off {
+        crate::ops::syscall::set_io_uring_off(true);
+    }
     let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
     for set in state.sets {
         for m in set.members {
@@ -343,23 +422,87 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
     Ok(())
 }
 
+/// Whether a program started with environment `envp` (NULL: `environ`)
+/// from `target` gets nothing: its environment does not preload the shim,
+/// or it is privileged (`carry::privileged`).
+///
+/// # Safety
+/// As for [`run_exec`].
+pub unsafe fn carries_nothing(target: Target, envp: *const *const c_char) -> bool {
+    let env = if envp.is_null() {
+        // SAFETY: reading the process's environment pointer.
+        unsafe { environ }
+    } else {
+        envp
+    };
+    // SAFETY: per the contract.
+    !unsafe { env_preloads_us(env) } || unsafe { crate::carry::privileged::refuses(target) }
+}
+
 /// An exec-family call: `with_state(envp)` when there is state to carry,
 /// `plain()` otherwise. When the exec fails, everything is as before.
 ///
+/// An exec that carries the sets holds the exec gate alone while the
+/// members are inheritable (no other thread starts a program meanwhile);
+/// one that carries nothing holds a share of it (no other thread's exec
+/// exposes anything to it). A privileged target gets nothing. A `vfork`
+/// child (or a raw clone's) changes only its own descriptor table and does
+/// not use the gate.
+///
 /// # Safety
-/// `envp` is NULL (meaning `environ`) or a NULL-terminated array of C strings.
+/// `envp` is NULL (meaning `environ`) or a NULL-terminated array of C
+/// strings; the pointers in `target` are NULL or C strings.
 pub unsafe fn run_exec(
+    target: Target,
     envp: *const *const c_char,
     with_state: impl FnOnce(*const *const c_char) -> libc::c_int,
     plain: impl FnOnce() -> libc::c_int,
 ) -> libc::c_int {
     // SAFETY: per the contract.
-    match unsafe { prepare(envp, true) } {
-        None => plain(),
-        Some(p) => {
-            let r = with_state(p.envp());
-            p.restore();
-            r
+    if unsafe { carries_nothing(target, envp) } {
+        if crate::state::process_owner::foreign_process() {
+            exec_gate::hide_exposed();
+            return plain();
+        }
+        let _share = exec_gate::exec_share();
+        return plain();
+    }
+    if crate::state::process_owner::foreign_process() {
+        exec_gate::hide_exposed();
+        // SAFETY: per the contract.
+        return match unsafe { prepare(envp, true) } {
+            None => plain(),
+            Some(p) => {
+                let r = with_state(p.envp());
+                p.restore();
+                r
+            }
+        };
+    }
+    match exec_gate::hold() {
+        exec_gate::Hold::Plain => {
+            exec_gate::hide_exposed();
+            plain()
+        }
+        exec_gate::Hold::Held(mut held) => {
+            // SAFETY: per the contract.
+            match unsafe { prepare_with(envp, true, true, 0) } {
+                None => {
+                    held.unblock();
+                    plain()
+                }
+                Some(mut p) => {
+                    held.exposing(&p.inherit);
+                    p.expose();
+                    held.unblock();
+                    let r = with_state(p.envp());
+                    held.block();
+                    // Close-on-exec again before the gate opens (held drops last).
+                    p.restore();
+                    drop(held);
+                    r
+                }
+            }
         }
     }
 }

@@ -3,4 +3,6 @@
 
 pub mod environment;
 pub mod exec;
+pub mod file_actions;
+pub mod privileged;
 pub mod spawn;

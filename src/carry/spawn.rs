@@ -5,7 +5,10 @@
 //! through the environment (spec section 7).
 
 use crate::carry::exec::{self, Prepared};
+use crate::carry::file_actions;
+use crate::carry::privileged::Target;
 use crate::libc_real::{self, CharPP};
+use crate::state::exec_gate;
 use libc::{FILE, c_char, c_int, pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 use spin::mutex::SpinMutex;
 
@@ -33,12 +36,16 @@ type SpawnFn = unsafe fn(
     CharPP,
 ) -> c_int;
 
-/// `posix_spawn`/`posix_spawnp` carrying the sets when `envp` preloads the shim.
+/// `posix_spawn`/`posix_spawnp` carrying the sets when `envp` preloads the
+/// shim and `target` (`path` as the call reads it) is not privileged. The
+/// whole call holds a share of the exec gate.
 ///
 /// # Safety
 /// As for posix_spawn.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn spawn(
     real: SpawnFn,
+    target: Target,
     pid: *mut pid_t,
     path: *const c_char,
     fa: *const posix_spawn_file_actions_t,
@@ -46,11 +53,31 @@ pub unsafe fn spawn(
     argv: CharPP,
     envp: CharPP,
 ) -> c_int {
-    // SAFETY: envp is the caller's.
-    let Some(prep) = (unsafe { exec::prepare(envp, false) }) else {
+    let _share = exec_gate::share();
+    // SAFETY: the caller's target and environment.
+    if unsafe { exec::carries_nothing(target, envp) } {
+        // SAFETY: forwarded as given.
+        return unsafe { real(pid, path, fa, attr, argv, envp) };
+    }
+    // The caller's own actions may put other files at the numbers the state
+    // names: then the child gets no sets (spec section 7). Unknown actions
+    // count as such.
+    // SAFETY: fa is NULL or the caller's initialised object.
+    let Some(targets) = (unsafe { file_actions::targets(fa) }) else {
         // SAFETY: forwarded as given.
         return unsafe { real(pid, path, fa, attr, argv, envp) };
     };
+    // SAFETY: envp is the caller's; the state memfd is put above every number
+    // the actions write.
+    let Some(prep) = (unsafe { exec::prepare_avoiding(envp, &targets) }) else {
+        // SAFETY: forwarded as given.
+        return unsafe { real(pid, path, fa, attr, argv, envp) };
+    };
+    if prep.collides(&targets) {
+        prep.restore();
+        // SAFETY: forwarded as given.
+        return unsafe { real(pid, path, fa, attr, argv, envp) };
+    }
     // SAFETY: forwarded, with actions appended.
     let r = unsafe { spawn_prepared(real, pid, path, fa, attr, argv, &prep) };
     prep.restore();
@@ -78,7 +105,7 @@ unsafe fn spawn_prepared(
     let mut own: posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
     let fa_mut: *mut posix_spawn_file_actions_t = if fa.is_null() {
         // SAFETY: initialising our own object.
-        unsafe { libc::posix_spawn_file_actions_init(&mut own) };
+        unsafe { libc_real::fa_init(&mut own) };
         &mut own
     } else {
         fa as *mut _
@@ -89,7 +116,7 @@ unsafe fn spawn_prepared(
     let mut r = 0;
     for &fd in &prep.inherit {
         // SAFETY: appending to a valid file-actions object.
-        r = unsafe { libc::posix_spawn_file_actions_adddup2(fa_mut, fd, fd) };
+        r = unsafe { libc_real::fa_adddup2(fa_mut, fd, fd) };
         if r != 0 {
             break;
         }
@@ -100,7 +127,7 @@ unsafe fn spawn_prepared(
     }
     if fa.is_null() {
         // SAFETY: our own object.
-        unsafe { libc::posix_spawn_file_actions_destroy(&mut own) };
+        unsafe { libc_real::fa_destroy(&mut own) };
     } else {
         // Forget the appended actions (dup2 actions own no memory).
         // SAFETY: as above.
@@ -108,6 +135,9 @@ unsafe fn spawn_prepared(
     }
     r
 }
+
+/// The shell `system` and `popen` run, as glibc's do.
+const SHELL: &std::ffi::CStr = c"/bin/sh";
 
 /// `sh -c -- CMD` started with the prepared environment and members.
 unsafe fn spawn_shell(
@@ -144,6 +174,10 @@ unsafe fn spawn_shell(
 /// # Safety
 /// `cmd` is a C string.
 pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
+    // SAFETY: a path; NULL means environ.
+    if unsafe { exec::carries_nothing(Target::Path(SHELL.as_ptr()), std::ptr::null()) } {
+        return None;
+    }
     // SAFETY: NULL means environ.
     let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
     // SAFETY: plain signal and spawn calls on local objects.
@@ -178,9 +212,13 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
             (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short,
         );
         let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
-        libc::posix_spawn_file_actions_init(&mut fa);
+        libc_real::fa_init(&mut fa);
         let mut pid: pid_t = 0;
-        let r = spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid);
+        // The gate is shared while the child is started, not while it runs.
+        let r = {
+            let _share = exec_gate::share();
+            spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid)
+        };
         let mut status: c_int = 0;
         if r == 0 {
             while libc::waitpid(pid, &mut status, 0) < 0 {
@@ -193,7 +231,7 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
             // What glibc reports when the shell could not be started.
             status = 127 << 8;
         }
-        libc::posix_spawn_file_actions_destroy(&mut fa);
+        libc_real::fa_destroy(&mut fa);
         libc::posix_spawnattr_destroy(&mut attr);
         libc::sigaction(libc::SIGINT, &old_int, std::ptr::null_mut());
         libc::sigaction(libc::SIGQUIT, &old_quit, std::ptr::null_mut());
@@ -233,6 +271,10 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         _ => return None,
     };
     let cloexec = m.contains(&b'e');
+    // SAFETY: a path; NULL means environ.
+    if unsafe { exec::carries_nothing(Target::Path(SHELL.as_ptr()), std::ptr::null()) } {
+        return None;
+    }
     // SAFETY: NULL means environ.
     let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
     let mut fds = [0 as c_int; 2];
@@ -250,10 +292,11 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
     // SAFETY: file actions on a local object; spawn with them.
     let r = unsafe {
         let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
-        libc::posix_spawn_file_actions_init(&mut fa);
-        libc::posix_spawn_file_actions_adddup2(&mut fa, child_end, target);
+        libc_real::fa_init(&mut fa);
+        libc_real::fa_adddup2(&mut fa, child_end, target);
+        let _share = exec_gate::share();
         let r = spawn_shell(cmd, &mut fa, std::ptr::null(), &prep, &mut pid);
-        libc::posix_spawn_file_actions_destroy(&mut fa);
+        libc_real::fa_destroy(&mut fa);
         r
     };
     prep.restore();

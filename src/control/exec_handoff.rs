@@ -67,6 +67,11 @@ pub fn resume_after_failed_exec() {
 /// Take a carried descriptor as the shim's, at its number (spec section 7:
 /// the new image sees the same monitors).
 pub(crate) fn adopt(st: &mut Locked, fd: RawFd, socket: bool) -> Result<RawFd, String> {
+    if (0..=2).contains(&fd) {
+        return Err(format!(
+            "FDSET_STATE: control fd {fd} is a standard I/O stream"
+        ));
+    }
     if !(3..(1 << 20)).contains(&fd) || libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
         return Err(format!("FDSET_STATE: control fd {fd} is not open"));
     }

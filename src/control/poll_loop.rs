@@ -98,7 +98,12 @@ impl ControlThread {
         while matches!(*h, Handoff::Parked(_)) {
             h = HANDOFF_CV.wait(h).unwrap_or_else(|e| e.into_inner());
         }
-        *h = Handoff::Idle;
+        // The exec failed. The exec'ing thread may already have asked again
+        // (a shell trying each PATH directory in turn): that request stays,
+        // to be served at the next turn.
+        if matches!(*h, Handoff::Resume) {
+            *h = Handoff::Idle;
+        }
     }
 
     /// Flush, reap, wait for events, handle them.
@@ -211,7 +216,7 @@ impl ControlThread {
                     _ => return,
                 }
             }
-            if !peer_allowed(fd) {
+            if !peer_allowed(fd) || !room_for_a_monitor(self.monitors.len()) {
                 libc_real::close(fd);
                 continue;
             }
@@ -232,6 +237,11 @@ impl ControlThread {
         }
     }
 
+    /// Read and run what monitor `i` sent. The replies are sent as soon as
+    /// the commands of a read have run (before the next read), and a read
+    /// shorter than the buffer ends the turn: the socket was empty then,
+    /// and poll (level-triggered) reports anything sent since. This saves
+    /// a `recvmsg` that would only say EAGAIN for every command.
     pub(crate) fn service(&mut self, i: usize, buf: &mut [u8]) {
         for _ in 0..READS_PER_TURN {
             let m = &self.monitors[i];
@@ -264,6 +274,13 @@ impl ControlThread {
                         m.sent = 0;
                     }
                     self.apply(&mut ops.moved);
+                    if self.monitors[i].backlog() > 0 {
+                        let _g = self.sync();
+                        self.monitors[i].flush();
+                    }
+                    if len < buf.len() {
+                        return;
+                    }
                 }
             }
         }
@@ -329,4 +346,20 @@ impl ControlThread {
             set_wait(Wait::Waiting, Wait::Hopeless);
         }
     }
+}
+
+/// At most `qmp::MAX_MONITORS` monitors at once (spec section 3): each one
+/// holds a descriptor of the program's, and idle peers must not exhaust its
+/// `RLIMIT_NOFILE`. A further peer is closed at accept, and that is logged.
+fn room_for_a_monitor(connected: usize) -> bool {
+    if connected < qmp::MAX_MONITORS {
+        return true;
+    }
+    if crate::log::log_enabled() {
+        crate::log::log(&format!(
+            "refused a control connection: {connected} monitors are connected (at most {} at once)",
+            qmp::MAX_MONITORS
+        ));
+    }
+    false
 }

@@ -5,7 +5,23 @@ use super::*;
 use crate::state::RealOps;
 use crate::state::control_fds::lock_moves;
 use fdset_core::qmp::FdSetOps;
-use fdset_core::registry::{RawFd, SetView};
+use fdset_core::registry::{FileFacts, QuerySnapshot, RawFd, SetDetail, SetView};
+
+/// What `fstat` says of a member's file, for `x-query-fdset-members`.
+fn member_file_facts(fd: RawFd) -> Option<FileFacts> {
+    // SAFETY: plain data filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a stat buffer; fstat is not hooked.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some(FileFacts {
+        kind: st.st_mode & libc::S_IFMT,
+        size: st.st_size,
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
 
 /// The protocol's commands, done on the registry (one short lock each).
 pub(crate) struct ServerOps {
@@ -42,7 +58,10 @@ impl FdSetOps for ServerOps {
                 let id = st.registry.add_member(set, fd, opaque.clone(), info);
                 drop(st);
                 if crate::log::log_enabled() {
-                    crate::log::log(&format!("monitor: add-fd: fd {fd} into set {id}"));
+                    crate::log::log(&format!(
+                        "monitor: add-fd: fd {fd} ({}) into set {id}",
+                        fdset_core::launch::options::access_mode_name(info.status_flags)
+                    ));
                 }
                 Ok((id, fd))
             }
@@ -71,6 +90,22 @@ impl FdSetOps for ServerOps {
         crate::state::lock()
             .map(|st| st.registry.query())
             .unwrap_or_default()
+    }
+
+    fn query_fdset_members(&mut self) -> Vec<SetDetail> {
+        // fstat under the lock: no member can be closed meanwhile.
+        crate::state::lock()
+            .map(|st| st.registry.detail(member_file_facts))
+            .unwrap_or_default()
+    }
+
+    /// Copied flat under the lock (no allocation per set); the reply text
+    /// is written after it is released.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        into.clear();
+        if let Some(st) = crate::state::lock() {
+            st.registry.query_snapshot(into);
+        }
     }
 
     fn cont(&mut self) {

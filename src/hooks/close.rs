@@ -1,13 +1,13 @@
 //! `close`, `fclose`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
 //! closes by the refcount rules, a shim-owned number is not the program's.
 
-use super::guarded;
+use super::{guarded, guarded_cancellation_point};
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use libc::{FILE, c_int, c_uint};
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn close(fd: c_int) -> c_int {
     if fdtable::surely_free(fd) {
         return libc_real::close(fd);
     }
@@ -15,26 +15,32 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 }
 
 /// The rest of `close`, out of line: the hook's fast path then saves no
-/// register and reaches libc as a plain jump. `extern "C"` (it cannot
-/// unwind: panics stop in `guarded`), so that the hook reaches it by a
+/// register and reaches libc as a plain jump. `C-unwind` like the hook (a
+/// cancellation may act at its entry), so that the hook reaches it by a
 /// plain jump too, with no landing pad around the call.
 #[cold]
 #[inline(never)]
-extern "C" fn close_slow(fd: c_int) -> c_int {
+extern "C-unwind" fn close_slow(fd: c_int) -> c_int {
     let kind = fdtable::kind(fd);
     if kind == FdKind::Free {
         return libc_real::close(fd);
     }
-    guarded(-1, || crate::ops::close::close_marked(fd, kind))
+    guarded_cancellation_point(-1, || crate::ops::close::close_marked(fd, kind))
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
+pub unsafe extern "C-unwind" fn fclose(stream: *mut FILE) -> c_int {
     if !stream.is_null() {
         // SAFETY: the caller's stream.
         let fd = unsafe { libc::fileno(stream) };
         if fdtable::kind(fd) != FdKind::Free {
-            guarded((), || crate::ops::close::forget_before_implicit_close(fd));
+            // Forgotten and closed with cancellation disabled: a dup is
+            // never forgotten while its fd stays open.
+            return guarded_cancellation_point(libc::EOF, || {
+                crate::ops::close::forget_before_implicit_close(fd);
+                // SAFETY: the caller's stream.
+                unsafe { libc_real::fclose(stream) }
+            });
         }
     }
     // SAFETY: the caller's stream.
@@ -42,7 +48,7 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn dup2(old: c_int, new: c_int) -> c_int {
     if fdtable::surely_free(new) && fdtable::surely_free(old) {
         return libc_real::dup2(old, new);
     }
@@ -50,27 +56,27 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     if fdtable::surely_free(new) && fdtable::surely_free(old) {
         return libc_real::dup3(old, new, flags);
     }
     dup3_slow(old, new, flags)
 }
 
-/// The rest of `dup2`, out of line (and `extern "C"`, as `close_slow`).
+/// The rest of `dup2`, out of line (as `close_slow`).
 #[cold]
 #[inline(never)]
-extern "C" fn dup2_slow(old: c_int, new: c_int) -> c_int {
+extern "C-unwind" fn dup2_slow(old: c_int, new: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup2(old, new);
     }
     guarded(-1, || crate::ops::close::dup_onto_marked(old, new, None))
 }
 
-/// The rest of `dup3`, out of line (and `extern "C"`, as `close_slow`).
+/// The rest of `dup3`, out of line (as `close_slow`).
 #[cold]
 #[inline(never)]
-extern "C" fn dup3_slow(old: c_int, new: c_int, flags: c_int) -> c_int {
+extern "C-unwind" fn dup3_slow(old: c_int, new: c_int, flags: c_int) -> c_int {
     if fdtable::kind(new) == FdKind::Free && fdtable::kind(old) == FdKind::Free {
         return libc_real::dup3(old, new, flags);
     }
@@ -80,11 +86,11 @@ extern "C" fn dup3_slow(old: c_int, new: c_int, flags: c_int) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
     guarded(-1, || crate::ops::close::close_range(first, last, flags))
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn closefrom(lowfd: c_int) {
+pub unsafe extern "C-unwind" fn closefrom(lowfd: c_int) {
     guarded((), || crate::ops::close::closefrom(lowfd))
 }

@@ -6,14 +6,16 @@ use crate::libc_real;
 use libc::{c_char, c_int};
 
 use crate::carry::exec::run_exec;
+use crate::carry::privileged::Target;
 use crate::libc_real::CharPP;
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execve(path: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Path(path),
             envp,
             |e| libc_real::execve(path, argv, e),
             || libc_real::execve(path, argv, envp),
@@ -22,11 +24,12 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: CharPP, envp: CharPP)
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execv(path: *const c_char, argv: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Path(path),
             std::ptr::null(),
             |e| libc_real::execve(path, argv, e),
             || libc_real::execv(path, argv),
@@ -35,11 +38,12 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: CharPP) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Search(file),
             std::ptr::null(),
             |e| libc_real::execvpe(file, argv, e),
             || libc_real::execvp(file, argv),
@@ -48,11 +52,12 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: CharPP) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Search(file),
             envp,
             |e| libc_real::execvpe(file, argv, e),
             || libc_real::execvpe(file, argv, envp),
@@ -61,7 +66,7 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: CharPP, envp: CharPP
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execveat(
+pub unsafe extern "C-unwind" fn execveat(
     dirfd: c_int,
     path: *const c_char,
     argv: CharPP,
@@ -72,6 +77,7 @@ pub unsafe extern "C" fn execveat(
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::At(dirfd, path, flags),
             envp,
             |e| libc_real::execveat(dirfd, path, argv, e, flags),
             || libc_real::execveat(dirfd, path, argv, envp, flags),
@@ -80,11 +86,12 @@ pub unsafe extern "C" fn execveat(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
+pub unsafe extern "C-unwind" fn fexecve(fd: c_int, argv: CharPP, envp: CharPP) -> c_int {
     // SAFETY: the caller's exec arguments, passed on unchanged; run_exec
     // reads `envp` (or environ) as the exec itself would.
     guarded(-1, || unsafe {
         run_exec(
+            Target::Fd(fd),
             envp,
             |e| libc_real::fexecve(fd, argv, e),
             || libc_real::fexecve(fd, argv, envp),
@@ -127,7 +134,7 @@ macro_rules! list_trampoline {
         #[cfg(target_arch = "x86_64")]
         #[unsafe(naked)]
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name() {
+        pub unsafe extern "C-unwind" fn $name() {
             core::arch::naked_asm!(
                 "pop r11",
                 "push r9",

@@ -1,7 +1,7 @@
 //! `open`, `openat`, `creat`, `fopen`, `freopen` and their 64-bit and
 //! fortified twins: a set path gets a dup of a member (spec section 2).
 
-use super::guarded;
+use super::{cancel, guarded};
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use fdset_core::paths::SetNumber;
@@ -34,6 +34,7 @@ macro_rules! open_hook {
             path: path;
             fast: $real(path, flags, mode_if_needed(flags, mode));
             real: $real;
+            cancellation point;
             fail: -1;
             set |n, text| open_fdset(text, n, flags)
         }
@@ -48,6 +49,7 @@ macro_rules! openat_hook {
             path: path;
             fast: $real(dirfd, path, flags, mode_if_needed(flags, mode));
             real: $real;
+            cancellation point;
             fail: -1;
             set |n, text| open_fdset(text, n, flags)
         }
@@ -62,25 +64,25 @@ openat_hook!(openat64, libc_real::openat64);
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of open without a mode.
     fn __open_2(path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::open_2; fail: -1;
+    path: path; real: libc_real::open_2; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of open64 without a mode.
     fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::open64_2; fail: -1;
+    path: path; real: libc_real::open64_2; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of openat without a mode.
     fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::openat_2; fail: -1;
+    path: path; real: libc_real::openat_2; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of openat64 without a mode.
     fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::openat64_2; fail: -1;
+    path: path; real: libc_real::openat64_2; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 
@@ -89,13 +91,13 @@ const CREAT_FLAGS: c_int = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC;
 path_hook! {
     /// `creat(p, m)` is `open(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
     fn creat(path: *const c_char, mode: mode_t) -> c_int;
-    path: path; real: libc_real::creat; fail: -1;
+    path: path; real: libc_real::creat; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, CREAT_FLAGS)
 }
 path_hook! {
     /// `creat64(p, m)` is `open64(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
     fn creat64(path: *const c_char, mode: mode_t) -> c_int;
-    path: path; real: libc_real::creat64; fail: -1;
+    path: path; real: libc_real::creat64; cancellation point; fail: -1;
     set |n, text| open_fdset(text, n, CREAT_FLAGS)
 }
 
@@ -155,7 +157,7 @@ macro_rules! fopen_hook {
         path_hook! {
             /// glibc's stdio opens through internal calls no preload sees.
             fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE;
-            path: path; real: $real; fail: std::ptr::null_mut();
+            path: path; real: $real; cancellation point; fail: std::ptr::null_mut();
             set |n, text| fopen_fdset(text(), n, mode)
         }
     };
@@ -188,6 +190,7 @@ unsafe fn freopen_any(
         // SAFETY: plain pass-through.
         return unsafe { real(path, mode, stream) };
     }
+    cancel::point();
     guarded(std::ptr::null_mut(), || {
         let Some(number) = number else {
             crate::ops::close::forget_before_implicit_close(old);
@@ -245,7 +248,7 @@ unsafe fn freopen_any(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn freopen(
+pub unsafe extern "C-unwind" fn freopen(
     path: *const c_char,
     mode: *const c_char,
     stream: *mut FILE,
@@ -255,7 +258,7 @@ pub unsafe extern "C" fn freopen(
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn freopen64(
+pub unsafe extern "C-unwind" fn freopen64(
     path: *const c_char,
     mode: *const c_char,
     stream: *mut FILE,

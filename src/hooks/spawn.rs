@@ -1,12 +1,13 @@
 //! `posix_spawn`, `posix_spawnp`, `system`, `popen`, `pclose`: children
 //! started inside libc, where no hook runs, get the sets too.
 
-use super::guarded;
+use super::{guarded, guarded_cancellation_point};
+use crate::carry::privileged::Target;
 use crate::libc_real::{self, CharPP};
 use libc::{FILE, c_char, c_int};
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn posix_spawn(
+pub unsafe extern "C-unwind" fn posix_spawn(
     pid: *mut libc::pid_t,
     path: *const c_char,
     fa: *const libc::posix_spawn_file_actions_t,
@@ -17,12 +18,21 @@ pub unsafe extern "C" fn posix_spawn(
     // SAFETY: the caller's arguments, passed on unchanged to the same libc
     // call (or to the shim's version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(libc_real::posix_spawn, pid, path, fa, attr, argv, envp)
+        crate::carry::spawn::spawn(
+            libc_real::posix_spawn,
+            Target::Path(path),
+            pid,
+            path,
+            fa,
+            attr,
+            argv,
+            envp,
+        )
     })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn posix_spawnp(
+pub unsafe extern "C-unwind" fn posix_spawnp(
     pid: *mut libc::pid_t,
     file: *const c_char,
     fa: *const libc::posix_spawn_file_actions_t,
@@ -33,37 +43,66 @@ pub unsafe extern "C" fn posix_spawnp(
     // SAFETY: the caller's arguments, passed on unchanged to the same libc
     // call (or to the shim's version of it, which makes that call).
     guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(libc_real::posix_spawnp, pid, file, fa, attr, argv, envp)
+        crate::carry::spawn::spawn(
+            libc_real::posix_spawnp,
+            Target::Search(file),
+            pid,
+            file,
+            fa,
+            attr,
+            argv,
+            envp,
+        )
     })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn system(cmd: *const c_char) -> c_int {
+pub unsafe extern "C-unwind" fn system(cmd: *const c_char) -> c_int {
     if cmd.is_null() {
         // SAFETY: "is there a shell" query.
         return unsafe { libc_real::system(cmd) };
     }
-    // SAFETY: the caller's arguments, passed on unchanged to the same libc
-    // call (or to the shim's version of it, which makes that call).
-    guarded(-1, || unsafe {
-        crate::carry::spawn::system(cmd).unwrap_or_else(|| libc_real::system(cmd))
-    })
+    // SAFETY: the caller's argument; the shim's version makes the same call.
+    let carried =
+        guarded_cancellation_point(Some(-1), || unsafe { crate::carry::spawn::system(cmd) });
+    match carried {
+        Some(status) => status,
+        // Nothing to carry: libc's own (which handles its cancellation),
+        // holding a share of the exec gate throughout (the shim cannot see
+        // when libc starts the child).
+        None => {
+            let _share = crate::state::exec_gate::share();
+            // SAFETY: the caller's argument.
+            unsafe { libc_real::system(cmd) }
+        }
+    }
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut FILE {
-    // SAFETY: the caller's arguments, passed on unchanged to the same libc
-    // call (or to the shim's version of it, which makes that call).
-    guarded(std::ptr::null_mut(), || unsafe {
-        crate::carry::spawn::popen(cmd, mode).unwrap_or_else(|| libc_real::popen(cmd, mode))
-    })
+pub unsafe extern "C-unwind" fn popen(cmd: *const c_char, mode: *const c_char) -> *mut FILE {
+    // SAFETY: the caller's arguments; the shim's version makes the same call.
+    let carried = guarded_cancellation_point(Some(std::ptr::null_mut()), || unsafe {
+        crate::carry::spawn::popen(cmd, mode)
+    });
+    match carried {
+        Some(fp) => fp,
+        None => {
+            let _share = crate::state::exec_gate::share();
+            // SAFETY: the caller's arguments.
+            unsafe { libc_real::popen(cmd, mode) }
+        }
+    }
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pclose(stream: *mut FILE) -> c_int {
-    // SAFETY: the caller's arguments, passed on unchanged to the same libc
-    // call (or to the shim's version of it, which makes that call).
-    guarded(-1, || unsafe {
-        crate::carry::spawn::pclose(stream).unwrap_or_else(|| libc_real::pclose(stream))
-    })
+pub unsafe extern "C-unwind" fn pclose(stream: *mut FILE) -> c_int {
+    // SAFETY: the caller's argument; the shim's version makes the same call.
+    let ours =
+        guarded_cancellation_point(Some(-1), || unsafe { crate::carry::spawn::pclose(stream) });
+    match ours {
+        Some(status) => status,
+        // Not a stream of the shim's popen.
+        // SAFETY: the caller's argument.
+        None => unsafe { libc_real::pclose(stream) },
+    }
 }

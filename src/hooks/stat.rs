@@ -1,31 +1,37 @@
 //! The stat and access family: a set path is answered from its members
-//! (spec section 8).
+//! (spec section 8); the prefix directories, when none is on disk, as a
+//! read-only directory; other names under a prefix do not exist.
 
 use crate::libc_real;
+use crate::ops::prefix_dir::{access_dir, stat_dir, statx_dir, xstat_dir};
 use crate::ops::stat::{access_set, stat_set, statx_set};
 use fdset_core::paths::SetNumber;
 use libc::{c_char, c_int, c_uint};
 
 macro_rules! stat_hook {
     ($name:ident, $real:path) => {
-        path_hook! {
+        look_hook! {
             /// An fdset path answers with `fstat` of the set's newest member.
             fn $name(path: *const c_char, buf: *mut libc::stat) -> c_int;
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer, as for libc's stat.
-            set |n, text| unsafe { stat_set(stringify!($name), text(), n, buf) }
+            dir: unsafe { stat_dir(path, buf) };
+            // SAFETY: as above.
+            set |n, text| unsafe { stat_set(stringify!($name), text(), Ok(n), buf) }
         }
     };
 }
 
 macro_rules! fstatat_hook {
     ($name:ident, $real:path) => {
-        path_hook! {
+        look_hook! {
             /// An absolute fdset path ignores `dirfd` and `flags`.
             fn $name(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int;
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer, as for libc's fstatat.
-            set |n, text| unsafe { stat_set(stringify!($name), text(), n, buf) }
+            dir: unsafe { stat_dir(path, buf) };
+            // SAFETY: as above.
+            set |n, text| unsafe { stat_set(stringify!($name), text(), Ok(n), buf) }
         }
     };
 }
@@ -52,24 +58,28 @@ unsafe fn xstat_set(
 
 macro_rules! xstat_hook {
     ($name:ident, $real:path) => {
-        path_hook! {
+        look_hook! {
             /// glibc before 2.33 compiled `stat()` into a call to this.
             fn $name(ver: c_int, path: *const c_char, buf: *mut libc::stat) -> c_int;
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer.
-            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), n, buf) }
+            dir: unsafe { xstat_dir(ver, path, buf) };
+            // SAFETY: as above.
+            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), Ok(n), buf) }
         }
     };
 }
 
 macro_rules! fxstatat_hook {
     ($name:ident, $real:path) => {
-        path_hook! {
+        look_hook! {
             /// glibc before 2.33 compiled `fstatat()` into a call to this.
             fn $name(ver: c_int, dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int;
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer.
-            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), n, buf) }
+            dir: unsafe { xstat_dir(ver, path, buf) };
+            // SAFETY: as above.
+            set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), Ok(n), buf) }
         }
     };
 }
@@ -87,21 +97,24 @@ xstat_hook!(__lxstat64, libc_real::lxstat64);
 fxstatat_hook!(__fxstatat, libc_real::fxstatat);
 fxstatat_hook!(__fxstatat64, libc_real::fxstatat64);
 
-path_hook! {
+look_hook! {
     /// `statx` (coreutils' `stat` and `ls`): the member's own statx.
     fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut libc::statx) -> c_int;
     path: path; real: libc_real::statx; fail: -1;
     // SAFETY: buf is the caller's statx buffer.
-    set |n, text| unsafe { statx_set(text(), n, flags, mask, buf) }
+    dir: unsafe { statx_dir(path, buf) };
+    // SAFETY: as above.
+    set |n, text| unsafe { statx_set(text(), Ok(n), flags, mask, buf) }
 }
 
 macro_rules! access_hook {
     ($name:ident, $real:path, $effective:expr) => {
-        path_hook! {
+        look_hook! {
             /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` by the file's mode.
             fn $name(path: *const c_char, mode: c_int) -> c_int;
             path: path; real: $real; fail: -1;
-            set |n, text| access_set(stringify!($name), text(), n, mode, $effective)
+            dir: access_dir(mode);
+            set |n, text| access_set(stringify!($name), text(), Ok(n), mode, $effective)
         }
     };
 }
@@ -110,9 +123,10 @@ access_hook!(access, libc_real::access, false);
 access_hook!(euidaccess, libc_real::euidaccess, true);
 access_hook!(eaccess, libc_real::eaccess, true);
 
-path_hook! {
+look_hook! {
     /// `faccessat`: `AT_EACCESS` checks with the effective ids.
     fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
     path: path; real: libc_real::faccessat; fail: -1;
-    set |n, text| access_set("faccessat", text(), n, mode, flags & libc::AT_EACCESS != 0)
+    dir: access_dir(mode);
+    set |n, text| access_set("faccessat", text(), Ok(n), mode, flags & libc::AT_EACCESS != 0)
 }

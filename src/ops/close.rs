@@ -32,8 +32,10 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
     }
     let Some(mut st) = lock() else {
         // Inside a signal handler that interrupted the shim: the dup is
-        // forgotten and closed when the interrupted call unlocks.
-        if state::defer_close(fd) {
+        // forgotten and closed when the interrupted call unlocks (in the
+        // child of a raw fork, whose copy of the lock nobody will release,
+        // it is closed at once).
+        if !crate::state::process_owner::orphaned_copy() && state::defer_close(fd) {
             return 0;
         }
         fdtable::mark(fd, FdKind::Free);
@@ -103,6 +105,7 @@ pub fn disown(st: &mut State, fd: RawFd) -> Result<(), Errno> {
         if let Some(slot) = st.extra_owned.iter_mut().find(|f| **f == fd) {
             *slot = new;
         }
+        crate::log::fd_moved(fd, new);
         crate::state::control_fds::moved(fd, new);
     }
     fdtable::mark(fd, FdKind::Free);

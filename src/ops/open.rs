@@ -16,6 +16,9 @@ use fdset_core::registry::{ClosedMember, OpenOutcome, RawFd, Recorded};
 /// errno set. On success errno is left as it was. `path` gives the path's
 /// bytes for the log (measured only when logging).
 pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) -> RawFd {
+    if flags & libc::O_PATH != 0 {
+        return super::open_path::open_o_path(path, number, flags);
+    }
     let saved = libc_real::errno();
     let set = match number {
         Ok(n) => n,
@@ -37,6 +40,12 @@ pub fn open_set<'p>(path: impl Fn() -> &'p [u8], number: SetNumber, flags: i32) 
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };
+    if flags & libc::O_DIRECTORY != 0
+        && let Err(member) = super::open_path::directory_check(&st, set, flags)
+    {
+        drop(st);
+        return super::open_path::not_a_directory(path(), set, member, flags);
+    }
     let foreign = in_vfork_child();
     let mut closed = Vec::new();
     let outcome = if foreign {
@@ -95,8 +104,9 @@ fn open_in_two_steps(
         st = match lock() {
             Some(st) => st,
             None => {
-                // Only a signal handler that interrupted this thread inside
-                // the shim sees the lock taken by its own thread, and then
+                // lock() gives no guard only to a thread that holds the lock
+                // already (a signal handler inside the shim), or in the child
+                // of a raw fork whose copy a parent thread held: either way
                 // the first lock() above would have failed already.
                 if let Ok(fd) = made {
                     libc_real::close(fd);

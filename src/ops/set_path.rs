@@ -4,75 +4,7 @@
 use crate::state::config;
 use fdset_core::paths::{PathConfig, SetNumber};
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// `FDSET_PREFIX` or `FDSET_ALIAS` (or an exec's carried state) configured
-/// more paths than `/dev/fdset/`: then a path that is not under it may still
-/// name a set. Set once, with the configuration.
-static EXTRA_PATHS: AtomicBool = AtomicBool::new(false);
-
-/// Called once the configuration is in place (`state::set_config`).
-pub(crate) fn set_extra_paths(on: bool) {
-    EXTRA_PATHS.store(on, Ordering::Release);
-}
-
-/// What the first bytes of a path say, for a hook's fast path (`repr(u8)`:
-/// it is passed on to the hook's out-of-line part, an `extern "C"` function).
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum PathGuess {
-    /// Certainly no set.
-    NoSet,
-    /// Starts with `/dev/fdset/`: the set number follows.
-    FdsetDir,
-    /// Another absolute path, and prefixes or aliases are configured.
-    Configured,
-}
-
-/// What a hook's fast path tests, in place: [`PathGuess::NoSet`] when
-/// `path` certainly names no set. The bytes of `/dev/fdset/` are compared
-/// first, up to the first that differs (an ordinary absolute path: the
-/// second); only then, and only for an absolute path, is the one flag of
-/// configured prefixes and aliases looked at. Nothing else is loaded: no
-/// configuration, no lock, no allocation.
-///
-/// # Safety
-/// `path` is NULL or a NUL-terminated string.
-#[inline(always)]
-pub unsafe fn may_be_set_path(path: *const libc::c_char) -> PathGuess {
-    if path.is_null() {
-        return PathGuess::NoSet;
-    }
-    for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate() {
-        // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
-        // byte i is still within the string.
-        if unsafe { *path.add(i) } as u8 != want {
-            // Prefixes and aliases are absolute paths, like FDSET_DIR.
-            return if i > 0 && EXTRA_PATHS.load(Ordering::Acquire) {
-                PathGuess::Configured
-            } else {
-                PathGuess::NoSet
-            };
-        }
-    }
-    PathGuess::FdsetDir
-}
-
-/// [`fdset_path`] after [`may_be_set_path`] said `guess` (not `NoSet`):
-/// of a path under `/dev/fdset/` only the number is left to read.
-///
-/// # Safety
-/// As for [`fdset_path`]; `guess` is what `may_be_set_path` said of `path`.
-#[inline(always)]
-pub unsafe fn fdset_path_after(path: *const libc::c_char, guess: PathGuess) -> Option<SetNumber> {
-    if guess == PathGuess::FdsetDir {
-        // SAFETY: the whole prefix matched (may_be_set_path).
-        Some(unsafe { fdset_dir_number(path) })
-    } else {
-        // SAFETY: per the contract.
-        unsafe { fdset_path(path) }
-    }
-}
+use std::sync::atomic::Ordering;
 
 // ---------------------------------------------------------------- paths
 
@@ -144,4 +76,71 @@ pub(crate) unsafe fn resolve_path(
     // SAFETY: per the contract; to_bytes only measures the string.
     let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
     paths.resolve(bytes)
+}
+
+/// What the first bytes of a path say, for a hook's fast path (`repr(u8)`:
+/// it is passed on to the hook's out-of-line part, a `C-unwind` function).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PathGuess {
+    /// Certainly no set.
+    NoSet,
+    /// Starts with `/dev/fdset/`: the set number follows.
+    FdsetDir,
+    /// Something else the full test must look at (another absolute path
+    /// while prefixes or aliases are configured).
+    Other,
+}
+
+/// The part of [`fdset_path`] a hook's fast path runs in place:
+/// [`PathGuess::NoSet`] when `path` certainly names no set. The bytes of
+/// `/dev/fdset/` are compared first, up to the first that differs (an
+/// ordinary absolute path: the second); only then, and only for an
+/// absolute path, is the one flag of configured prefixes and aliases
+/// looked at. Nothing else is loaded: no configuration, no lock, no
+/// allocation, no call, so the hook goes on to libc as a plain jump.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[inline(always)]
+pub unsafe fn may_be_set_path(path: *const libc::c_char) -> PathGuess {
+    if path.is_null() {
+        return PathGuess::NoSet;
+    }
+    for (i, &want) in fdset_core::paths::FDSET_DIR.iter().enumerate() {
+        // SAFETY: bytes 0..i matched FDSET_DIR, which holds no NUL, so
+        // byte i is still within the string.
+        if unsafe { *path.add(i) } as u8 != want {
+            // Prefixes and aliases are absolute paths, like FDSET_DIR.
+            return if i > 0 && extra_paths() {
+                PathGuess::Other
+            } else {
+                PathGuess::NoSet
+            };
+        }
+    }
+    PathGuess::FdsetDir
+}
+
+/// Whether prefixes or aliases are configured (one flag, set by the
+/// constructor after the configuration).
+#[inline(always)]
+pub(crate) fn extra_paths() -> bool {
+    crate::ops::syscall::EXTRA_PATHS.load(Ordering::Acquire)
+}
+
+/// [`fdset_path`] after [`may_be_set_path`] said `guess` (not `NoSet`):
+/// of a path under `/dev/fdset/` only the number is left to read.
+///
+/// # Safety
+/// As for [`fdset_path`]; `guess` is what `may_be_set_path` said of `path`.
+#[inline(always)]
+pub unsafe fn fdset_path_after(path: *const libc::c_char, guess: PathGuess) -> Option<SetNumber> {
+    if guess == PathGuess::FdsetDir {
+        // SAFETY: the whole prefix matched (may_be_set_path).
+        Some(unsafe { fdset_dir_number(path) })
+    } else {
+        // SAFETY: per the contract.
+        unsafe { fdset_path(path) }
+    }
 }

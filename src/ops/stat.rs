@@ -9,7 +9,7 @@
 use crate::libc_real;
 use crate::log::errno_name;
 use fdset_core::paths::SetNumber;
-use fdset_core::registry::{self, Errno, LookOutcome, RawFd, ServedModes};
+use fdset_core::registry::{self, Errno, LookOutcome, PresentModes, RawFd, ServedModes};
 use libc::{c_int, c_uint};
 
 /// A private duplicate of the answering member, closed on drop: taken under
@@ -208,6 +208,22 @@ fn in_group(gid: u32, effective: bool) -> bool {
     n > 0 && groups[..n as usize].contains(&gid)
 }
 
+/// The `EACCES` line of an `access` no member allows, naming the modes the
+/// set has (read again under the lock: this is the logging path only).
+#[cold]
+fn log_access_refused(what: &str, set: u64, missing: &str) {
+    let present = crate::state::lock().and_then(|st| st.registry.set(set).map(PresentModes::of));
+    let line = match present {
+        Some(p) => format!(
+            "{what}: EACCES: {}, no {missing} member",
+            registry::present_text(set, p)
+        ),
+        // The lock is this thread's (a signal handler) or the set just went.
+        None => format!("{what}: EACCES: set {set} has no {missing} member"),
+    };
+    crate::log::log(&line);
+}
+
 /// `access`, `faccessat`, `euidaccess` for an fdset path: `R_OK`/`W_OK` by
 /// the modes the set serves, `X_OK` by the file's mode bits.
 pub fn access_set(
@@ -226,7 +242,7 @@ pub fn access_set(
     let r = answer(&what, number).and_then(|a| {
         if let Err(missing) = registry::access_allowed(a.modes, mode) {
             if crate::log::log_enabled() {
-                crate::log::log(&format!("{}: EACCES: set {} has no {missing} member", what(), a.set));
+                log_access_refused(&what(), a.set, missing);
             }
             return Err(libc::EACCES);
         }

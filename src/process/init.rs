@@ -15,9 +15,11 @@ const CONSUMED: &[&CStr] = &[
     c"FDSET_STATE",
     c"FDSET_CONTROL_FD",
     c"FDSET_WAIT",
+    c"FDSET_IO_URING",
 ];
 
 use crate::carry::environment;
+use fdset_core::log_target::LogTarget;
 
 unsafe extern "C" {
     static mut environ: *mut *mut libc::c_char;
@@ -47,6 +49,12 @@ unsafe fn find_entry(
     })
 }
 
+/// The value of `name` in `environ`, as bytes.
+fn getenv_bytes(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: the constructor runs alone; environ is the process's.
+    unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| v.to_vec())
+}
+
 /// The value of `name` in `environ`.
 fn getenv(name: &CStr) -> Option<String> {
     // SAFETY: the constructor runs alone; environ is the process's.
@@ -72,7 +80,7 @@ fn unsetenv(name: &CStr) {
 
 /// A bad setting stops the program before `main`: one line on stderr, exit 1.
 fn fatal(text: &str) -> ! {
-    crate::log::log(text);
+    crate::log::error_line(text);
     // SAFETY: _exit has no preconditions; no destructors must run in a
     // program that never started.
     unsafe { libc::_exit(1) }
@@ -86,7 +94,13 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS") {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
-    let mut log = getenv(c"FDSET_LOG").is_some_and(|v| v == "1");
+    let log_target = match getenv_bytes(c"FDSET_LOG") {
+        Some(v) => Some(LogTarget::parse(&v)?),
+        None => None,
+    };
+    let mut log = log_target.is_some();
+    let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
+    crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
@@ -94,7 +108,15 @@ fn load() -> Result<(), String> {
     if let Some(v) = getenv(c"FDSET_STATE") {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
-    crate::state::set_config(Config { paths, log });
+    let extra_paths = !paths.prefixes.is_empty() || !paths.aliases.is_empty();
+    crate::state::set_config(Config { paths });
+    crate::ops::syscall::set_extra_paths(extra_paths);
+    match log_target {
+        Some(target) => crate::log::start(&target)?,
+        // Carried from a program that logged, whose exec dropped FDSET_LOG.
+        None if log => crate::log::start(&LogTarget::Stderr)?,
+        None => {}
+    }
 
     let specs = match getenv(c"FDSET_ADD_FD") {
         Some(s) => add_fd::parse_add_fd(&s)?,
@@ -134,6 +156,8 @@ fn load() -> Result<(), String> {
 
 extern "C" fn fdset_shim_init() {
     let saved = libc_real::errno();
+    // Every real function resolved now, not first in a signal handler
+    // (dlsym takes the loader's lock), nor with a check on every call.
     libc_real::resolve_all();
     let r = std::panic::catch_unwind(load);
     match r {

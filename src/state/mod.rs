@@ -3,6 +3,8 @@
 //! Hooks and slow paths reach the registry only through [`lock`].
 
 pub mod control_fds;
+pub mod deferred_signals;
+pub mod exec_gate;
 pub mod fdtable;
 pub mod owner_lock;
 pub mod process_owner;
@@ -25,7 +27,8 @@ pub const OWNED_FD_BASE: RawFd = 100;
 
 pub struct State {
     pub registry: Registry,
-    /// Shim-owned descriptors that are not set members (control sockets).
+    /// Shim-owned descriptors that are not set members: control sockets
+    /// and the `FDSET_LOG` file.
     pub extra_owned: Vec<RawFd>,
 }
 
@@ -38,7 +41,6 @@ pub(crate) static STATE: OwnerLock<State> = OwnerLock::new(State {
 #[derive(Default)]
 pub struct Config {
     pub paths: PathConfig,
-    pub log: bool,
 }
 
 pub(crate) static CONFIG: OnceCell<Config> = OnceCell::new();
@@ -47,7 +49,6 @@ pub(crate) static DEFAULT_CONFIG: Config = Config {
         prefixes: Vec::new(),
         aliases: Vec::new(),
     },
-    log: false,
 };
 
 pub fn config() -> &'static Config {
@@ -55,10 +56,7 @@ pub fn config() -> &'static Config {
 }
 
 pub fn set_config(c: Config) {
-    let extra = !c.paths.prefixes.is_empty() || !c.paths.aliases.is_empty();
-    if CONFIG.set(c).is_ok() {
-        crate::ops::set_path::set_extra_paths(extra);
-    }
+    let _ = CONFIG.set(c);
 }
 
 /// Dups closed by a signal handler while its thread held the lock.
@@ -68,9 +66,10 @@ pub(crate) static PENDING: [AtomicI32; PENDING_SLOTS] =
 pub(crate) static PENDING_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The registry lock. Dropping it first forgets the dups closed meanwhile by
-/// signal handlers.
+/// signal handlers, then unlocks, then raises the signals held back while
+/// it was held (`deferred_signals`).
 pub struct Locked {
-    guard: OwnerGuard<'static, State>,
+    guard: std::mem::ManuallyDrop<OwnerGuard<'static, State>>,
 }
 
 impl std::ops::Deref for Locked {
@@ -91,7 +90,9 @@ impl Drop for Locked {
     #[inline]
     fn drop(&mut self) {
         drain_pending(&mut self.guard);
-        // The guard, dropped next, releases the lock.
+        // SAFETY: the guard is dropped here, once; `self` is not used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.guard) };
+        deferred_signals::release();
     }
 }
 
@@ -101,7 +102,9 @@ impl Drop for Locked {
 pub fn lock() -> Option<Locked> {
     let mut guard = STATE.lock().ok()?;
     drain_pending(&mut guard);
-    Some(Locked { guard })
+    Some(Locked {
+        guard: std::mem::ManuallyDrop::new(guard),
+    })
 }
 
 #[inline]

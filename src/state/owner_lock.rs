@@ -74,6 +74,7 @@ impl<T> OwnerLock<T> {
         mut holder: usize,
     ) -> Result<OwnerGuard<'_, T>, HeldByThisThread> {
         let mut spins = SPINS_BEFORE_YIELD;
+        let mut yields = 0u32;
         loop {
             if holder == me {
                 return Err(HeldByThisThread);
@@ -96,11 +97,23 @@ impl<T> OwnerLock<T> {
                 spins -= 1;
                 std::hint::spin_loop();
             } else {
+                yields = yields.wrapping_add(1);
+                if yields.is_multiple_of(256) && super::process_owner::orphaned_copy() {
+                    // A child of a raw fork/clone system call: the holder was a
+                    // thread of the parent and does not exist here.
+                    return Err(HeldByThisThread);
+                }
                 // SAFETY: no preconditions.
                 unsafe { libc::sched_yield() };
             }
             holder = self.holder.load(Ordering::Relaxed);
         }
+    }
+
+    /// Whether this very thread holds the lock (so a signal handler runs
+    /// on it, which interrupted the shim).
+    pub fn held_by_this_thread(&self) -> bool {
+        self.holder.load(Ordering::Relaxed) == this_thread()
     }
 
     /// Release a lock whose guard was forgotten (held across `fork()`).

@@ -38,3 +38,13 @@ pub fn in_vfork_child() -> bool {
     }
     foreign_process()
 }
+
+/// Whether this is the copy of the registry in a child made by a raw
+/// `fork`/`clone` system call (no `CLONE_VM`), which the shim did not see:
+/// another process, and no `vfork` of the shim's under way (a vfork child
+/// runs on its parent's memory, whose lock holder is real). Asked only by a
+/// thread that has waited for the registry lock a while: there, a holder
+/// that was another thread of the parent can never release it.
+pub fn orphaned_copy() -> bool {
+    VFORKS_ACTIVE.load(Ordering::Acquire) == 0 && foreign_process()
+}

@@ -2,4 +2,8 @@
 //! fdset-run's command line.
 
 pub mod add_fd;
+pub mod elf;
+pub mod identity;
+pub mod library;
+pub mod open_modes;
 pub mod options;

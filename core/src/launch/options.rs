@@ -1,45 +1,58 @@
-//! `fdset-run`'s command line: plain Rust, shared with the binary
-//! through `#[path]` and unit-tested here. Every message names the option as
+//! `fdset-run`'s command line: clap reads the options (`crate::cli::run`),
+//! and this module reads their values, which keep QEMU's `key=value,...`
+//! syntax. Plain Rust, unit-tested here. Every message names the option as
 //! written and says how to fix it; nothing here touches a file.
 
-use super::add_fd::{self as launch_spec, split_opts};
-use std::ffi::OsString;
+use super::add_fd as launch_spec;
+use crate::cli::run::RunArgs;
+use clap::Parser;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-
-pub const USAGE: &str = "\
-usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...]
-
-Runs PROGRAM with libfdset_shim.so preloaded and the given fd sets in place
-before its main() runs; PROGRAM opens them as /dev/fdset/N (or a --prefix or
---alias path).
-
-  --add-fd fd=N,set=S[,opaque=TEXT]   pass inherited fd N as a member of set S
-  --file set=S,path=P[,mode=ro|wo|rw][,opaque=TEXT]
-                                      open P here (default ro; wo and rw create
-                                      a missing file, never truncate; rw gives an
-                                      O_RDWR and an O_RDONLY member)
-  --data set=S,path=FILE              FILE's content ('-': stdin) as a sealed,
-                                      read-only in-memory file
-  --alias PATH=S                      the absolute PATH opens set S
-  --prefix DIR                        DIR/N opens set N, like /dev/fdset/N
-  --qmp PATH                          a QMP socket at PATH (mode 0600, removed
-                                      at exit) for fdset-ctl or qemu.qmp
-  -v, --verbose                       log every fdset decision (FDSET_LOG=1)
-  -h, --help                          this text
-
-Set ids are 0..2147483647. The library is found beside fdset-run, or at
-$FDSET_SHIM_LIB. Exit status: PROGRAM's, 128+N if a signal N ended it, 125 when
-fdset-run itself fails, 126/127 when PROGRAM cannot be run / is not found.
-";
 
 /// Largest set id a program can name as `/dev/fdset/N`.
 pub const MAX_OPENABLE_SET: u64 = i32::MAX as u64;
 
+/// `mode=` of `--file` (and fdset-ctl's `--mode`): which members the file
+/// becomes. An open is served only by a member of exactly its access mode
+/// (QEMU's rule), so `rw` gives one of each: readers, writers (a shell `>`
+/// opens `O_WRONLY`), appenders and read-write opens all find theirs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileMode {
     ReadOnly,
     WriteOnly,
     ReadWrite,
+}
+
+impl FileMode {
+    /// The access modes of the members, in the order they are added.
+    pub fn member_modes(self) -> &'static [i32] {
+        match self {
+            FileMode::ReadOnly => &[libc::O_RDONLY],
+            FileMode::WriteOnly => &[libc::O_WRONLY],
+            FileMode::ReadWrite => &[libc::O_RDWR, libc::O_RDONLY, libc::O_WRONLY],
+        }
+    }
+
+    /// `ro`, `wo`, `rw`.
+    pub fn parse(text: &str) -> Option<FileMode> {
+        match text {
+            "ro" => Some(FileMode::ReadOnly),
+            "wo" => Some(FileMode::WriteOnly),
+            "rw" => Some(FileMode::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
+/// `O_RDONLY`, `O_WRONLY` or `O_RDWR`: the name of `flags & O_ACCMODE`.
+pub fn access_mode_name(flags: i32) -> &'static str {
+    match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => "O_RDONLY",
+        libc::O_WRONLY => "O_WRONLY",
+        libc::O_RDWR => "O_RDWR",
+        _ => "O_ACCMODE",
+    }
 }
 
 /// `--add-fd`: QEMU's syntax; the fd is checked by the launcher, which can
@@ -72,6 +85,28 @@ pub struct DataSpec {
     pub source: DataSource,
 }
 
+/// `--groups`: a list, or `none` (no supplementary group at all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupsRequest {
+    None,
+    List(Vec<String>),
+}
+
+/// `--user`, `--group`, `--groups` as written (names or numbers); resolved
+/// by `launch::identity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityRequest {
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub groups: Option<GroupsRequest>,
+}
+
+impl IdentityRequest {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.group.is_none() && self.groups.is_none()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LaunchOptions {
     pub add_fds: Vec<AddFd>,
@@ -82,19 +117,31 @@ pub struct LaunchOptions {
     /// As `FDSET_PREFIX` entries, each ending in `/`.
     pub prefixes: Vec<String>,
     pub qmp: Option<PathBuf>,
+    pub identity: IdentityRequest,
     pub verbose: bool,
+    /// `--seccomp`: serve the sets from outside the program (spec section 9).
+    pub seccomp: bool,
     pub program: Vec<OsString>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
-    Run(LaunchOptions),
-    Help,
+    Run(Box<LaunchOptions>),
+    /// `--help`/`-h` or `--version`/`-V`: the text for stdout.
+    Info(String),
 }
 
 /// `--name VALUE` written as given, for messages.
-fn shown(name: &str, value: &str) -> String {
-    format!("{name} {value}")
+fn shown(name: &str, value: &OsStr) -> String {
+    format!("{name} {}", value.to_string_lossy())
+}
+
+/// A value that must be text (numbers, names, what the shim reads from its
+/// environment as UTF-8).
+fn utf8<'a>(option: &str, value: &'a OsStr, why: &str) -> Result<&'a str, String> {
+    value
+        .to_str()
+        .ok_or_else(|| format!("{option}: not valid UTF-8 ({why})"))
 }
 
 /// A set id for `/dev/fdset/N`: 0..2147483647.
@@ -107,10 +154,49 @@ fn set_id(option: &str, text: &str) -> Result<u64, String> {
     }
 }
 
+/// `add_fd::split_opts` on bytes: `key=value` pairs separated by `,`, `,,` inside a
+/// value for one comma. Keys are text; values are kept as bytes (a path need
+/// not be UTF-8).
+fn split_opts_bytes(spec: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i < spec.len() {
+        let key_start = i;
+        while i < spec.len() && spec[i] != b'=' {
+            if spec[i] == b',' {
+                let key = String::from_utf8_lossy(&spec[key_start..i]);
+                return Err(format!("Invalid parameter '{key}' (expected key=value)"));
+            }
+            i += 1;
+        }
+        let key = String::from_utf8_lossy(&spec[key_start..i]).into_owned();
+        i += 1; // the '=' (or one past the end)
+        let mut value = Vec::new();
+        while i < spec.len() {
+            if spec[i] == b',' {
+                if spec.get(i + 1) == Some(&b',') {
+                    value.push(b',');
+                    i += 2;
+                    continue;
+                }
+                i += 1;
+                break;
+            }
+            value.push(spec[i]);
+            i += 1;
+        }
+        if key.is_empty() && value.is_empty() && i >= spec.len() {
+            break;
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
 /// The `key=value` pairs of a `--file`/`--data` value, keys checked.
-fn pairs(option: &str, value: &str, keys: &[&str]) -> Result<Vec<(String, String)>, String> {
+fn pairs(option: &str, value: &OsStr, keys: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let expected = keys.join(", ");
-    let pairs = split_opts(value)
+    let pairs = split_opts_bytes(value.as_bytes())
         .map_err(|e| format!("{option}: {e} (write {expected} as key=value pairs)"))?;
     for (k, _) in &pairs {
         if !keys.contains(&k.as_str()) {
@@ -127,19 +213,33 @@ fn pairs(option: &str, value: &str, keys: &[&str]) -> Result<Vec<(String, String
     Ok(pairs)
 }
 
-fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+fn get<'a>(pairs: &'a [(String, Vec<u8>)], key: &str) -> Option<&'a [u8]> {
     pairs
         .iter()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_slice())
+}
+
+/// A value that must be text, e.g. `set=` or `mode=`.
+fn get_text<'a>(
+    option: &str,
+    pairs: &'a [(String, Vec<u8>)],
+    key: &str,
+) -> Result<Option<&'a str>, String> {
+    match get(pairs, key) {
+        None => Ok(None),
+        Some(v) => std::str::from_utf8(v)
+            .map(Some)
+            .map_err(|_| format!("{option}: {key}= is not valid UTF-8 (write it as text)")),
+    }
 }
 
 fn required<'a>(
     option: &str,
-    pairs: &'a [(String, String)],
+    pairs: &'a [(String, Vec<u8>)],
     key: &str,
     example: &str,
-) -> Result<&'a str, String> {
+) -> Result<&'a [u8], String> {
     match get(pairs, key) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(format!("{option}: {key}= is required (e.g. {example})")),
@@ -156,19 +256,22 @@ fn check_opaque(option: &str, opaque: Option<&str>) -> Result<Option<String>, St
     }
 }
 
-fn parse_file(value: &str) -> Result<FileSpec, String> {
+fn parse_file(value: &OsStr) -> Result<FileSpec, String> {
     let option = shown("--file", value);
     let p = pairs(&option, value, &["set", "path", "mode", "opaque"])?;
     let example = "--file set=1,path=disk.img,mode=rw";
-    let set = set_id(&option, required(&option, &p, "set", example)?)?;
-    let path = PathBuf::from(required(&option, &p, "path", example)?);
-    let mode = match get(&p, "mode").unwrap_or("ro") {
-        "ro" => FileMode::ReadOnly,
-        "wo" => FileMode::WriteOnly,
-        "rw" => FileMode::ReadWrite,
-        other => return Err(format!("{option}: mode '{other}' is not one of ro, wo, rw")),
+    required(&option, &p, "set", example)?;
+    let set = set_id(&option, get_text(&option, &p, "set")?.unwrap_or(""))?;
+    let path = PathBuf::from(OsString::from_vec(
+        required(&option, &p, "path", example)?.to_vec(),
+    ));
+    let mode_text = get_text(&option, &p, "mode")?.unwrap_or("ro");
+    let Some(mode) = FileMode::parse(mode_text) else {
+        return Err(format!(
+            "{option}: mode '{mode_text}' is not one of ro, wo, rw"
+        ));
     };
-    let opaque = check_opaque(&option, get(&p, "opaque"))?;
+    let opaque = check_opaque(&option, get_text(&option, &p, "opaque")?)?;
     Ok(FileSpec {
         option,
         set,
@@ -178,14 +281,15 @@ fn parse_file(value: &str) -> Result<FileSpec, String> {
     })
 }
 
-fn parse_data(value: &str) -> Result<DataSpec, String> {
+fn parse_data(value: &OsStr) -> Result<DataSpec, String> {
     let option = shown("--data", value);
     let p = pairs(&option, value, &["set", "path"])?;
     let example = "--data set=1,path=secret.txt, or path=- for stdin";
-    let set = set_id(&option, required(&option, &p, "set", example)?)?;
+    required(&option, &p, "set", example)?;
+    let set = set_id(&option, get_text(&option, &p, "set")?.unwrap_or(""))?;
     let source = match required(&option, &p, "path", example)? {
-        "-" => DataSource::Stdin,
-        f => DataSource::File(PathBuf::from(f)),
+        b"-" => DataSource::Stdin,
+        f => DataSource::File(PathBuf::from(OsString::from_vec(f.to_vec()))),
     };
     Ok(DataSpec {
         option,
@@ -194,9 +298,10 @@ fn parse_data(value: &str) -> Result<DataSpec, String> {
     })
 }
 
-fn parse_add_fd(value: &str) -> Result<Vec<AddFd>, String> {
+fn parse_add_fd(value: &OsStr) -> Result<Vec<AddFd>, String> {
     let option = shown("--add-fd", value);
-    let specs = launch_spec::parse_add_fd(value)
+    let text = utf8(&option, value, "write fd=N,set=S[,opaque=TEXT] as text")?;
+    let specs = launch_spec::parse_add_fd(text)
         .map_err(|e| format!("{option}: {e} (write fd=N,set=S[,opaque=TEXT])"))?;
     if specs.is_empty() {
         return Err(format!("{option}: empty (write fd=N,set=S[,opaque=TEXT])"));
@@ -217,8 +322,13 @@ fn parse_add_fd(value: &str) -> Result<Vec<AddFd>, String> {
     Ok(out)
 }
 
-fn parse_alias(value: &str) -> Result<(String, u64), String> {
+fn parse_alias(value: &OsStr) -> Result<(String, u64), String> {
     let option = shown("--alias", value);
+    let value = utf8(
+        &option,
+        value,
+        "the shim reads FDSET_ALIAS as text: choose a UTF-8 alias path",
+    )?;
     let Some((path, num)) = value.rsplit_once('=') else {
         return Err(format!(
             "{option}: not PATH=S (e.g. --alias /var/lib/disk.img=1)"
@@ -237,8 +347,13 @@ fn parse_alias(value: &str) -> Result<(String, u64), String> {
     Ok((path.to_string(), set_id(&option, num)?))
 }
 
-fn parse_prefix(value: &str) -> Result<String, String> {
+fn parse_prefix(value: &OsStr) -> Result<String, String> {
     let option = shown("--prefix", value);
+    let value = utf8(
+        &option,
+        value,
+        "the shim reads FDSET_PREFIX as text: choose a UTF-8 directory",
+    )?;
     if !value.starts_with('/') {
         return Err(format!(
             "{option}: not an absolute directory (write e.g. --prefix /run/fdset)"
@@ -261,90 +376,113 @@ fn parse_prefix(value: &str) -> Result<String, String> {
     Ok(p)
 }
 
+/// A user or group name or number, as given to `--user`/`--group`.
+fn account_name(option: &str, value: &OsStr, what: &str) -> Result<String, String> {
+    let option = shown(option, value);
+    let text = utf8(&option, value, &format!("give a {what} name or number"))?;
+    if text.is_empty() || text.contains(['\0', ',', ':']) || text.trim() != text {
+        return Err(format!("{option}: '{text}' is not a {what} name or number"));
+    }
+    Ok(text.to_string())
+}
+
+fn parse_groups(value: &OsStr) -> Result<GroupsRequest, String> {
+    let option = shown("--groups", value);
+    let text = utf8(
+        &option,
+        value,
+        "give group names or numbers separated by ',', or none",
+    )?;
+    if text == "none" {
+        return Ok(GroupsRequest::None);
+    }
+    let mut list = Vec::new();
+    for g in text.split(',') {
+        if g.is_empty() || g.contains([':', '\0']) || g.trim() != g {
+            return Err(format!(
+                "{option}: '{g}' is not a group name or number (write e.g. --groups disk,kvm, or --groups none)"
+            ));
+        }
+        list.push(g.to_string());
+    }
+    Ok(GroupsRequest::List(list))
+}
+
 /// Parse the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
-    let mut opts = LaunchOptions::default();
-    let mut args = args.into_iter();
-    let usage_hint = "usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...]";
-    loop {
-        let Some(arg) = args.next() else {
-            return Err(format!("missing `--` before the program ({usage_hint})"));
-        };
-        let Some(arg) = arg.to_str().map(str::to_string) else {
-            return Err(format!(
-                "option {} is not valid UTF-8",
-                arg.to_string_lossy()
-            ));
-        };
-        if arg == "--" {
-            break;
-        }
-        if arg == "-h" || arg == "--help" {
-            return Ok(Parsed::Help);
-        }
-        if arg == "-v" || arg == "--verbose" {
-            opts.verbose = true;
-            continue;
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        const WITH_VALUE: &[&str] = &[
-            "--add-fd", "--file", "--data", "--alias", "--prefix", "--qmp",
-        ];
-        if !WITH_VALUE.contains(&name.as_str()) {
-            if name.starts_with('-') {
-                return Err(format!("unknown option '{name}' (see fdset-run --help)"));
-            }
-            return Err(format!(
-                "'{arg}' is not an option: put `--` before the program ({usage_hint})"
-            ));
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => match args.next() {
-                Some(v) => v
-                    .into_string()
-                    .map_err(|v| format!("{name} {}: not valid UTF-8", v.to_string_lossy()))?,
-                None => return Err(format!("{name} needs a value (see fdset-run --help)")),
-            },
-        };
-        match name.as_str() {
-            "--add-fd" => opts.add_fds.extend(parse_add_fd(&value)?),
-            "--file" => opts.files.push(parse_file(&value)?),
-            "--data" => {
-                let d = parse_data(&value)?;
-                if d.source == DataSource::Stdin
-                    && opts.data.iter().any(|o| o.source == DataSource::Stdin)
+    let argv = std::iter::once(OsString::from("fdset-run")).chain(args);
+    let raw = match RunArgs::try_parse_from(argv) {
+        Ok(raw) => raw,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Info(format!(
+                    "{}\n",
+                    e.render().to_string().trim_end()
+                ))),
+                ErrorKind::UnknownArgument
+                    if let Some(clap::error::ContextValue::String(arg)) =
+                        e.get(clap::error::ContextKind::InvalidArg)
+                        && !arg.starts_with('-') =>
                 {
-                    return Err(format!(
-                        "{}: stdin can be read only once (use path=- in one --data)",
-                        d.option
-                    ));
+                    Err(format!(
+                        "'{arg}' is not an option: put `--` before the program \
+                         (usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...])"
+                    ))
                 }
-                opts.data.push(d);
-            }
-            "--alias" => opts.aliases.push(parse_alias(&value)?),
-            "--prefix" => opts.prefixes.push(parse_prefix(&value)?),
-            _ => {
-                if opts.qmp.is_some() {
-                    return Err(format!(
-                        "--qmp {value}: given twice (one QMP socket serves any number of clients)"
-                    ));
-                }
-                if value.is_empty() {
-                    return Err("--qmp needs a socket path (e.g. --qmp /tmp/prog.qmp)".to_string());
-                }
-                opts.qmp = Some(PathBuf::from(value));
-            }
+                // The program is the only required argument.
+                ErrorKind::MissingRequiredArgument => Err("no program given: write it after `--` \
+                     (usage: fdset-run [OPTIONS] -- PROGRAM [ARGS...])"
+                    .to_string()),
+                _ => Err(crate::cli::error_text(&e)),
+            };
         }
+    };
+    from_args(raw)
+}
+
+/// The values of options clap has read.
+pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
+    let mut opts = LaunchOptions {
+        verbose: raw.verbose,
+        seccomp: raw.seccomp,
+        program: raw.program,
+        qmp: raw.qmp,
+        ..LaunchOptions::default()
+    };
+    for v in &raw.add_fd {
+        opts.add_fds.extend(parse_add_fd(v)?);
     }
-    opts.program = args.collect();
-    if opts.program.is_empty() {
-        return Err(format!("no program after `--` ({usage_hint})"));
+    for v in &raw.file {
+        opts.files.push(parse_file(v)?);
     }
-    Ok(Parsed::Run(opts))
+    for v in &raw.data {
+        let d = parse_data(v)?;
+        if d.source == DataSource::Stdin && opts.data.iter().any(|o| o.source == DataSource::Stdin)
+        {
+            return Err(format!(
+                "{}: stdin can be read only once (use path=- in one --data)",
+                d.option
+            ));
+        }
+        opts.data.push(d);
+    }
+    for v in &raw.alias {
+        opts.aliases.push(parse_alias(v)?);
+    }
+    for v in &raw.prefix {
+        opts.prefixes.push(parse_prefix(v)?);
+    }
+    if let Some(u) = &raw.user {
+        opts.identity.user = Some(account_name("--user", u, "user")?);
+    }
+    if let Some(g) = &raw.group {
+        opts.identity.group = Some(account_name("--group", g, "group")?);
+    }
+    if let Some(g) = &raw.groups {
+        opts.identity.groups = Some(parse_groups(g)?);
+    }
+    Ok(Parsed::Run(Box::new(opts)))
 }
 
 /// Append `value` to a list-valued variable's current value.
@@ -373,195 +511,4 @@ pub fn add_fd_spec(fd: i32, set: u64, opaque: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    //! "Every bad option is refused ... with a message that names the
-    //! option and the fix"; and the syntax of each option.
-    use super::*;
-
-    fn run(args: &[&str]) -> Result<LaunchOptions, String> {
-        match parse(args.iter().map(OsString::from))? {
-            Parsed::Run(o) => Ok(o),
-            Parsed::Help => Err("help".into()),
-        }
-    }
-
-    fn err(args: &[&str]) -> String {
-        run(args).expect_err("must be refused")
-    }
-
-    #[test]
-    fn every_option_parses() {
-        let o = run(&[
-            "-v",
-            "--add-fd",
-            "fd=3,set=1,opaque=a,,b",
-            "--file=set=2,path=/x,mode=rw,opaque=disk",
-            "--file",
-            "set=2,path=rel.txt",
-            "--data",
-            "set=4,path=-",
-            "--data",
-            "set=5,path=/etc/hostname",
-            "--alias",
-            "/srv/disk.img=2",
-            "--prefix",
-            "/run/fdset",
-            "--qmp",
-            "/tmp/q.sock",
-            "--",
-            "cat",
-            "--",
-            "-v",
-        ])
-        .unwrap();
-        assert!(o.verbose);
-        assert_eq!(o.add_fds[0].spec.fd, Some(3));
-        assert_eq!(o.add_fds[0].spec.opaque.as_deref(), Some("a,b"));
-        assert_eq!(o.files[0].mode, FileMode::ReadWrite);
-        assert_eq!(o.files[0].opaque.as_deref(), Some("disk"));
-        assert_eq!(o.files[1].mode, FileMode::ReadOnly);
-        assert_eq!(o.files[1].path, PathBuf::from("rel.txt"));
-        assert_eq!(o.data[0].source, DataSource::Stdin);
-        assert_eq!(o.data[1].source, DataSource::File("/etc/hostname".into()));
-        assert_eq!(o.aliases, vec![("/srv/disk.img".to_string(), 2)]);
-        assert_eq!(o.prefixes, vec!["/run/fdset/".to_string()]);
-        assert_eq!(o.qmp, Some(PathBuf::from("/tmp/q.sock")));
-        // Everything after the first `--` belongs to the program.
-        assert_eq!(o.program, ["cat", "--", "-v"].map(OsString::from));
-    }
-
-    #[test]
-    fn help() {
-        assert_eq!(parse(["--help"].map(OsString::from)), Ok(Parsed::Help));
-    }
-
-    #[test]
-    fn missing_separator_and_program() {
-        assert!(err(&["--file", "set=1,path=/x"]).contains("missing `--`"));
-        assert!(
-            err(&["cat", "/dev/fdset/1"])
-                .contains("'cat' is not an option: put `--` before the program")
-        );
-        assert!(err(&["--prefix", "/run/x", "--"]).contains("no program after `--`"));
-        assert!(err(&["--file"]).contains("--file needs a value"));
-    }
-
-    #[test]
-    fn unknown_option() {
-        assert_eq!(
-            err(&["--fiel", "x", "--", "true"]),
-            "unknown option '--fiel' (see fdset-run --help)"
-        );
-    }
-
-    #[test]
-    fn bad_file_options() {
-        assert_eq!(
-            err(&["--file", "set=1,path=/x,mode=rx", "--", "true"]),
-            "--file set=1,path=/x,mode=rx: mode 'rx' is not one of ro, wo, rw"
-        );
-        assert!(
-            err(&["--file", "set=1", "--", "true"]).starts_with("--file set=1: path= is required")
-        );
-        assert!(
-            err(&["--file", "path=/x", "--", "true"])
-                .starts_with("--file path=/x: set= is required")
-        );
-        assert!(
-            err(&["--file", "set=1,path=/x,size=3", "--", "true"]).contains("unknown key 'size'")
-        );
-        assert!(
-            err(&["--file", "set=1,set=2,path=/x", "--", "true"]).contains("'set' given twice")
-        );
-        assert!(
-            err(&["--file", "set=1,path=/x,opaque=a;b", "--", "true"])
-                .contains("cannot contain ';'")
-        );
-    }
-
-    #[test]
-    fn set_id_out_of_range() {
-        let e = err(&["--file", "set=2147483648,path=/x", "--", "true"]);
-        assert_eq!(
-            e,
-            "--file set=2147483648,path=/x: set id 2147483648 is out of range \
-             (use a set id from 0 to 2147483647, the numbers /dev/fdset/N can name)"
-        );
-        assert!(
-            err(&["--data", "set=-1,path=-", "--", "true"]).contains("set id -1 is out of range")
-        );
-        assert!(
-            err(&["--add-fd", "fd=3,set=9999999999", "--", "true"])
-                .contains("set id 9999999999 is out of range")
-        );
-        assert!(err(&["--alias", "/a=x", "--", "true"]).contains("set id 'x' is not a number"));
-        assert!(
-            err(&["--file", "set=one,path=/x", "--", "true"])
-                .contains("set id 'one' is not a number")
-        );
-        assert_eq!(
-            run(&["--file", "set=2147483647,path=/x", "--", "true"])
-                .unwrap()
-                .files[0]
-                .set,
-            2147483647
-        );
-    }
-
-    #[test]
-    fn bad_alias_and_prefix() {
-        assert!(err(&["--alias", "disk.img=1", "--", "true"]).contains("not an absolute path"));
-        assert!(err(&["--alias", "/disk.img", "--", "true"]).contains("not PATH=S"));
-        assert!(
-            err(&["--prefix", "run/fdset", "--", "true"]).contains("not an absolute directory")
-        );
-        assert!(err(&["--prefix", "/", "--", "true"]).contains("would capture every path"));
-        assert!(err(&["--prefix", "/a:b", "--", "true"]).contains("cannot contain ':'"));
-    }
-
-    #[test]
-    fn bad_add_fd_syntax() {
-        assert!(
-            err(&["--add-fd", "fd=x,set=1", "--", "true"])
-                .starts_with("--add-fd fd=x,set=1: Parameter 'fd' expects a number")
-        );
-        assert!(
-            err(&["--add-fd", "fd=3,sett=1", "--", "true"]).contains("Invalid parameter 'sett'")
-        );
-    }
-
-    #[test]
-    fn stdin_only_once_and_one_qmp() {
-        assert!(
-            err(&[
-                "--data",
-                "set=1,path=-",
-                "--data",
-                "set=2,path=-",
-                "--",
-                "true"
-            ])
-            .contains("stdin can be read only once")
-        );
-        assert!(err(&["--qmp", "/a", "--qmp", "/b", "--", "true"]).contains("given twice"));
-    }
-
-    #[test]
-    fn environment_values() {
-        assert_eq!(
-            preload_with(None, "/l/libfdset_shim.so"),
-            "/l/libfdset_shim.so"
-        );
-        assert_eq!(preload_with(Some("/x.so"), "/l/s.so"), "/x.so:/l/s.so");
-        assert_eq!(
-            preload_with(Some("/x.so /l/s.so"), "/l/s.so"),
-            "/x.so /l/s.so"
-        );
-        assert_eq!(join_env(Some(""), ";", "a"), "a");
-        assert_eq!(add_fd_spec(5, 2, Some("a,b")), "fd=5,set=2,opaque=a,,b");
-        assert_eq!(add_fd_spec(5, 2, None), "fd=5,set=2");
-        // The spec round-trips through the shim's own parser.
-        let back = launch_spec::parse_add_fd(&add_fd_spec(5, 2, Some("a,b"))).unwrap();
-        assert_eq!(back[0].opaque.as_deref(), Some("a,b"));
-    }
-}
+mod tests;

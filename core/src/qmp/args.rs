@@ -7,19 +7,28 @@ use serde_json::{Map, Value};
 /// then any member left over is unexpected.
 pub(super) struct Args<'a> {
     map: &'a Map<String, Value>,
-    known: Vec<&'static str>,
+    /// The members asked for so far (no command has more than this).
+    known: [&'static str; MAX_KNOWN],
+    count: usize,
 }
+
+const MAX_KNOWN: usize = 4;
 
 impl<'a> Args<'a> {
     pub(super) fn new(map: &'a Map<String, Value>) -> Self {
         Args {
             map,
-            known: Vec::new(),
+            known: [""; MAX_KNOWN],
+            count: 0,
         }
     }
 
     pub(super) fn get(&mut self, name: &'static str) -> Option<&'a Value> {
-        self.known.push(name);
+        debug_assert!(self.count < MAX_KNOWN, "more arguments than MAX_KNOWN");
+        if let Some(slot) = self.known.get_mut(self.count) {
+            *slot = name;
+            self.count += 1;
+        }
         self.map.get(name)
     }
 
@@ -75,7 +84,8 @@ impl<'a> Args<'a> {
     }
 
     pub(super) fn done(self) -> Result<(), QmpError> {
-        match self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
+        let known = &self.known[..self.count];
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
             Some(k) => Err(generic(format!("Parameter '{k}' is unexpected"))),
             None => Ok(()),
         }

@@ -8,7 +8,7 @@ use super::{
     ALREADY_NEGOTIATED, COMMANDS, FdSetOps, NO_FD, QEMU_VERSION, QmpError, generic, not_found,
     version_object,
 };
-use crate::registry::RawFd;
+use crate::registry::{QuerySnapshot, RawFd};
 use std::collections::VecDeque;
 
 /// `qmp_capabilities`: leaves capabilities negotiation mode, once.
@@ -66,7 +66,9 @@ pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Result<String
 /// `query-fdsets`: sets in descending id order, visible members only.
 pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
     args.done()?;
-    Ok(query_fdsets_text(&ops.query_fdsets()))
+    let mut sets = QuerySnapshot::new();
+    ops.query_fdsets_snapshot(&mut sets);
+    Ok(query_fdsets_text(&sets))
 }
 
 /// `cont`: releases a program started with `FDSET_WAIT=1`.

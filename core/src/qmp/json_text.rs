@@ -1,16 +1,10 @@
 //! Reply text in QEMU's JSON spacing, members in the spec's order.
 
-use crate::registry::SetView;
+use crate::registry::QuerySnapshot;
 use serde_json::Value;
 
 /// A value in QEMU's JSON spacing, `{"a": 1, "b": [1, 2]}` (serde_json's
 /// compact form has no blanks); strings and numbers are serde_json's.
-pub(super) fn text(v: impl Into<Value>) -> String {
-    let mut s = String::new();
-    write_value(&mut s, &v.into());
-    s
-}
-
 pub(super) fn write_value(s: &mut String, v: &Value) {
     match v {
         Value::Array(items) => {
@@ -29,11 +23,21 @@ pub(super) fn write_value(s: &mut String, v: &Value) {
                 if i > 0 {
                     s.push_str(", ");
                 }
-                s.push_str(&json_string(k));
+                push_json_string(s, k);
                 s.push_str(": ");
                 write_value(s, item);
             }
             s.push('}');
+        }
+        Value::String(v) => push_json_string(s, v),
+        // Integers as serde_json writes them (it uses itoa too); the rest
+        // (fractions, literals) through its Display.
+        Value::Number(n) if n.is_u64() || n.is_i64() => {
+            let mut num = itoa::Buffer::new();
+            match n.as_u64() {
+                Some(u) => s.push_str(num.format(u)),
+                None => s.push_str(num.format(n.as_i64().unwrap_or_default())),
+            }
         }
         scalar => s.push_str(&scalar.to_string()),
     }
@@ -45,19 +49,27 @@ pub(super) struct Obj(String);
 
 impl Obj {
     pub(super) fn new() -> Obj {
-        Obj(String::from("{"))
+        // Room for the usual small reply without growing.
+        let mut s = String::with_capacity(64);
+        s.push('{');
+        Obj(s)
     }
-    pub(super) fn raw(mut self, key: &str, value_text: &str) -> Obj {
+    fn key(&mut self, key: &str) {
         if self.0.len() > 1 {
             self.0.push_str(", ");
         }
-        self.0.push_str(&json_string(key));
+        push_json_string(&mut self.0, key);
         self.0.push_str(": ");
+    }
+    pub(super) fn raw(mut self, key: &str, value_text: &str) -> Obj {
+        self.key(key);
         self.0.push_str(value_text);
         self
     }
-    pub(super) fn field(self, key: &str, value: impl Into<Value>) -> Obj {
-        self.raw(key, &text(value))
+    pub(super) fn field(mut self, key: &str, value: impl Into<Value>) -> Obj {
+        self.key(key);
+        write_value(&mut self.0, &value.into());
+        self
     }
     pub(super) fn end(mut self) -> String {
         self.0.push('}');
@@ -70,21 +82,28 @@ pub(super) fn list(items: impl Iterator<Item = String>) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Written straight into one string: with 10,000 sets this is the largest
-/// reply there is.
-pub(super) fn query_fdsets_text(sets: &[SetView]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(16 + sets.len() * 48);
+/// Written straight into one string, numbers with `itoa`: with 10,000 sets
+/// this is the largest reply there is (about 40 bytes a set).
+pub(super) fn query_fdsets_text(sets: &QuerySnapshot) -> String {
+    let mut s = String::with_capacity(sets.text_len_hint());
+    let mut num = itoa::Buffer::new();
     s.push('[');
-    for (i, set) in sets.iter().enumerate() {
-        let sep = if i > 0 { ", " } else { "" };
-        let _ = write!(s, "{sep}{{\"fdset-id\": {}, \"fds\": [", set.id);
-        for (j, (fd, opaque)) in set.fds.iter().enumerate() {
-            let sep = if j > 0 { ", " } else { "" };
-            let _ = write!(s, "{sep}{{\"fd\": {fd}");
+    for (i, (id, fds)) in sets.sets().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str("{\"fdset-id\": ");
+        s.push_str(num.format(id));
+        s.push_str(", \"fds\": [");
+        for (j, (fd, opaque)) in fds.enumerate() {
+            if j > 0 {
+                s.push_str(", ");
+            }
+            s.push_str("{\"fd\": ");
+            s.push_str(num.format(fd));
             if let Some(o) = opaque {
                 s.push_str(", \"opaque\": ");
-                s.push_str(&json_string(o));
+                push_json_string(&mut s, o);
             }
             s.push('}');
         }
@@ -94,7 +113,62 @@ pub(super) fn query_fdsets_text(sets: &[SetView]) -> String {
     s
 }
 
-/// A JSON string literal, escaped by serde_json.
-pub(super) fn json_string(v: &str) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// A JSON string literal, escaped as serde_json escapes it, appended to `s`. A string with nothing to escape
+/// (serde_json escapes `"`, `\` and the control characters below U+0020,
+/// nothing else) is copied between quotes as it is; any other goes through
+/// serde_json.
+pub(super) fn push_json_string(s: &mut String, v: &str) {
+    if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        s.push('"');
+        s.push_str(v);
+        s.push('"');
+    } else {
+        s.push_str(&serde_json::to_string(v).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_string(v: &str) -> String {
+        let mut s = String::new();
+        push_json_string(&mut s, v);
+        s
+    }
+
+    proptest! {
+        /// Strings and scalars come out exactly as serde_json writes them.
+        #[test]
+        fn strings_and_numbers_as_serde_json_writes_them(
+            v in "(\\PC|[\u{0}-\u{1f}\u{7f}\"\\\\/])*",
+            i in any::<i64>(),
+            u in any::<u64>(),
+            f in any::<f64>(),
+        ) {
+            prop_assert_eq!(json_string(&v), serde_json::to_string(&v).unwrap());
+            for n in [Value::from(i), Value::from(u), Value::from(f), Value::Null, Value::Bool(i < 0)] {
+                let mut s = String::new();
+                write_value(&mut s, &n);
+                prop_assert_eq!(s, n.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn objects_keep_qemu_spacing() {
+        let v = serde_json::json!({"b": [1, -2, "x\"y"], "a": {"c\n": null}});
+        let mut s = String::new();
+        write_value(&mut s, &v);
+        assert_eq!(s, r#"{"a": {"c\n": null}, "b": [1, -2, "x\"y"]}"#);
+        assert_eq!(
+            Obj::new()
+                .field("fd", 3)
+                .raw("x", "[]")
+                .field("o", "é\u{1}")
+                .end(),
+            r#"{"fd": 3, "x": [], "o": "é\u0001"}"#
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! (as numbers), appends reply lines to an output buffer, and acts on the fd
 //! sets through [`FdSetOps`]. `qmp_server` does the socket I/O around it.
 
-use crate::registry::{RawFd, SetView};
+use crate::registry::{QuerySnapshot, RawFd, SetDetail, SetView};
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -15,6 +15,10 @@ pub const QEMU_VERSION: (u32, u32, u32) = (7, 2, 0);
 /// An incomplete JSON value may not grow past this: the connection is closed
 /// instead (a 10 MB line is not a command anybody means to send).
 pub const MAX_INPUT: usize = 1 << 20;
+
+/// Monitors connected at once, per process (spec section 3); a listening
+/// socket's further peers are closed at accept.
+pub const MAX_MONITORS: usize = 64;
 
 /// Received fds waiting for `add-fd`, per connection; more are closed.
 pub const MAX_QUEUED_FDS: usize = 64;
@@ -31,6 +35,7 @@ pub const COMMANDS: &[&str] = &[
     "cont",
     "query-version",
     "query-commands",
+    members::X_QUERY_FDSET_MEMBERS,
 ];
 
 /// What the commands do to the process's fd sets.
@@ -46,6 +51,14 @@ pub trait FdSetOps {
     /// `remove-fd`; false when the set, or its visible member `fd`, does not exist.
     fn remove_fd(&mut self, set: u64, fd: Option<RawFd>) -> bool;
     fn query_fdsets(&mut self) -> Vec<SetView>;
+    /// `x-query-fdset-members`: every set with its open dups and every
+    /// member (removed ones too) with its access mode and file.
+    fn query_fdset_members(&mut self) -> Vec<SetDetail>;
+    /// [`FdSetOps::query_fdsets`] into a flat snapshot (emptied first); an
+    /// implementation may fill it straight from its registry.
+    fn query_fdsets_snapshot(&mut self, into: &mut QuerySnapshot) {
+        *into = QuerySnapshot::from(self.query_fdsets().as_slice());
+    }
     /// `cont`: release a program waiting with `FDSET_WAIT=1`.
     fn cont(&mut self);
     /// Close a received fd nobody will take.
@@ -66,9 +79,14 @@ pub struct Connection {
     input: Vec<u8>,
     /// After a JSON syntax error: input is dropped up to the next newline.
     skipping: bool,
-    /// The last parse ended in an incomplete value (see `may_complete`).
+    /// The last parse ended in an incomplete value.
     incomplete: bool,
+    /// Where the scan of the incomplete value stopped, and in what state.
+    scan: Scanner,
     fds: VecDeque<RawFd>,
+    /// Bytes examined so far by the parser, all attempts counted (the work
+    /// the control thread does for this connection).
+    scanned: u64,
 }
 
 /// The greeting line sent on connect.
@@ -94,8 +112,11 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 mod args;
 mod commands;
 mod json_text;
+pub mod members;
+mod scan;
 use args::Args;
-use json_text::{Obj, text};
+use json_text::Obj;
+use scan::{Found, Scanner};
 
 // ---------------------------------------------------------------- errors
 
@@ -182,7 +203,16 @@ impl Connection {
             skipping: flag("skipping"),
             incomplete: flag("incomplete"),
             fds,
+            scan: Scanner::default(),
+            scanned: 0,
         })
+    }
+
+    /// Bytes of input the parser has examined so far, every attempt
+    /// counted: the control thread's work for this connection (spec section
+    /// 3: linear in the bytes received).
+    pub fn bytes_scanned(&self) -> u64 {
+        self.scanned
     }
 
     pub fn negotiated(&self) -> bool {
@@ -243,70 +273,65 @@ impl Connection {
                 None => return Feed::Open,
             }
         }
-        // Re-parsing an incomplete value is only worth it when a byte that
-        // could end a value arrived; this keeps a slowly sent large value
-        // from being parsed again for every read.
-        let may_complete = !self.incomplete
-            || bytes
-                .iter()
-                .any(|&b| matches!(b, b'}' | b']' | b'"' | b',' | b' ' | b'\t' | b'\r' | b'\n'));
         self.input.extend_from_slice(bytes);
-        if may_complete {
-            self.parse(ops, out);
-        }
+        self.parse(ops, out);
         if self.input.len() > MAX_INPUT {
             self.input = Vec::new();
+            self.scan.reset();
             return Feed::Disconnect;
         }
         Feed::Open
     }
 
+    /// Run the complete values in the input. The scanner takes up where
+    /// the last call stopped (each byte is examined once); serde_json parses
+    /// a value only once the scanner has found its end.
     fn parse(&mut self, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
         let mut used = 0;
         self.incomplete = false;
         while used < self.input.len() && out.len() < MAX_OUTPUT {
             let rest = &self.input[used..];
-            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
-            match stream.next() {
-                None => used = self.input.len(),
-                Some(Ok(v)) => {
-                    let end = stream.byte_offset();
-                    if end == rest.len()
-                        && !matches!(v, Value::Object(_) | Value::Array(_) | Value::String(_))
-                    {
-                        // A number or literal at the end of the input may
-                        // still go on in the next read.
+            let before = self.scan.position();
+            let found = self.scan.scan(rest);
+            self.scanned += (self.scan.position() - before) as u64;
+            match found {
+                Found::Pending => {
+                    if self.scan.in_value() {
+                        // The value may still go on in the next read.
                         self.incomplete = true;
-                        break;
+                    } else {
+                        // Only blanks.
+                        used = self.input.len();
+                        self.scan.reset();
                     }
-                    used += end;
-                    self.handle(v, ops, out);
-                }
-                Some(Err(e)) if e.is_eof() => {
-                    self.incomplete = true;
                     break;
                 }
-                Some(Err(e)) => {
-                    reply_error(out, None, &generic(format!("JSON parse error, {e}")));
-                    // Resynchronise after the end of the line the error is
-                    // on; column 0 means the newline ending the line before.
-                    let line = if e.column() == 0 {
-                        e.line().saturating_sub(1)
-                    } else {
-                        e.line()
-                    };
-                    match rest
-                        .iter()
-                        .enumerate()
-                        .filter(|&(_, &b)| b == b'\n')
-                        .nth(line.max(1) - 1)
-                    {
-                        Some((p, _)) => used += p + 1,
-                        None => {
-                            used = self.input.len();
-                            self.skipping = true;
+                Found::Value(end) => {
+                    self.scanned += end as u64;
+                    self.scan.reset();
+                    used += end;
+                    match serde_json::from_slice::<Value>(&rest[..end]) {
+                        Ok(v) => self.handle(v, ops, out),
+                        Err(e) => {
+                            // The scanner follows serde_json's grammar, so this
+                            // is not expected; resynchronise after the value.
+                            reply_error(out, None, &generic(format!("JSON parse error, {e}")));
+                            used = self.skip_line(used - 1);
                         }
                     }
+                }
+                Found::Error(at) => {
+                    self.scanned += at as u64 + 1;
+                    self.scan.reset();
+                    let mut values =
+                        serde_json::Deserializer::from_slice(&rest[..=at]).into_iter::<Value>();
+                    let text = match values.next() {
+                        Some(Err(e)) if !e.is_eof() => format!("JSON parse error, {e}"),
+                        _ => format!("JSON parse error, unexpected byte 0x{:02x}", rest[at]),
+                    };
+                    reply_error(out, None, &generic(text));
+                    // Resynchronise after the end of the line the error is on.
+                    used = self.skip_line(used + at);
                 }
             }
         }
@@ -314,6 +339,19 @@ impl Connection {
         if self.input.is_empty() {
             // Keep no large allocation behind an idle connection.
             self.input.shrink_to(4096);
+        }
+    }
+
+    /// The input offset after the end of the line that `at` is on; without
+    /// a newline yet, all of it, and the rest of the line is dropped as it
+    /// arrives.
+    fn skip_line(&mut self, at: usize) -> usize {
+        match self.input[at..].iter().position(|&b| b == b'\n') {
+            Some(p) => at + p + 1,
+            None => {
+                self.skipping = true;
+                self.input.len()
+            }
         }
     }
 
@@ -361,6 +399,7 @@ impl Connection {
             "add-fd" => commands::add_fd(args, &mut self.fds, ops),
             "remove-fd" => commands::remove_fd(args, ops),
             "query-fdsets" => commands::query_fdsets(args, ops),
+            members::X_QUERY_FDSET_MEMBERS => members::x_query_fdset_members(args, ops),
             "cont" => commands::cont(args, ops),
             "query-version" => commands::query_version(args),
             "query-commands" => commands::query_commands(args),
@@ -369,13 +408,22 @@ impl Connection {
     }
 }
 
+/// `{"KEY": VALUE, "id": ID}` and the line end, written straight into `out`
+/// (a large value is copied once).
 fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
-    let mut o = Obj::new().raw(key, value_text);
+    // Keys are "return" and "error": nothing to escape.
+    out.reserve(value_text.len() + key.len() + 16);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\": ");
+    out.extend_from_slice(value_text.as_bytes());
     if let Some(id) = id {
-        o = o.raw("id", &text(id.clone()));
+        let mut t = String::new();
+        json_text::write_value(&mut t, id);
+        out.extend_from_slice(b", \"id\": ");
+        out.extend_from_slice(t.as_bytes());
     }
-    out.extend_from_slice(o.end().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(b"}\r\n");
 }
 
 fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {

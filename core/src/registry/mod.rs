@@ -106,9 +106,12 @@ pub enum OpenOutcome {
     NoSuchSet {
         set: u64,
     },
+    /// No visible member has the open's access mode; `present` tells which
+    /// modes the set does have (for the log line).
     NoMemberForMode {
         set: u64,
         accmode: i32,
+        present: PresentModes,
     },
     SyncMismatch {
         set: u64,
@@ -140,6 +143,8 @@ pub struct ClosedMember {
     pub set: u64,
     pub fd: RawFd,
     pub removed: bool,
+    /// The member's access mode (`O_RDONLY`, `O_WRONLY` or `O_RDWR`).
+    pub accmode: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -537,6 +542,7 @@ impl Registry {
             return Err(OpenOutcome::NoMemberForMode {
                 set,
                 accmode: flags & O_ACCMODE,
+                present: PresentModes::of(s),
             });
         };
         if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
@@ -695,6 +701,7 @@ impl Registry {
                     set,
                     fd: m.fd,
                     removed: m.removed,
+                    accmode: m.access_mode(),
                 });
             }
             !drop
@@ -790,7 +797,14 @@ impl Registry {
     }
 }
 
+mod detail;
 mod look;
+pub use detail::{FileFacts, MemberDetail, PresentModes, SetDetail, no_member_text, present_text};
 pub use look::{LookOutcome, ServedModes, access_allowed, exec_permitted};
 mod two_step;
 pub use two_step::{PlannedOpen, Recorded, RecordedDup};
+
+mod pick;
+pub use pick::{Need, PickOutcome, directory_check};
+mod snapshot;
+pub use snapshot::QuerySnapshot;

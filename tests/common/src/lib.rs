@@ -1,10 +1,14 @@
 //! fdset-testkit: what the integration tests and benches of fdset-shim
 //! share. Where the built shim, binaries and C test programs are, how to run a
-//! program under the preloaded shim, a QMP client (`qmp`) and a recording fake
-//! of the registry's descriptor operations (`fake_fdops`).
+//! program under the preloaded shim, a QMP client (`qmp`), a recording fake
+//! of the registry's descriptor operations (`fake_fdops`), and the
+//! real-program suite (`programs`) with the Debian 13 chroot it also runs in
+//! (`trixie`).
 
 pub mod fake_fdops;
+pub mod programs;
 pub mod qmp;
+pub mod trixie;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -55,8 +59,14 @@ pub fn repo_root() -> PathBuf {
 
 /// One of the workspace's binaries (`fdset-run`, `fdset-ctl`), as cargo
 /// built it for the tests.
+///
+/// With `FDSET_TEST_INSTALLED=DIR` (the package check in CI), the installed
+/// one in DIR instead, which finds its library where the package put it.
 pub fn bin(name: &str) -> PathBuf {
-    let p = profile_dir().join(name);
+    let p = match std::env::var_os("FDSET_TEST_INSTALLED") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => profile_dir().join(name),
+    };
     assert!(p.exists(), "{} was not built", p.display());
     p
 }

@@ -1,0 +1,649 @@
+//! `cargo bench --bench qmp_vs_qemu`: the control socket against QEMU 7.2's
+//! own QMP monitor, in the same run, driven by the same client.
+//!
+//! QEMU 7.2 is Debian 12's `qemu-system-x86`, unpacked (never installed) by
+//! `benches/qemu72/fetch.sh` into `target/qemu72/` and started with `-M none
+//! -nodefaults -display none -qmp unix:...`. The shim side is
+//! `c-tests/qmp_step.c` under the release shim, serving a listening socket.
+//! A third server, `c-tests/qmp_floor.c` (no shim: a thread that answers
+//! every message at once with a fixed line), shows the least a round trip
+//! costs on this machine. One client (std only; an `add-fd` sends its fd in
+//! the same `sendmsg` as the command, as libvirt does) sends each server
+//! blocks of 20 commands in turn, so that drift of the machine hits all
+//! alike; each block opens with an uncounted `query-version` (the first
+//! command after the others' turn is cold: it is printed as a row of its
+//! own). Times are wall-clock round trips (command sent to reply line
+//! read); the server's CPU time (all its threads, from
+//! `/proc/PID/task/*/schedstat`) per operation is printed for information.
+//!
+//! Rows: `add-fd` + `remove-fd` pair; `add-fd` into a new set (while the
+//! sets are filled); `query-fdsets` at 100, 1,000 and 10,000 sets (fewer
+//! when RLIMIT_NOFILE's hard limit is lower: the count used is printed).
+//! Targets beside each row: QEMU's median at least 20 times the shim's, the
+//! shim's p99 at most 3 times its median, and the shim's cost per set of
+//! `query-fdsets` (its time minus that of a `query-version` alternated with
+//! it in the same blocks, over the number of sets) within 1.5 times from
+//! 100 to 10,000 sets. A missed target prints MISSED; the exit status is
+//! non-zero only when something could not be set up. `FDSET_BENCH_QUICK=1`:
+//! fewer rounds.
+
+use fdset_core::scm::send_fds;
+use fdset_testkit::qmp::with_listener;
+use fdset_testkit::*;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SETS: [usize; 3] = [100, 1_000, 10_000];
+
+// ---------------------------------------------------------------- client
+
+/// A QMP client that does no more work than it must: commands are prepared
+/// bytes, replies are lines read (std's memchr finds the line end) into one
+/// reused buffer.
+struct Client {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+    line: Vec<u8>,
+    /// Asynchronous events skipped while waiting for replies.
+    events: usize,
+}
+
+impl Client {
+    fn connect(path: &Path, server: &mut Child) -> Client {
+        let start = Instant::now();
+        let stream = loop {
+            match UnixStream::connect(path) {
+                Ok(s) => break s,
+                Err(e) => {
+                    if let Ok(Some(st)) = server.try_wait() {
+                        panic!("server exited ({st}) before its QMP socket was ready");
+                    }
+                    assert!(
+                        start.elapsed() < Duration::from_secs(20),
+                        "connect {}: {e}",
+                        path.display()
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let reader = BufReader::with_capacity(1 << 20, stream.try_clone().unwrap());
+        let mut c = Client {
+            stream,
+            reader,
+            line: Vec::with_capacity(1 << 20),
+            events: 0,
+        };
+        let greeting = c.line().to_vec();
+        assert!(
+            greeting.starts_with(b"{\"QMP\""),
+            "greeting {:?}",
+            String::from_utf8_lossy(&greeting)
+        );
+        let r = c.cmd(b"{\"execute\": \"qmp_capabilities\"}", None);
+        assert_eq!(r, b"{\"return\": {}}\r\n", "qmp_capabilities");
+        c
+    }
+
+    /// The next line (with its line end).
+    fn line(&mut self) -> &[u8] {
+        self.line.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.line)
+            .expect("read a reply");
+        assert!(n > 0, "the server closed the connection");
+        &self.line
+    }
+
+    /// The reply line to `command` (sent with `fd` in the same message).
+    fn cmd(&mut self, command: &[u8], fd: Option<RawFd>) -> &[u8] {
+        match fd {
+            Some(fd) => send_fds(self.stream.as_raw_fd(), &[fd], command).expect("sendmsg"),
+            None => self.stream.write_all(command).expect("send a command"),
+        }
+        loop {
+            let l = self.line();
+            if l.starts_with(b"{\"return\"") || l.starts_with(b"{\"error\"") {
+                break;
+            }
+            self.events += 1;
+        }
+        &self.line
+    }
+}
+
+/// The number after `"key": ` in a reply.
+fn number_after(reply: &[u8], key: &str) -> Option<i64> {
+    let pat = format!("\"{key}\": ");
+    let i = reply.windows(pat.len()).position(|w| w == pat.as_bytes())?;
+    let digits: String = reply[i + pat.len()..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .map(|&b| b as char)
+        .collect();
+    digits.parse().ok()
+}
+
+// ---------------------------------------------------------------- servers
+
+struct Server {
+    name: &'static str,
+    pid: u32,
+    client: Client,
+    /// The first command of each block (see [`measure`]).
+    cold: Vec<Duration>,
+}
+
+/// CPU time of all threads of `pid` so far.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    dir.filter_map(|e| {
+        let p = e.ok()?.path().join("schedstat");
+        let s = std::fs::read_to_string(p).ok()?;
+        s.split_whitespace().next()?.parse::<u64>().ok()
+    })
+    .sum()
+}
+
+/// Runs `target/qemu72`'s fetch script; the emulator's path.
+fn fetch_qemu() -> PathBuf {
+    let script = repo_root().join("benches/qemu72/fetch.sh");
+    let cache = profile_dir().parent().expect("target dir").join("qemu72");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(&cache)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run benches/qemu72/fetch.sh");
+    assert!(out.status.success(), "benches/qemu72/fetch.sh failed");
+    let path = PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("fetch.sh names the binary")
+            .trim(),
+    );
+    assert!(path.exists(), "{} missing", path.display());
+    path
+}
+
+/// A child process killed when dropped.
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_qemu(bin: &Path, dir: &TempDir) -> (Killed, Client) {
+    let sock = dir.path().join("qemu.sock");
+    let data = bin
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("usr/")
+        .join("share/qemu");
+    let mut child = Command::new(bin)
+        .arg("-L")
+        .arg(&data)
+        .args(["-M", "none", "-nodefaults", "-display", "none", "-qmp"])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start qemu-system-x86_64");
+    let client = Client::connect(&sock, &mut child);
+    (Killed(child), client)
+}
+
+/// `c-tests/qmp_floor.c` (no shim): a thread that answers every message
+/// at once, the least a round trip costs here.
+fn start_floor(dir: &TempDir) -> (Killed, Client) {
+    let sock = dir.path().join("floor.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let mut cmd = Command::new(c_test("qmp_floor"));
+    cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+    inherit_fds(
+        &mut cmd,
+        vec![(File::from(std::os::fd::OwnedFd::from(l)), 3)],
+    );
+    let mut child = cmd.spawn().expect("start qmp_floor");
+    let client = Client::connect(&sock, &mut child);
+    (Killed(child), client)
+}
+
+/// Soft RLIMIT_NOFILE raised to the hard one (children inherit it).
+fn raise_nofile() -> u64 {
+    // SAFETY: plain struct filled by getrlimit.
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
+    rl.rlim_cur = rl.rlim_max;
+    // SAFETY: valid pointer.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
+    rl.rlim_cur
+}
+
+// ---------------------------------------------------------------- figures
+
+/// Per server: round-trip times, and CPU time spent over them.
+#[derive(Default)]
+struct Sample {
+    times: Vec<Duration>,
+    cpu: u64,
+}
+
+impl Sample {
+    fn median(&self) -> Duration {
+        pct(&self.times, 0.5)
+    }
+    fn p99(&self) -> Duration {
+        pct(&self.times, 0.99)
+    }
+    fn cpu_per_op(&self) -> f64 {
+        self.cpu as f64 / self.times.len().max(1) as f64 / 1e3
+    }
+}
+
+fn pct(v: &[Duration], p: f64) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(((v.len().max(1) - 1) as f64 * p) as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Commands sent to one server back to back before the next server's turn.
+const BLOCK: usize = 20;
+
+/// `op` run `rounds` times on each server, in alternating blocks of
+/// [`BLOCK`] (so that drift of the machine hits all alike, while each
+/// server sees commands in a row, as from a client that has several to
+/// send); samples in the order of `servers`. Each block starts with one
+/// `query-version` that is not counted: the first command after the other
+/// server's turn finds the thread asleep and the caches cold (on this
+/// machine 5 to 15 times a warm one, for QEMU and the shim alike), which
+/// would make the p99 of every row the cold start; its times go to `cold`.
+fn measure(
+    servers: &mut [Server],
+    rounds: usize,
+    mut op: impl FnMut(&mut Client, usize),
+) -> Vec<Sample> {
+    let mut samples: Vec<Sample> = servers.iter().map(|_| Sample::default()).collect();
+    let mut done = 0;
+    while done < rounds {
+        let n = BLOCK.min(rounds - done);
+        for (s, sample) in servers.iter_mut().zip(&mut samples) {
+            let t = Instant::now();
+            let r = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
+            assert!(r.starts_with(b"{\"return\""), "query-version");
+            s.cold.push(t.elapsed());
+            let c0 = cpu_ns(s.pid);
+            for round in done..done + n {
+                let t = Instant::now();
+                op(&mut s.client, round);
+                sample.times.push(t.elapsed());
+            }
+            sample.cpu += cpu_ns(s.pid) - c0;
+        }
+        done += n;
+    }
+    samples
+}
+
+struct Table {
+    missed: usize,
+}
+
+impl Table {
+    fn header(&self) {
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "figure", "QEMU 7.2 median / p99", "shim median / p99", "QEMU/shim", "targets"
+        );
+        println!(
+            "|{}|{}|{}|{}|{}|",
+            "-".repeat(42),
+            "-".repeat(24),
+            "-".repeat(24),
+            "-".repeat(10),
+            "-".repeat(36)
+        );
+    }
+
+    /// One row: `qemu` and `shim` samples, in µs; `extra` targets are
+    /// (text, pass).
+    fn row(&mut self, figure: &str, qemu: &Sample, shim: &Sample, extra: &[(String, bool)]) {
+        self.row_with(figure, qemu, shim, extra, true)
+    }
+
+    /// A row printed for information: no target.
+    fn info_row(&mut self, figure: &str, qemu: &Sample, shim: &Sample) {
+        self.row_with(figure, qemu, shim, &[], false)
+    }
+
+    fn row_with(
+        &mut self,
+        figure: &str,
+        qemu: &Sample,
+        shim: &Sample,
+        extra: &[(String, bool)],
+        with_targets: bool,
+    ) {
+        let (qm, sm) = (us(qemu.median()), us(shim.median()));
+        let ratio = qm / sm;
+        let p99 = us(shim.p99()) / sm;
+        let mut targets = Vec::new();
+        if with_targets {
+            targets.push((format!(">=20x: {}", ok(ratio >= 20.0)), ratio >= 20.0));
+            targets.push((format!("p99<=3x: {p99:.1}x {}", ok(p99 <= 3.0)), p99 <= 3.0));
+        } else {
+            targets.push(("(information)".to_string(), true));
+        }
+        targets.extend(extra.iter().cloned());
+        self.missed += targets.iter().filter(|t| !t.1).count();
+        let t: Vec<String> = targets.into_iter().map(|t| t.0).collect();
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8.1}x | {:<34} |",
+            figure,
+            format!("{qm:.1} / {:.1} µs", us(qemu.p99())),
+            format!("{sm:.1} / {:.1} µs", us(shim.p99())),
+            ratio,
+            t.join(", ")
+        );
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "  server CPU per operation (information)",
+            format!("{:.1} µs", qemu.cpu_per_op()),
+            format!("{:.1} µs", shim.cpu_per_op()),
+            "",
+            ""
+        );
+    }
+}
+
+impl Table {
+    /// The floor's figures under a row: what a round trip costs at least.
+    fn floor(&self, floor: &Sample) {
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "  floor: C thread answering at once",
+            "",
+            format!("{:.1} / {:.1} µs", us(floor.median()), us(floor.p99())),
+            "",
+            format!(
+                "p99 {:.1}x median; CPU {:.1} µs",
+                us(floor.p99()) / us(floor.median()),
+                floor.cpu_per_op()
+            )
+        );
+    }
+}
+
+/// The machine's 1, 5 and 15 minute load averages (a shared machine's
+/// figures are only as good as its quiet).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ok(pass: bool) -> &'static str {
+    if pass { "met" } else { "MISSED" }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is understood.
+    let quick = std::env::var_os("FDSET_BENCH_QUICK").is_some_and(|v| v == "1");
+    let limit = raise_nofile();
+    // Each server holds one member fd per set, plus its own few dozen.
+    let max_sets = (limit as usize).saturating_sub(200);
+    let counts: Vec<usize> = SETS.iter().map(|&n| n.min(max_sets)).collect();
+    assert!(
+        counts[0] >= 100,
+        "RLIMIT_NOFILE {limit} is too low for 100 sets"
+    );
+    let qemu_bin = fetch_qemu();
+    let dir = TempDir::new("bench-qmp-vs-qemu");
+    let data = dir.file("data", b"x");
+    let file = File::open(&data).unwrap();
+    let fd = file.as_raw_fd();
+
+    let (qemu_child, qemu_client) = start_qemu(&qemu_bin, &dir);
+    let (mut program, sock) = with_listener(&dir, |_| {});
+    let shim_client = Client::connect(&sock, &mut program.child);
+    let (floor_child, floor_client) = start_floor(&dir);
+    // QEMU and the shim; the floor only where it is printed.
+    let mut servers = [
+        Server {
+            name: "QEMU 7.2",
+            pid: qemu_child.0.id(),
+            client: qemu_client,
+            cold: Vec::new(),
+        },
+        Server {
+            name: "shim",
+            pid: program.pid(),
+            client: shim_client,
+            cold: Vec::new(),
+        },
+        Server {
+            name: "floor",
+            pid: floor_child.0.id(),
+            client: floor_client,
+            cold: Vec::new(),
+        },
+    ];
+    for s in &mut servers {
+        let v = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
+        eprintln!("{}: {}", s.name, String::from_utf8_lossy(v).trim_end());
+    }
+    let pairs = if quick { 300 } else { 3_000 };
+    let queries = |n: usize| {
+        let r = if n >= 10_000 {
+            30
+        } else if n >= 1_000 {
+            100
+        } else {
+            300
+        };
+        if quick { r / 5 } else { r }
+    };
+
+    // Warm both up (page faults, first allocations).
+    let pair = |c: &mut Client, _| {
+        let r = c.cmd(
+            b"{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": 0}}",
+            Some(fd),
+        );
+        let member = number_after(r, "fd")
+            .unwrap_or_else(|| panic!("add-fd: {}", String::from_utf8_lossy(r)));
+        let rm = format!(
+            "{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": 0, \"fd\": {member}}}}}"
+        );
+        let r = c.cmd(rm.as_bytes(), None);
+        assert!(
+            r.starts_with(b"{\"return\""),
+            "remove-fd: {}",
+            String::from_utf8_lossy(r)
+        );
+    };
+    measure(&mut servers, 100, pair);
+    let query = |c: &mut Client, _| {
+        let r = c.cmd(b"{\"execute\": \"query-fdsets\"}", None);
+        assert!(r.starts_with(b"{\"return\""), "query-fdsets");
+    };
+    let empty = measure(&mut servers, queries(100), query);
+
+    let mut table = Table { missed: 0 };
+    println!("load average at the start: {}", loadavg());
+    println!(
+        "QMP over a Unix socket, QEMU 7.2 vs the shim, same client ({}; RLIMIT_NOFILE {limit}: up to {} sets)",
+        if quick { "quick" } else { "full" },
+        counts[2]
+    );
+    table.header();
+    let p = measure(&mut servers, pairs, pair);
+    table.row("add-fd + remove-fd pair, no other set", &p[0], &p[1], &[]);
+    table.floor(&p[2]);
+
+    // Fill the sets, one new set per add-fd, and query at each count.
+    let mut next = 1;
+    let mut per_set = Vec::new();
+    let mut query_rows = Vec::new();
+    let mut add_rows = Vec::new();
+    for &n in &counts {
+        if n < next {
+            continue;
+        }
+        let from = next;
+        let adds = measure(&mut servers[..2], n + 1 - from, |c, i| {
+            let id = from + i;
+            let cmd = format!("{{\"execute\": \"add-fd\", \"arguments\": {{\"fdset-id\": {id}}}}}");
+            let r = c.cmd(cmd.as_bytes(), Some(fd));
+            assert_eq!(
+                number_after(r, "fdset-id"),
+                Some(id as i64),
+                "add-fd: {}",
+                String::from_utf8_lossy(r)
+            );
+        });
+        next = n + 1;
+        add_rows.push((from, n, adds));
+        let q = measure(&mut servers[..2], queries(n), query);
+        // For the cost per set: query-fdsets (even rounds) and
+        // query-version (odd rounds, the fixed cost of a small command) in
+        // the same blocks, so that the difference is free of the machine's
+        // drift between measurements.
+        let both = measure(&mut servers[..2], 2 * queries(n), |c, round| {
+            if round % 2 == 0 {
+                query(c, round)
+            } else {
+                let r = c.cmd(b"{\"execute\": \"query-version\"}", None);
+                assert!(r.starts_with(b"{\"return\""), "query-version");
+            }
+        });
+        let half = |k: usize, parity: usize| Sample {
+            times: both[k]
+                .times
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == parity)
+                .map(|(_, t)| *t)
+                .collect(),
+            cpu: 0,
+        };
+        // Check the last reply once: n sets.
+        for s in &mut servers[..2] {
+            let r = s.client.cmd(b"{\"execute\": \"query-fdsets\"}", None);
+            let v: serde_json::Value = serde_json::from_slice(r).expect("query-fdsets is JSON");
+            assert_eq!(
+                v["return"].as_array().map(Vec::len),
+                Some(n),
+                "{}: query-fdsets",
+                s.name
+            );
+        }
+        // Cost per set: the time above that of a small command.
+        let marginal: Vec<f64> = (0..2)
+            .map(|k| (us(half(k, 0).median()) - us(half(k, 1).median())) / n as f64)
+            .collect();
+        per_set.push((n, marginal));
+        query_rows.push((n, q));
+    }
+    for (from, to, adds) in &add_rows {
+        table.row(
+            &format!("add-fd into a new set ({from}..{to})"),
+            &adds[0],
+            &adds[1],
+            &[],
+        );
+    }
+    table.info_row("query-fdsets, no set", &empty[0], &empty[1]);
+    table.floor(&empty[2]);
+    // Flat: each count's cost per set within 1.5 times the lowest of them
+    // (a difference at or below zero is noise: no verdict but MISSED).
+    let shim_per_set: Vec<f64> = per_set.iter().map(|(_, m)| m[1]).collect();
+    let lowest = shim_per_set.iter().copied().fold(f64::INFINITY, f64::min);
+    for ((n, q), (_, marginal)) in query_rows.iter().zip(&per_set) {
+        let flat = marginal[1] / lowest;
+        let pass = lowest > 0.0 && flat <= 1.5;
+        let text = if lowest > 0.0 {
+            format!("flat<=1.5x: {flat:.2}x {}", ok(pass))
+        } else {
+            "flat<=1.5x: too noisy, MISSED".to_string()
+        };
+        table.row(
+            &format!("query-fdsets, {n} sets"),
+            &q[0],
+            &q[1],
+            &[(text, pass)],
+        );
+        // QEMU defers part of a large reply's cost to the command after it
+        // (its query-version right after a query-fdsets of 10,000 sets is
+        // slow), so the same difference says nothing about QEMU's cost per
+        // set: only the shim's is shown.
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "  shim per set, minus query-version",
+            "-",
+            format!("{:.3} µs", marginal[1]),
+            "",
+            "(query-version in the same blocks)"
+        );
+    }
+    let p = measure(&mut servers[..2], pairs, pair);
+    table.row(
+        &format!("add-fd + remove-fd pair, {} other sets", counts[2]),
+        &p[0],
+        &p[1],
+        &[],
+    );
+    let cold: Vec<Sample> = servers
+        .iter()
+        .map(|s| Sample {
+            times: s.cold.clone(),
+            cpu: 0,
+        })
+        .collect();
+    println!(
+        "| {:<40} | {:>22} | {:>22} | {:>8.1}x | {:<34} |",
+        "query-version after the others' turn",
+        format!("{:.1} / {:.1} µs", us(cold[0].median()), us(cold[0].p99())),
+        format!("{:.1} / {:.1} µs", us(cold[1].median()), us(cold[1].p99())),
+        us(cold[0].median()) / us(cold[1].median()),
+        format!("(information; floor {:.1} µs)", us(cold[2].median()))
+    );
+    for s in &servers {
+        if s.client.events > 0 {
+            println!("({}: {} events skipped)", s.name, s.client.events);
+        }
+    }
+    println!("load average at the end: {}", loadavg());
+    if table.missed > 0 {
+        println!("MISSED: {} target(s) not met", table.missed);
+    } else {
+        println!("all targets met");
+    }
+    drop(program);
+    drop(qemu_child);
+    drop(floor_child);
+}

@@ -1,0 +1,50 @@
+//! The command lines of `fdset-run` and `fdset-ctl`, as `clap` derive
+//! definitions. [`run::command`] and [`ctl::command`] return the
+//! `clap::Command` of each, for a man-page or completion generator
+//! (`clap_mangen`, `clap_complete`) to read; the binaries parse with the same
+//! definitions ([`crate::launch::options::parse`] for fdset-run).
+//!
+//! Only option names, values and `--` are clap's business here: the values of
+//! fdset-run's `--file`, `--add-fd`, `--data`, `--alias` and `--prefix` keep
+//! QEMU's `key=value,...` syntax and are read by `launch::options`, whose
+//! messages name the option as written and the fix.
+
+pub mod ctl;
+pub mod run;
+
+/// A clap error (not `--help`/`--version`) as one block of text without
+/// clap's `error: `, so that the tool can begin it with its own name like
+/// its other messages; clap's hint and usage line follow the first line.
+pub fn error_text(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    text.strip_prefix("error: ")
+        .unwrap_or(&text)
+        .trim_end()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_are_consistent() {
+        // clap checks a definition's internal consistency (conflicting
+        // names, bad groups) only in debug builds, through this call.
+        run::command().debug_assert();
+        ctl::command().debug_assert();
+    }
+
+    #[test]
+    fn errors_begin_with_the_program_name() {
+        let e = ctl::command()
+            .try_get_matches_from(["fdset-ctl", "--socket", "/s", "frobnicate"])
+            .expect_err("unknown subcommand");
+        let text = error_text(&e);
+        assert!(
+            text.starts_with("unrecognized subcommand 'frobnicate'"),
+            "{text}"
+        );
+        assert!(text.contains("Usage: fdset-ctl"), "{text}");
+    }
+}

@@ -1,0 +1,23 @@
+//! fdset-seccomp: fdset-run's seccomp mode (spec section 9). Programs that
+//! `LD_PRELOAD` cannot reach (statically linked, a non-glibc interpreter,
+//! their own system calls as Go makes them) run under a seccomp filter
+//! whose user notifications fdset-run answers from outside: the same
+//! `fdset-core` registry rules, path parsing and QMP protocol as the shim.
+//!
+//! - `filter`: the BPF program and its installation in the child.
+//! - `serve`: the notification loop (open, stat, access, readlink, close).
+//! - `tree`: which process holds which dup (fork, exit, exec).
+//! - `control`: QMP, signals, exits.
+//! - `launch`: starting the program, and the kernel checks.
+//! - `elf`: which programs need this mode.
+
+mod control;
+mod filter;
+mod launch;
+mod ops;
+mod scm;
+mod serve;
+mod sys;
+mod tree;
+
+pub use launch::{Member, check_actions_avail, run};

@@ -24,10 +24,10 @@
 //! recorded with the request's flags not yet applied. Neither is visible to
 //! the program's open, which has not returned; only a concurrent
 //! `close_range`/`closefrom` (closing numbers the program does not own yet)
-//! or a fork in another thread can meet it (see the README's Performance
-//! section). [`Registry::open_with_closed`] is the same open in one step:
-//! the model test checks it, `registry_rules.rs` checks that the steps end
-//! in the same state.
+//! or a fork in another thread can meet it (docs/PERFORMANCE.md, "Threads
+//! and the registry lock"). [`Registry::open_with_closed`] is the same open
+//! in one step: the model test checks it (and half its opens go through
+//! these steps); `registry_steps.rs` checks what may happen between them.
 
 use super::*;
 

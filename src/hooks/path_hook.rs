@@ -14,6 +14,8 @@
 ///                                // (default: REAL(ARG, ...) with every argument)
 ///     real: REAL;                // libc's function (crate::libc_real)
 ///     cancellation point;        // optional: libc's function is one
+///                                // (`cancellation direct;`: and the slow
+///                                // path makes only direct system calls)
 ///     fail: EXPR;                // what a panic in the slow path returns
 ///     set |NUMBER, TEXT| EXPR    // the slow path: NUMBER is the parsed
 ///                                // set number, TEXT() the path's bytes
@@ -53,6 +55,9 @@ macro_rules! path_hook {
     (@slow ; $fail:expr; $slow:expr) => { super::guarded($fail, || $slow) };
     (@slow point; $fail:expr; $slow:expr) => {
         super::guarded_cancellation_point($fail, || $slow)
+    };
+    (@slow direct; $fail:expr; $slow:expr) => {
+        super::guarded_at_point($fail, || $slow)
     };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };
     (@fast $real:path; $($arg:ident),*; $fast:expr) => { $fast };

@@ -29,7 +29,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         // A vfork child: its descriptor table is its own, the registry is
         // the parent's.
         // SAFETY: the child's own close.
-        return unsafe { libc_real::close(fd) };
+        return unsafe { libc_real::close_nocancel(fd) };
     }
     let Some(mut st) = lock() else {
         // Inside a signal handler that interrupted the shim: the dup is
@@ -41,7 +41,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         }
         fdtable::mark(fd, FdKind::Free);
         // SAFETY: the program's own close of its dup.
-        return unsafe { libc_real::close(fd) };
+        return unsafe { libc_real::close_nocancel(fd) };
     };
     let mut closed = Vec::new();
     let k = fdtable::kind(fd);
@@ -54,7 +54,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
     // SAFETY: the program closes its own descriptor; done under the lock so
     // that the number cannot be handed out again as a dup before the
     // registry forgets it.
-    let r = unsafe { libc_real::close(fd) };
+    let r = unsafe { libc_real::close_nocancel(fd) };
     let e = libc_real::errno();
     st.registry.forget_dup(&mut RealOps, fd, &mut closed);
     drop(st);

@@ -127,7 +127,7 @@ pub(crate) fn drain_pending_now(st: &mut State) {
         st.registry.forget_dup(&mut RealOps, fd, &mut closed);
         fdtable::mark(fd, FdKind::Free);
         // SAFETY: fd is the dup the program closed; it is ours to close now.
-        unsafe { libc_real::close(fd) };
+        unsafe { libc_real::close_nocancel(fd) };
     }
     log_closed(&closed);
 }

@@ -15,7 +15,7 @@ impl FdOps for RealOps {
     fn close(&mut self, fd: RawFd) {
         fdtable::mark(fd, FdKind::Free);
         // SAFETY: the registry only closes descriptors it owns.
-        unsafe { libc_real::close(fd) };
+        unsafe { libc_real::close_nocancel(fd) };
     }
     fn get_status_flags(&mut self, fd: RawFd) -> Result<i32, Errno> {
         libc_real::direct::status_flags(fd)

@@ -319,6 +319,40 @@ fn programs_started_while_another_thread_execs_get_nothing() {
     assert!(clean >= 100, "only {clean} children were started");
 }
 
+// Spec 7: "whatever an exec that failed made inheritable (members, the
+// state memfd) is close-on-exec or closed again before any other thread can
+// start a program": 2,000 execs that carry the sets and fail (EACCES) while
+// two other threads start programs without the shim.
+#[test]
+fn programs_started_while_another_thread_fails_to_exec_get_nothing() {
+    let _serial = one_at_a_time();
+    let dir = TempDir::new("exec-race-fail");
+    let log = dir.path().join("children.log");
+    let notexec = dir.file("not-executable", b"#!/bin/sh\n");
+    // 200 sets: each failed exec's preparation is long enough to meet.
+    let a = dir.file("a.txt", b"set one");
+    let specs: Vec<String> = (1..=200).map(|s| format!("fd=3,set={s}")).collect();
+    let mut cmd = preloaded(c_test("exec_race"));
+    only_inherited(&mut cmd);
+    cmd.env("FDSET_ADD_FD", specs.join(";"));
+    inherit_fds(&mut cmd, vec![(open_for_child(&a, false, true), 3)]);
+    cmd.arg("failexec")
+        .arg(count(2_000, 50_000))
+        .arg(c_test("fd_leak_check"))
+        .arg(&log)
+        .arg(&notexec);
+    let out = run_with_deadline(cmd, deadline());
+    assert_ok(&out);
+    let (clean, leaks) = leak_lines(&log);
+    assert!(
+        leaks.is_empty(),
+        "{} leak lines, {clean} children clean: {:?}",
+        leaks.len(),
+        &leaks[..leaks.len().min(10)]
+    );
+    assert!(clean >= 20, "only {clean} children were started");
+}
+
 // Spec 7: two threads that exec at once leave nothing behind: no memfd or
 // member copy piles up over 100 generations, and a program started without
 // the shim at the end gets nothing.

@@ -61,6 +61,28 @@ const HOOKS: &[&str] = &[
     "popen",
     "pclose",
     "vfork",
+    // Spec sections 6 and 7 under concurrency: _Fork takes the exec gate
+    // and the registry lock like fork; the caller's posix_spawn file
+    // actions are recorded; the program's signal handlers run behind the
+    // shim's trampoline.
+    "_Fork",
+    "posix_spawn_file_actions_init",
+    "posix_spawn_file_actions_destroy",
+    "posix_spawn_file_actions_addclose",
+    "posix_spawn_file_actions_adddup2",
+    "posix_spawn_file_actions_addopen",
+    "posix_spawn_file_actions_addclosefrom_np",
+    "posix_spawn_file_actions_addchdir_np",
+    "posix_spawn_file_actions_addfchdir_np",
+    "posix_spawn_file_actions_addtcsetpgrp_np",
+    "sigaction",
+    "__sigaction",
+    "signal",
+    "bsd_signal",
+    "ssignal",
+    "sysv_signal",
+    "__sysv_signal",
+    "sigset",
 ];
 
 /// The issue 2 hooks that must be there whatever else is.

@@ -481,6 +481,10 @@ fn main() {
         &|cmd| launch_sets(cmd, &data, 100),
     );
 
+    // 6. What a fork costs the parent (the exec gate's share and the
+    // registry lock taken around it by the fork handlers).
+    fork_row(&mut rows, rounds, &data);
+
     // 7. QMP, from a client in the same machine (the benchmark process talks
     // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
     // many as the limit allows) and add-fd+remove-fd round trips.
@@ -513,6 +517,33 @@ fn main() {
     if rows.iter().any(|r| r.pass == Some(false)) {
         std::process::exit(1);
     }
+}
+
+/// `c-tests/bench_fork.c`: the parent's CPU time per fork, with the shim
+/// (holding set 1 and a dup of it) and without. For information: the fork
+/// itself (copying the page tables) is most of it.
+fn fork_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+    let prog = c_test("bench_fork");
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let mut plain = command(&prog, false);
+        plain.arg("400");
+        off.extend(run_numbers(plain, Duration::from_secs(120)).unwrap_or_default());
+        let mut shim = command(&prog, true);
+        shim.args(["400", "/dev/fdset/1"]);
+        launch_sets(&mut shim, data, 1);
+        on.extend(run_numbers(shim, Duration::from_secs(120)).unwrap_or_default());
+    }
+    if off.is_empty() || on.is_empty() {
+        return;
+    }
+    let (off, on) = (median(off) / 1e3, median(on) / 1e3);
+    rows.push(Row {
+        figure: "fork+_exit+waitpid, parent's CPU, with/without".into(),
+        value: format!("{:+.1} us ({on:.1} vs {off:.1} us)", on - off),
+        target: "-".into(),
+        pass: None,
+    });
 }
 
 fn print_table(rows: &[Row]) {

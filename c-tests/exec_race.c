@@ -17,6 +17,14 @@
  *     descriptors (the count of generation 0) and no stray "fdset-state"
  *     memfd; the last one starts CHECKER without the shim. "ok GEN".
  *
+ *   exec_race failexec ITERS CHECKER LOG NOTEXEC
+ *     Like spawn (two spawning threads), but thread A's execs fail: ITERS
+ *     times execve of NOTEXEC
+ *     (a file without execute permission; the state is carried, so the
+ *     members are made inheritable, then the exec fails with EACCES).
+ *     Every failed exec must leave everything close-on-exec again before
+ *     thread B's next program starts. "ok ITERS".
+ *
  *   exec_race exec METHOD TARGET LOG
  *     Start TARGET LOG with the sets in reach, by METHOD: execve, execvp,
  *     posix_spawn, posix_spawnp (TARGET a name found in PATH for the p
@@ -170,6 +178,26 @@ static void mode_spawn(int gen, int gens) {
     exec_next("spawn", gen, gens, NULL);
 }
 
+static void mode_failexec(int iters, const char *notexec) {
+    pthread_t b, b2;
+    if (pthread_create(&b, NULL, spawner, clean_env())) FAIL("pthread_create");
+    if (pthread_create(&b2, NULL, spawner, clean_env())) FAIL("pthread_create");
+    char *argv[] = {(char *)notexec, NULL};
+    for (int i = 0; i < iters; i++) {
+        execve(notexec, argv, environ);
+        if (errno != EACCES) FAIL("execve %s", notexec);
+        /* In bursts of 20, then a pause: two threads start programs all
+         * along, so some of its starts meet the bursts, and the pauses let
+         * it have its turns while the exec gate keeps it out of a burst. */
+        if (i % 20 == 19) usleep(2000);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(b, NULL);
+    pthread_join(b2, NULL);
+    wait_all_children();
+    printf("ok %d\n", iters);
+}
+
 static pthread_barrier_t both;
 static int double_gen, double_gens;
 static const char *double_fds;
@@ -294,6 +322,10 @@ int main(int argc, char **argv) {
         checker = argv[4];
         logfile = argv[5];
         mode_double(atoi(argv[2]), atoi(argv[3]), argc > 6 ? argv[6] : NULL);
+    } else if (argc == 6 && !strcmp(argv[1], "failexec")) {
+        checker = argv[3];
+        logfile = argv[4];
+        mode_failexec(atoi(argv[2]), argv[5]);
     } else if (argc == 5 && !strcmp(argv[1], "exec")) {
         mode_exec(argv[2], argv[3], argv[4]);
     } else if (argc == 5 && !strcmp(argv[1], "actions")) {

@@ -14,11 +14,11 @@
 //! interrupts one in the middle leaves nothing half done, and the child of
 //! a fork finds it consistent. The program's own `malloc` is untouched.
 //!
-//! Blocks of 16 B to 256 KiB come in power-of-two size classes, carved from
-//! 1 MiB chunks of one reserved region (pages are touched only when used);
-//! a freed block goes back to its class's free list, a Treiber stack whose
-//! head carries a 32-bit tag against ABA. Larger blocks are mappings of
-//! their own.
+//! Blocks of 16 B to 256 KiB come in power-of-two size classes, carved a
+//! page at a time from one reserved region, made writable 1 MiB at a time
+//! (pages are touched only when used); a freed block goes back to its
+//! class's free list, a Treiber stack whose head carries a 32-bit tag
+//! against ABA. Larger blocks are mappings of their own.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -39,16 +39,14 @@ const REGION_SHIFTS: [u32; 7] = [32, 31, 30, 29, 28, 27, 26];
 /// The reserved region: its base, with log2 of its size in the low bits
 /// (the base is page-aligned). 0: not reserved yet.
 static REGION: AtomicUsize = AtomicUsize::new(0);
-static NEXT_CHUNK: AtomicUsize = AtomicUsize::new(0);
-/// A chunk made writable by a caller that lost the race to install it,
-/// kept for the next one that needs a chunk (its number + 1; 0: none).
-static SPARE: AtomicUsize = AtomicUsize::new(0);
+/// How much of the region has been handed out (page multiples), and how
+/// much of it is writable (chunk multiples).
+static BUMP: AtomicUsize = AtomicUsize::new(0);
+static COMMITTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Per class: the free list's head, `tag << 32 | (block number + 1)` (0 in
-/// the low half: empty), and the bump position in the chunk being carved,
-/// `(chunk + 1) << 32 | offset` (0: no chunk yet).
+/// the low half: empty).
 static FREE: [AtomicU64; CLASSES] = [const { AtomicU64::new(0) }; CLASSES];
-static BUMP: [AtomicU64; CLASSES] = [const { AtomicU64::new(0) }; CLASSES];
 
 fn class_of(size: usize) -> usize {
     let size = size.max(1 << MIN_SHIFT);
@@ -111,26 +109,34 @@ fn region() -> Option<(usize, usize)> {
     Some((r & !(PAGE - 1), 1 << (shift - CHUNK_SHIFT as usize)))
 }
 
-/// A fresh writable chunk: its number, or `None` when out of memory.
-fn new_chunk() -> Option<usize> {
-    let spare = SPARE.swap(0, Ordering::AcqRel);
-    if spare != 0 {
-        return Some(spare - 1);
-    }
+/// `len` bytes (a page multiple) of the region, writable: their offset.
+/// Handed out densely, so that the shim's memory spans few pages (a fork
+/// copies the page tables of what is touched).
+fn bump(len: usize) -> Option<usize> {
     let (base, chunks) = region()?;
-    let n = NEXT_CHUNK.fetch_add(1, Ordering::AcqRel);
-    if n >= chunks {
-        return None;
+    let total = chunks << CHUNK_SHIFT;
+    let start = BUMP.fetch_add(len, Ordering::AcqRel);
+    let end = start.checked_add(len).filter(|&e| e <= total)?;
+    loop {
+        let done = COMMITTED.load(Ordering::Acquire);
+        if done >= end {
+            return Some(start);
+        }
+        let upto = end.next_multiple_of(CHUNK).min(total);
+        // SAFETY: done..upto lies inside the reserved region, which is
+        // ours; making a part writable twice (a racing caller) is harmless.
+        let r = unsafe {
+            libc::mprotect(
+                (base + done) as *mut libc::c_void,
+                upto - done,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if r != 0 {
+            return None;
+        }
+        let _ = COMMITTED.compare_exchange(done, upto, Ordering::AcqRel, Ordering::Acquire);
     }
-    // SAFETY: chunk n lies inside the reserved region, which is ours.
-    let r = unsafe {
-        libc::mprotect(
-            (base + (n << CHUNK_SHIFT)) as *mut libc::c_void,
-            CHUNK,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )
-    };
-    (r == 0).then_some(n)
 }
 
 fn region_base() -> usize {
@@ -199,41 +205,25 @@ fn push(class: usize, p: *mut u8, number: u32) {
     }
 }
 
-/// A block carved from the class's current chunk (a new chunk when it is used up).
+/// A block of a class whose free list is empty: a fresh page (or, from
+/// 4 KiB up, one block) of the region; the page's other blocks go on the
+/// list. Every piece handed out is a page multiple at a page boundary, so
+/// each block is aligned to its size up to a page.
 fn carve(class: usize) -> *mut u8 {
-    let size = class_size(class) as u64;
-    let bump = &BUMP[class];
-    let mut cur = bump.load(Ordering::Acquire);
-    loop {
-        let chunk = cur >> 32;
-        let offset = cur & 0xffff_ffff;
-        if chunk != 0 && offset + size <= CHUNK as u64 {
-            match bump.compare_exchange_weak(cur, cur + size, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    let at = ((chunk as usize - 1) << CHUNK_SHIFT) + offset as usize;
-                    return block_addr((at >> MIN_SHIFT) as u32);
-                }
-                Err(now) => {
-                    cur = now;
-                    continue;
-                }
-            }
-        }
-        let Some(fresh) = new_chunk() else {
-            return std::ptr::null_mut();
-        };
-        let next = (fresh as u64 + 1) << 32 | size;
-        match bump.compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return block_addr((fresh << (CHUNK_SHIFT - MIN_SHIFT)) as u32),
-            Err(now) => {
-                // Another caller installed a chunk first: keep this one for
-                // later (or give it up if a spare is already kept).
-                // (If a spare is kept already, this chunk stays unused.)
-                let _ = SPARE.compare_exchange(0, fresh + 1, Ordering::AcqRel, Ordering::Acquire);
-                cur = now;
-            }
-        }
+    let size = class_size(class);
+    let batch = size.max(PAGE);
+    let Some(start) = bump(batch) else {
+        return std::ptr::null_mut();
+    };
+    let p = (region_base() + start) as *mut u8;
+    let mut off = size;
+    while off < batch {
+        // SAFETY: inside the batch just handed out.
+        let q = unsafe { p.add(off) };
+        push(class, q, block_number(q));
+        off += size;
     }
+    p
 }
 
 /// A mapping of its own for a large block, aligned to `align` (>= a page).

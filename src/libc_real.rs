@@ -274,6 +274,14 @@ pub mod direct {
     }
 }
 
+/// `close(2)` itself: like libc's `close`, but not a cancellation point
+/// (the open and close of sets use it, so that they need not disable
+/// cancellation; see `hooks::cancel`). -1 with errno set on failure.
+pub fn close_nocancel(fd: c_int) -> c_int {
+    // SAFETY: an integer-only system call.
+    unsafe { libc::syscall(libc::SYS_close, fd) as c_int }
+}
+
 /// `fcntl` is not hooked, so calling it directly is safe.
 pub fn fcntl_int(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
     // SAFETY: integer-argument fcntl commands only.
@@ -283,8 +291,16 @@ pub fn fcntl_int(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
 /// Write all of `buf` to `fd` (stderr logging); errors are ignored.
 pub fn write_all(fd: c_int, mut buf: &[u8]) {
     while !buf.is_empty() {
-        // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr() as *const c_void, buf.len()) };
+        // SAFETY: buf is valid for its length. The system call itself, not
+        // libc's write: no cancellation point inside the slow paths.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_write,
+                fd,
+                buf.as_ptr() as *const c_void,
+                buf.len(),
+            )
+        };
         if n < 0 {
             if errno() == libc::EINTR {
                 continue;

@@ -464,7 +464,7 @@ pub unsafe fn run_exec(
             exec_gate::hide_exposed();
             return plain();
         }
-        let _share = exec_gate::exec_share();
+        let _share = exec_gate::quiet_share();
         return plain();
     }
     if crate::state::process_owner::foreign_process() {

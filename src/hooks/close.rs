@@ -1,7 +1,7 @@
 //! `close`, `fclose`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
 //! closes by the refcount rules, a shim-owned number is not the program's.
 
-use super::{guarded, guarded_cancellation_point};
+use super::{guarded, guarded_at_point, guarded_cancellation_point};
 use crate::libc_real;
 use crate::state::fdtable::{self, FdKind};
 use libc::{FILE, c_int, c_uint};
@@ -25,7 +25,7 @@ extern "C-unwind" fn close_slow(fd: c_int) -> c_int {
     if kind == FdKind::Free {
         return libc_real::close(fd);
     }
-    guarded_cancellation_point(-1, || crate::ops::close::close_marked(fd, kind))
+    guarded_at_point(-1, || crate::ops::close::close_marked(fd, kind))
 }
 
 #[unsafe(no_mangle)]

@@ -34,7 +34,7 @@ macro_rules! open_hook {
             path: path;
             fast: $real(path, flags, mode_if_needed(flags, mode));
             real: $real;
-            cancellation point;
+            cancellation direct;
             fail: -1;
             set |n, text| open_fdset(text, n, flags)
         }
@@ -49,7 +49,7 @@ macro_rules! openat_hook {
             path: path;
             fast: $real(dirfd, path, flags, mode_if_needed(flags, mode));
             real: $real;
-            cancellation point;
+            cancellation direct;
             fail: -1;
             set |n, text| open_fdset(text, n, flags)
         }
@@ -64,25 +64,25 @@ openat_hook!(openat64, libc_real::openat64);
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of open without a mode.
     fn __open_2(path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::open_2; cancellation point; fail: -1;
+    path: path; real: libc_real::open_2; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of open64 without a mode.
     fn __open64_2(path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::open64_2; cancellation point; fail: -1;
+    path: path; real: libc_real::open64_2; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of openat without a mode.
     fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::openat_2; cancellation point; fail: -1;
+    path: path; real: libc_real::openat_2; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 path_hook! {
     /// `_FORTIFY_SOURCE` variant of openat64 without a mode.
     fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
-    path: path; real: libc_real::openat64_2; cancellation point; fail: -1;
+    path: path; real: libc_real::openat64_2; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, flags)
 }
 
@@ -91,13 +91,13 @@ const CREAT_FLAGS: c_int = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC;
 path_hook! {
     /// `creat(p, m)` is `open(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
     fn creat(path: *const c_char, mode: mode_t) -> c_int;
-    path: path; real: libc_real::creat; cancellation point; fail: -1;
+    path: path; real: libc_real::creat; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, CREAT_FLAGS)
 }
 path_hook! {
     /// `creat64(p, m)` is `open64(p, O_CREAT|O_WRONLY|O_TRUNC, m)`.
     fn creat64(path: *const c_char, mode: mode_t) -> c_int;
-    path: path; real: libc_real::creat64; cancellation point; fail: -1;
+    path: path; real: libc_real::creat64; cancellation direct; fail: -1;
     set |n, text| open_fdset(text, n, CREAT_FLAGS)
 }
 

@@ -20,6 +20,8 @@
 ///                                // (default: REAL(ARG, ...) with every argument)
 ///     real: REAL;                // libc's function (crate::libc_real)
 ///     cancellation point;        // optional: libc's function is one
+///                                // (`cancellation direct;`: and the slow
+///                                // path makes only direct system calls)
 ///     fail: EXPR;                // what a panic in the slow path returns
 ///     set |NUMBER, TEXT| EXPR    // the slow path: NUMBER is the parsed
 ///                                // set number, TEXT() the path's bytes
@@ -89,6 +91,9 @@ macro_rules! path_hook {
     (@test $test:path) => { $test };
     (@quick) => { crate::ops::set_path::may_be_set_path };
     (@quick $quick:path) => { $quick };
+    (@slow direct; $fail:expr; $slow:expr) => {
+        super::guarded_at_point($fail, || $slow)
+    };
     (@fast $real:path; $($arg:ident),*; ) => { $real($($arg),*) };
     (@fast $real:path; $($arg:ident),*; $fast:expr) => { $fast };
 }

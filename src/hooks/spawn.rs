@@ -71,7 +71,7 @@ pub unsafe extern "C-unwind" fn system(cmd: *const c_char) -> c_int {
         // holding a share of the exec gate throughout (the shim cannot see
         // when libc starts the child).
         None => {
-            let _share = crate::state::exec_gate::share();
+            let _share = crate::state::exec_gate::quiet_share();
             // SAFETY: the caller's argument.
             unsafe { libc_real::system(cmd) }
         }
@@ -87,7 +87,7 @@ pub unsafe extern "C-unwind" fn popen(cmd: *const c_char, mode: *const c_char) -
     match carried {
         Some(fp) => fp,
         None => {
-            let _share = crate::state::exec_gate::share();
+            let _share = crate::state::exec_gate::quiet_share();
             // SAFETY: the caller's arguments.
             unsafe { libc_real::popen(cmd, mode) }
         }

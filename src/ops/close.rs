@@ -28,7 +28,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
     if in_vfork_child() {
         // A vfork child: its descriptor table is its own, the registry is
         // the parent's.
-        return libc_real::close(fd);
+        return libc_real::close_nocancel(fd);
     }
     let Some(mut st) = lock() else {
         // Inside a signal handler that interrupted the shim: the dup is
@@ -39,7 +39,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
             return 0;
         }
         fdtable::mark(fd, FdKind::Free);
-        return libc_real::close(fd);
+        return libc_real::close_nocancel(fd);
     };
     let mut closed = Vec::new();
     let k = fdtable::kind(fd);

@@ -180,8 +180,30 @@ pub unsafe fn hold_back(sig: libc::c_int, info: *const libc::siginfo_t) -> bool 
     false
 }
 
-/// A critical section ended: raise again what was held back for this
-/// thread, unless it is still inside another one.
+thread_local! {
+    /// Slow paths of hooks this thread is inside (`hooks::guarded`): held
+    /// signals wait for the hook's exit, outside its `catch_unwind`, where a
+    /// handler may be cancelled or jump away like after any libc call.
+    static SLOW_PATHS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A hook's slow path begins.
+#[inline]
+pub fn enter_slow_path() {
+    SLOW_PATHS.with(|n| n.set(n.get() + 1));
+}
+
+/// A hook's slow path ended (its `catch_unwind` is behind): call the
+/// handlers of what was held back.
+#[inline]
+pub fn leave_slow_path() {
+    SLOW_PATHS.with(|n| n.set(n.get().saturating_sub(1)));
+    release();
+}
+
+/// A critical section ended: call the handlers of what was held back for
+/// this thread, unless it is still inside another section (or a hook's
+/// slow path, which calls them when it ends).
 #[inline]
 pub fn release() {
     if COUNT.load(Ordering::Acquire) != 0 {
@@ -191,7 +213,7 @@ pub fn release() {
 
 #[cold]
 fn release_now() {
-    if in_critical_section() {
+    if in_critical_section() || SLOW_PATHS.with(|n| n.get()) > 0 {
         return;
     }
     let me = this_thread();

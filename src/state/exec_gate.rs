@@ -43,8 +43,8 @@ thread_local! {
     /// Shares this thread holds (more than one only when a signal handler
     /// started a program while its thread was starting one).
     static MY_SHARES: Cell<usize> = const { Cell::new(0) };
-    /// Of those, the shares of execs (see [`ExecShare`]).
-    static MY_EXEC_SHARES: Cell<usize> = const { Cell::new(0) };
+    /// Of those, the quiet ones (see [`QuietShare`]).
+    static MY_QUIET_SHARES: Cell<usize> = const { Cell::new(0) };
 }
 
 fn this_thread() -> usize {
@@ -116,26 +116,27 @@ pub extern "C" fn share_end_quietly() {
 }
 
 /// Whether this thread holds a share that signals are held back for
-/// (`deferred_signals`): a fork's or a spawn's. An exec's share is not one
-/// (a signal held back there would be lost with the process image), nor is
-/// the whole gate (held with signals blocked, see [`hold`]).
+/// (`deferred_signals`): a fork's or a spawn's. A quiet share is not one,
+/// nor is the whole gate (held with signals blocked, see [`hold`]).
 pub fn busy_here() -> bool {
-    MY_SHARES.with(Cell::get) > MY_EXEC_SHARES.with(Cell::get)
+    MY_SHARES.with(Cell::get) > MY_QUIET_SHARES.with(Cell::get)
 }
 
-/// The share of an exec that carries nothing, held until the exec has
-/// happened (or failed and returned).
-pub struct ExecShare(Share);
+/// A share during which signals are not held back: an exec's that carries
+/// nothing (a signal held back there would be lost with the process
+/// image), and libc's own `system` and `popen` (which may run for long:
+/// the program's handlers must not wait for the command to end).
+pub struct QuietShare(Share);
 
-pub fn exec_share() -> ExecShare {
+pub fn quiet_share() -> QuietShare {
     let s = share();
-    MY_EXEC_SHARES.with(|n| n.set(n.get() + 1));
-    ExecShare(s)
+    MY_QUIET_SHARES.with(|n| n.set(n.get() + 1));
+    QuietShare(s)
 }
 
-impl Drop for ExecShare {
+impl Drop for QuietShare {
     fn drop(&mut self) {
-        MY_EXEC_SHARES.with(|n| n.set(n.get().saturating_sub(1)));
+        MY_QUIET_SHARES.with(|n| n.set(n.get().saturating_sub(1)));
     }
 }
 
@@ -293,5 +294,5 @@ pub fn after_fork_child() {
     HOLDER.store(0, Ordering::Release);
     GATE.store(0, Ordering::Release);
     MY_SHARES.with(|n| n.set(0));
-    MY_EXEC_SHARES.with(|n| n.set(0));
+    MY_QUIET_SHARES.with(|n| n.set(0));
 }

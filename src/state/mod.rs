@@ -125,7 +125,7 @@ pub(crate) fn drain_pending_now(st: &mut State) {
         PENDING_COUNT.fetch_sub(1, Ordering::AcqRel);
         st.registry.forget_dup(&mut RealOps, fd, &mut closed);
         fdtable::mark(fd, FdKind::Free);
-        libc_real::close(fd);
+        libc_real::close_nocancel(fd);
     }
     log_closed(&closed);
 }

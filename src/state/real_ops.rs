@@ -14,7 +14,7 @@ impl FdOps for RealOps {
     }
     fn close(&mut self, fd: RawFd) {
         fdtable::mark(fd, FdKind::Free);
-        libc_real::close(fd);
+        libc_real::close_nocancel(fd);
     }
     fn get_status_flags(&mut self, fd: RawFd) -> Result<i32, Errno> {
         libc_real::direct::status_flags(fd)

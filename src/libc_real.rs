@@ -32,6 +32,7 @@ pub fn resolve_all() {
     exec_fns::resolve_all();
     file_action_fns::resolve_all();
     look_fns::resolve_all();
+    resolve(&SYSCALL_SLOT, b"syscall\0");
 }
 
 /// `syscall`'s slot, which the x86_64 hook jumps through directly
@@ -277,9 +278,11 @@ pub mod direct {
 /// `close(2)` itself: like libc's `close`, but not a cancellation point
 /// (the open and close of sets use it, so that they need not disable
 /// cancellation; see `hooks::cancel`). -1 with errno set on failure.
+/// Through libc's own `syscall` (its slot): `libc::syscall` would bind to
+/// the shim's `syscall` hook, which sends `SYS_close` to the `close` hook.
 pub fn close_nocancel(fd: c_int) -> c_int {
     // SAFETY: an integer-only system call.
-    unsafe { libc::syscall(libc::SYS_close, fd) as c_int }
+    unsafe { syscall(libc::SYS_close, fd as libc::c_long, 0, 0, 0, 0, 0) as c_int }
 }
 
 /// `fcntl` is not hooked, so calling it directly is safe.
@@ -294,11 +297,14 @@ pub fn write_all(fd: c_int, mut buf: &[u8]) {
         // SAFETY: buf is valid for its length. The system call itself, not
         // libc's write: no cancellation point inside the slow paths.
         let n = unsafe {
-            libc::syscall(
+            syscall(
                 libc::SYS_write,
-                fd,
-                buf.as_ptr() as *const c_void,
-                buf.len(),
+                fd as libc::c_long,
+                buf.as_ptr() as libc::c_long,
+                buf.len() as libc::c_long,
+                0,
+                0,
+                0,
             )
         };
         if n < 0 {

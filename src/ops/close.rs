@@ -54,7 +54,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
     // Closed once the registry has forgotten it, so that the number cannot
     // be handed out again before that; and after the lock is released, so
     // that other threads do not wait for the system call.
-    let r = libc_real::close(fd);
+    let r = libc_real::close_nocancel(fd);
     let e = libc_real::errno();
     log_closed(&closed);
     libc_real::set_errno(e);

@@ -109,7 +109,7 @@ fn open_in_two_steps(
                 // of a raw fork whose copy a parent thread held: either way
                 // the first lock() above would have failed already.
                 if let Ok(fd) = made {
-                    libc_real::close(fd);
+                    libc_real::close_nocancel(fd);
                 }
                 return plan.dup_failed(libc::EAGAIN);
             }
@@ -123,7 +123,7 @@ fn open_in_two_steps(
                 Recorded::Failed(failed) => return failed,
                 // Maybe a copy of whatever took the member's number: not ours.
                 Recorded::Again => {
-                    libc_real::close(fd);
+                    libc_real::close_nocancel(fd);
                 }
             }
         }

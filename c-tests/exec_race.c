@@ -174,6 +174,9 @@ static void mode_spawn(int gen, int gens) {
     if (pthread_create(&b, NULL, spawner, env)) FAIL("pthread_create");
     struct timespec t = {0, (long)(rand_r(&(unsigned){(unsigned)(gen * 7919 + getpid())}) % 3000) * 1000};
     nanosleep(&t, NULL);
+    /* At least one program started in each generation, however loaded the
+     * machine (so that the test always meets the exec with some). */
+    while (atomic_load(&children) == 0) usleep(100);
     /* Children started so far in this generation go with the exec. */
     exec_next("spawn", gen, gens, NULL);
 }

@@ -8,23 +8,11 @@
  *
  *   fork_underscore FORKS */
 #include "stress_common.h"
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
-static atomic_int stop;
-
-static void *busy(void *arg) {
-    (void)arg;
-    while (!atomic_load(&stop)) {
-        int fd = open("/dev/fdset/1", O_RDONLY);
-        CHECK(fd >= 0, "busy open");
-        CHECK(close(fd) == 0, "busy close");
-    }
-    return NULL;
-}
+static struct set_openers openers;
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: fork_underscore FORKS\n"); return 2; }
@@ -32,9 +20,7 @@ int main(int argc, char **argv) {
     struct fd_snapshot *before = malloc(sizeof *before), *after = malloc(sizeof *after);
     CHECK(before && after, "malloc");
     snapshot_fds(before);
-    pthread_t b1, b2;
-    CHECK(pthread_create(&b1, NULL, busy, NULL) == 0, "pthread_create");
-    CHECK(pthread_create(&b2, NULL, busy, NULL) == 0, "pthread_create");
+    start_set_openers(&openers);
     int hung = 0, failed = 0;
     for (long i = 0; i < forks; i++) {
         pid_t pid = _Fork();
@@ -67,9 +53,7 @@ int main(int argc, char **argv) {
         if (WIFEXITED(status) && WEXITSTATUS(status) != 0) failed++;
         if (hung) break; /* one is enough to fail */
     }
-    atomic_store(&stop, 1);
-    pthread_join(b1, NULL);
-    pthread_join(b2, NULL);
+    stop_set_openers(&openers);
     CHECK(hung == 0 && failed == 0, "%d of %ld _Fork children hung, %d failed", hung, forks, failed);
     snapshot_fds(after);
     expect_same_fds(before, after, "by forking");

@@ -10,31 +10,17 @@
  *
  *   raw_fork FORKS */
 #include "stress_common.h"
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
-static atomic_int stop;
-
-static void *busy(void *arg) {
-    (void)arg;
-    while (!atomic_load(&stop)) {
-        int fd = open("/dev/fdset/1", O_RDONLY);
-        CHECK(fd >= 0, "busy open");
-        CHECK(close(fd) == 0, "busy close");
-    }
-    return NULL;
-}
+static struct set_openers openers;
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: raw_fork FORKS\n"); return 2; }
     long forks = atol(argv[1]);
-    pthread_t b1, b2;
-    CHECK(pthread_create(&b1, NULL, busy, NULL) == 0, "pthread_create");
-    CHECK(pthread_create(&b2, NULL, busy, NULL) == 0, "pthread_create");
+    start_set_openers(&openers);
     int hung = 0, failed = 0, eagain = 0;
     for (long i = 0; i < forks && !hung; i++) {
         int mine = open("/dev/fdset/1", O_RDONLY);
@@ -68,9 +54,7 @@ int main(int argc, char **argv) {
         if (!hung && WIFEXITED(status) && WEXITSTATUS(status) == 10) eagain++;
         else if (!hung && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) failed++;
     }
-    atomic_store(&stop, 1);
-    pthread_join(b1, NULL);
-    pthread_join(b2, NULL);
+    stop_set_openers(&openers);
     CHECK(hung == 0 && failed == 0, "raw fork children: %d hung, %d failed", hung, failed);
     printf("ok %ld (%d got EAGAIN)\n", forks, eagain);
     return 0;

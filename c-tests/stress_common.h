@@ -89,4 +89,35 @@ static inline void expect_content(int fd, const char *want, const char *what) {
     CHECK(pread(fd, buf, n, 0) == (ssize_t)n && !memcmp(buf, want, n), "%s: wrong content '%s'", what, buf);
 }
 
+/* Two threads that open and close set 1 until told to stop, so that the
+ * registry lock is often held when the main thread forks. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct set_openers {
+    pthread_t threads[2];
+    atomic_int stop;
+};
+
+static inline void *set_opener(void *arg) {
+    struct set_openers *o = arg;
+    while (!atomic_load(&o->stop)) {
+        int fd = open("/dev/fdset/1", O_RDONLY);
+        CHECK(fd >= 0, "busy open");
+        CHECK(close(fd) == 0, "busy close");
+    }
+    return NULL;
+}
+
+static inline void start_set_openers(struct set_openers *o) {
+    atomic_store(&o->stop, 0);
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&o->threads[i], NULL, set_opener, o) == 0, "pthread_create");
+}
+
+static inline void stop_set_openers(struct set_openers *o) {
+    atomic_store(&o->stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(o->threads[i], NULL);
+}
+
 #endif

@@ -11,17 +11,7 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 
-static atomic_int stop;
-
-static void *busy(void *arg) {
-    (void)arg;
-    while (!atomic_load(&stop)) {
-        int fd = open("/dev/fdset/1", O_RDONLY);
-        CHECK(fd >= 0, "busy open");
-        CHECK(close(fd) == 0, "busy close");
-    }
-    return NULL;
-}
+static struct set_openers openers;
 
 static void *forker(void *arg) {
     long forks = (long)arg;
@@ -56,14 +46,11 @@ int main(int argc, char **argv) {
     struct fd_snapshot *before = malloc(sizeof *before), *after = malloc(sizeof *after);
     CHECK(before && after, "malloc");
     snapshot_fds(before);
-    pthread_t b1, b2, f;
-    CHECK(pthread_create(&b1, NULL, busy, NULL) == 0, "pthread_create");
-    CHECK(pthread_create(&b2, NULL, busy, NULL) == 0, "pthread_create");
+    pthread_t f;
+    start_set_openers(&openers);
     CHECK(pthread_create(&f, NULL, forker, (void *)atol(argv[1])) == 0, "pthread_create");
     pthread_join(f, NULL);
-    atomic_store(&stop, 1);
-    pthread_join(b1, NULL);
-    pthread_join(b2, NULL);
+    stop_set_openers(&openers);
     snapshot_fds(after);
     expect_same_fds(before, after, "by forking");
     printf("ok %s\n", argv[1]);

@@ -6,55 +6,39 @@ use crate::carry::privileged::Target;
 use crate::libc_real::{self, CharPP};
 use libc::{FILE, c_char, c_int};
 
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn posix_spawn(
-    pid: *mut libc::pid_t,
-    path: *const c_char,
-    fa: *const libc::posix_spawn_file_actions_t,
-    attr: *const libc::posix_spawnattr_t,
-    argv: CharPP,
-    envp: CharPP,
-) -> c_int {
-    // SAFETY: the caller's arguments, passed on unchanged to the same libc
-    // call (or to the shim's version of it, which makes that call).
-    guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(
-            libc_real::posix_spawn,
-            Target::Path(path),
-            pid,
-            path,
-            fa,
-            attr,
-            argv,
-            envp,
-        )
-    })
+/// `posix_spawn` and `posix_spawnp`: the same hook but for the real
+/// function and how the program is found (a path, or a search of `PATH`).
+macro_rules! spawn_hook {
+    ($name:ident, $real:path, $target:ident) => {
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C-unwind" fn $name(
+            pid: *mut libc::pid_t,
+            path: *const c_char,
+            fa: *const libc::posix_spawn_file_actions_t,
+            attr: *const libc::posix_spawnattr_t,
+            argv: CharPP,
+            envp: CharPP,
+        ) -> c_int {
+            // SAFETY: the caller's arguments, passed on unchanged to the same
+            // libc call (or to the shim's version of it, which makes that call).
+            guarded(libc::EIO, || unsafe {
+                crate::carry::spawn::spawn(
+                    $real,
+                    Target::$target(path),
+                    pid,
+                    path,
+                    fa,
+                    attr,
+                    argv,
+                    envp,
+                )
+            })
+        }
+    };
 }
 
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn posix_spawnp(
-    pid: *mut libc::pid_t,
-    file: *const c_char,
-    fa: *const libc::posix_spawn_file_actions_t,
-    attr: *const libc::posix_spawnattr_t,
-    argv: CharPP,
-    envp: CharPP,
-) -> c_int {
-    // SAFETY: the caller's arguments, passed on unchanged to the same libc
-    // call (or to the shim's version of it, which makes that call).
-    guarded(libc::EIO, || unsafe {
-        crate::carry::spawn::spawn(
-            libc_real::posix_spawnp,
-            Target::Search(file),
-            pid,
-            file,
-            fa,
-            attr,
-            argv,
-            envp,
-        )
-    })
-}
+spawn_hook!(posix_spawn, libc_real::posix_spawn, Path);
+spawn_hook!(posix_spawnp, libc_real::posix_spawnp, Search);
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn system(cmd: *const c_char) -> c_int {

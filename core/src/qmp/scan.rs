@@ -281,6 +281,30 @@ impl Scanner {
     }
 
     fn step(&mut self, b: u8, input: &[u8]) -> Step {
+        match self.state {
+            State::Top
+            | State::Value
+            | State::ValueOrClose
+            | State::KeyOrClose
+            | State::Key
+            | State::Colon
+            | State::Next => self.structure_step(b),
+            State::Str(_) | State::Utf8 { .. } | State::Escape(_) => self.string_step(b),
+            State::Hex { .. } | State::LowBackslash(_) | State::LowU(_) => self.escape_step(b),
+            State::Minus
+            | State::Zero
+            | State::Int
+            | State::Dot
+            | State::Frac
+            | State::Exp
+            | State::ExpSign
+            | State::ExpInt => self.number_step(b, input),
+            State::Lit { .. } | State::ScalarDone => self.literal_step(b),
+        }
+    }
+
+    /// Between values: blanks, brackets, keys, `:` and `,`.
+    fn structure_step(&mut self, b: u8) -> Step {
         let pos = self.pos;
         let err = Step::Done(Found::Error(pos));
         match self.state {
@@ -341,6 +365,16 @@ impl Scanner {
                     _ => err,
                 }
             }
+            // The other states are dispatched elsewhere by `step`.
+            _ => err,
+        }
+    }
+
+    /// Inside a string: its bytes, UTF-8 sequences, the byte after a backslash.
+    fn string_step(&mut self, b: u8) -> Step {
+        let pos = self.pos;
+        let err = Step::Done(Found::Error(pos));
+        match self.state {
             State::Str(s) => match b {
                 b'"' if self.bad_utf8 => err,
                 b'"' => match s {
@@ -396,6 +430,16 @@ impl Scanner {
                 }
                 _ => err,
             },
+            // The other states are dispatched elsewhere by `step`.
+            _ => err,
+        }
+    }
+
+    /// The four hex digits of a `\\u` escape, and the second half of a surrogate pair.
+    fn escape_step(&mut self, b: u8) -> Step {
+        let pos = self.pos;
+        let err = Step::Done(Found::Error(pos));
+        match self.state {
             State::Hex { s, left, code, low } => {
                 // serde_json takes the four bytes of `\u` first, whatever they
                 // are, and judges them together (an error is at the fourth).
@@ -447,6 +491,16 @@ impl Scanner {
                 };
                 Step::Next
             }
+            // The other states are dispatched elsewhere by `step`.
+            _ => err,
+        }
+    }
+
+    /// The parts of a number (serde_json's grammar: no leading zeros, digits after `.` and `e`).
+    fn number_step(&mut self, b: u8, input: &[u8]) -> Step {
+        let pos = self.pos;
+        let err = Step::Done(Found::Error(pos));
+        match self.state {
             State::Minus => match b {
                 b'0' => {
                     self.state = State::Zero;
@@ -491,6 +545,16 @@ impl Scanner {
                 _ => err,
             },
             State::ExpInt => self.number_more(b, input, State::ExpInt, false, false),
+            // The other states are dispatched elsewhere by `step`.
+            _ => err,
+        }
+    }
+
+    /// `true`, `false`, `null`, and the delimiter after a top-level scalar.
+    fn literal_step(&mut self, b: u8) -> Step {
+        let pos = self.pos;
+        let err = Step::Done(Found::Error(pos));
+        match self.state {
             State::Lit { word, at } => {
                 if word.get(at as usize) != Some(&b) {
                     return err;
@@ -513,6 +577,8 @@ impl Scanner {
                     err
                 }
             }
+            // The other states are dispatched elsewhere by `step`.
+            _ => err,
         }
     }
 

@@ -15,7 +15,7 @@ pub struct PresentModes {
 impl PresentModes {
     pub fn of(set: &FdSet) -> PresentModes {
         let mut p = PresentModes::default();
-        for m in set.members.iter().filter(|m| !m.removed) {
+        for m in set.visible_members() {
             match m.access_mode() {
                 libc::O_RDONLY => p.rdonly += 1,
                 libc::O_WRONLY => p.wronly += 1,

@@ -52,7 +52,7 @@ impl Registry {
         };
         let mut modes = ServedModes::default();
         let mut newest = None;
-        for m in s.members.iter().filter(|m| !m.removed) {
+        for m in s.visible_members() {
             match m.access_mode() {
                 libc::O_RDONLY => modes.read = true,
                 libc::O_WRONLY => modes.write = true,
@@ -111,25 +111,7 @@ mod look_tests {
     //! the stat family answers from the set's members.
     use super::*;
 
-    struct NoOps;
-    impl FdOps for NoOps {
-        fn dup(&mut self, fd: RawFd, _: bool) -> Result<RawFd, Errno> {
-            Ok(fd + 1000)
-        }
-        fn close(&mut self, _: RawFd) {}
-        fn get_status_flags(&mut self, _: RawFd) -> Result<i32, Errno> {
-            Ok(0)
-        }
-        fn set_status_flags(&mut self, _: RawFd, _: i32) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn truncate(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-    }
+    use crate::registry::no_ops::NoOps;
 
     fn info(acc: i32) -> MemberInfo {
         MemberInfo {

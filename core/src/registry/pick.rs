@@ -55,7 +55,7 @@ impl Registry {
         let Some(s) = self.sets.get(&set) else {
             return PickOutcome::NoSuchSet { set };
         };
-        let mut visible = s.members.iter().rev().filter(|m| !m.removed).peekable();
+        let mut visible = s.visible_members().rev().peekable();
         if visible.peek().is_none() {
             return PickOutcome::NoVisibleMember { set };
         }
@@ -101,25 +101,7 @@ mod pick_tests {
     //! removed; `truncate` the newest that can write.
     use super::*;
 
-    struct NoOps;
-    impl FdOps for NoOps {
-        fn dup(&mut self, fd: RawFd, _: bool) -> Result<RawFd, Errno> {
-            Ok(fd + 1000)
-        }
-        fn close(&mut self, _: RawFd) {}
-        fn get_status_flags(&mut self, _: RawFd) -> Result<i32, Errno> {
-            Ok(0)
-        }
-        fn set_status_flags(&mut self, _: RawFd, _: i32) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn truncate(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-        fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
-            Ok(())
-        }
-    }
+    use crate::registry::no_ops::NoOps;
 
     fn info(acc: i32, regular: bool) -> MemberInfo {
         MemberInfo {

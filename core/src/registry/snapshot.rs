@@ -130,7 +130,7 @@ impl Registry {
                 prefetch(a.members.as_ptr());
             }
             into.push_set(id);
-            for m in s.members.iter().filter(|m| !m.removed) {
+            for m in s.visible_members() {
                 into.push_fd(m.fd, m.opaque.as_deref());
             }
         }

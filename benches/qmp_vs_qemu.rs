@@ -28,7 +28,7 @@
 //! fewer rounds.
 
 use fdset_core::scm::send_fds;
-use fdset_testkit::qmp::with_listener;
+use fdset_testkit::qmp::{Program, with_listener};
 use fdset_testkit::*;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -426,13 +426,63 @@ fn main() {
     let data = dir.file("data", b"x");
     let file = File::open(&data).unwrap();
     let fd = file.as_raw_fd();
+    let (mut servers, children) = start_servers(&qemu_bin, &dir);
+    for s in &mut servers {
+        let v = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
+        eprintln!("{}: {}", s.name, String::from_utf8_lossy(v).trim_end());
+    }
+    let pairs = if quick { 300 } else { 3_000 };
+    let queries = |n: usize| query_rounds(n, quick);
 
+    // Warm both up (page faults, first allocations).
+    let pair = |c: &mut Client, _| add_and_remove(c, fd);
+    measure(&mut servers, 100, pair);
+    let empty = measure(&mut servers, queries(100), query);
+
+    let mut table = Table { missed: 0 };
+    println!("load average at the start: {}", loadavg());
+    println!(
+        "QMP over a Unix socket, QEMU 7.2 vs the shim, same client ({}; RLIMIT_NOFILE {limit}: up to {} sets)",
+        if quick { "quick" } else { "full" },
+        counts[2]
+    );
+    table.header();
+    let p = measure(&mut servers, pairs, pair);
+    table.row("add-fd + remove-fd pair, no other set", &p[0], &p[1], &[]);
+    table.floor(&p[2]);
+
+    let filled = fill_sets(&mut servers, &counts, fd, &queries);
+    for (from, to, adds) in &filled.add_rows {
+        table.row(
+            &format!("add-fd into a new set ({from}..{to})"),
+            &adds[0],
+            &adds[1],
+            &[],
+        );
+    }
+    table.info_row("query-fdsets, no set", &empty[0], &empty[1]);
+    table.floor(&empty[2]);
+    query_rows(&mut table, &filled);
+    let p = measure(&mut servers[..2], pairs, pair);
+    table.row(
+        &format!("add-fd + remove-fd pair, {} other sets", counts[2]),
+        &p[0],
+        &p[1],
+        &[],
+    );
+    summary(&servers, &table);
+    drop(children);
+}
+
+/// QEMU 7.2, a program under the shim and the floor (a C thread answering
+/// at once), each with a connected client; the children stop when dropped.
+fn start_servers(qemu_bin: &Path, dir: &TempDir) -> ([Server; 3], (Program, Killed, Killed)) {
     let (qemu_child, qemu_client) = start_qemu(&qemu_bin, &dir);
     let (mut program, sock) = with_listener(&dir, |_| {});
     let shim_client = Client::connect(&sock, &mut program.child);
     let (floor_child, floor_client) = start_floor(&dir);
     // QEMU and the shim; the floor only where it is printed.
-    let mut servers = [
+    let servers = [
         Server {
             name: "QEMU 7.2",
             pid: qemu_child.0.id(),
@@ -452,65 +502,66 @@ fn main() {
             cold: Vec::new(),
         },
     ];
-    for s in &mut servers {
-        let v = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
-        eprintln!("{}: {}", s.name, String::from_utf8_lossy(v).trim_end());
-    }
-    let pairs = if quick { 300 } else { 3_000 };
-    let queries = |n: usize| {
-        let r = if n >= 10_000 {
-            30
-        } else if n >= 1_000 {
-            100
-        } else {
-            300
-        };
-        if quick { r / 5 } else { r }
-    };
+    (servers, (program, qemu_child, floor_child))
+}
 
-    // Warm both up (page faults, first allocations).
-    let pair = |c: &mut Client, _| {
-        let r = c.cmd(
-            b"{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": 0}}",
-            Some(fd),
-        );
-        let member = number_after(r, "fd")
-            .unwrap_or_else(|| panic!("add-fd: {}", String::from_utf8_lossy(r)));
-        let rm = format!(
-            "{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": 0, \"fd\": {member}}}}}"
-        );
-        let r = c.cmd(rm.as_bytes(), None);
-        assert!(
-            r.starts_with(b"{\"return\""),
-            "remove-fd: {}",
-            String::from_utf8_lossy(r)
-        );
+/// How many `query-fdsets` to time at `n` sets (fewer for the big replies).
+fn query_rounds(n: usize, quick: bool) -> usize {
+    let r = if n >= 10_000 {
+        30
+    } else if n >= 1_000 {
+        100
+    } else {
+        300
     };
-    measure(&mut servers, 100, pair);
-    let query = |c: &mut Client, _| {
-        let r = c.cmd(b"{\"execute\": \"query-fdsets\"}", None);
-        assert!(r.starts_with(b"{\"return\""), "query-fdsets");
-    };
-    let empty = measure(&mut servers, queries(100), query);
+    if quick { r / 5 } else { r }
+}
 
-    let mut table = Table { missed: 0 };
-    println!("load average at the start: {}", loadavg());
-    println!(
-        "QMP over a Unix socket, QEMU 7.2 vs the shim, same client ({}; RLIMIT_NOFILE {limit}: up to {} sets)",
-        if quick { "quick" } else { "full" },
-        counts[2]
+/// `add-fd` of `fd` to set 0 and `remove-fd` of the member it made.
+fn add_and_remove(c: &mut Client, fd: i32) {
+    let r = c.cmd(
+        b"{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": 0}}",
+        Some(fd),
     );
-    table.header();
-    let p = measure(&mut servers, pairs, pair);
-    table.row("add-fd + remove-fd pair, no other set", &p[0], &p[1], &[]);
-    table.floor(&p[2]);
+    let member =
+        number_after(r, "fd").unwrap_or_else(|| panic!("add-fd: {}", String::from_utf8_lossy(r)));
+    let rm = format!(
+        "{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": 0, \"fd\": {member}}}}}"
+    );
+    let r = c.cmd(rm.as_bytes(), None);
+    assert!(
+        r.starts_with(b"{\"return\""),
+        "remove-fd: {}",
+        String::from_utf8_lossy(r)
+    );
+}
 
-    // Fill the sets, one new set per add-fd, and query at each count.
+fn query(c: &mut Client, _: usize) {
+    let r = c.cmd(b"{\"execute\": \"query-fdsets\"}", None);
+    assert!(r.starts_with(b"{\"return\""), "query-fdsets");
+}
+
+/// What filling the sets measured: the add-fd rows, and per count the
+/// query-fdsets samples and each server's cost per set.
+struct Filled {
+    add_rows: Vec<(usize, usize, Vec<Sample>)>,
+    query_rows: Vec<(usize, Vec<Sample>)>,
+    per_set: Vec<(usize, Vec<f64>)>,
+}
+
+/// Fill QEMU's and the shim's sets, one new set per add-fd, and time
+/// query-fdsets at each count.
+fn fill_sets(
+    servers: &mut [Server],
+    counts: &[usize],
+    fd: i32,
+    queries: &dyn Fn(usize) -> usize,
+) -> Filled {
     let mut next = 1;
     let mut per_set = Vec::new();
     let mut query_rows = Vec::new();
     let mut add_rows = Vec::new();
-    for &n in &counts {
+    for &n in counts {
         if n < next {
             continue;
         }
@@ -569,21 +620,21 @@ fn main() {
         per_set.push((n, marginal));
         query_rows.push((n, q));
     }
-    for (from, to, adds) in &add_rows {
-        table.row(
-            &format!("add-fd into a new set ({from}..{to})"),
-            &adds[0],
-            &adds[1],
-            &[],
-        );
+    Filled {
+        add_rows,
+        query_rows,
+        per_set,
     }
-    table.info_row("query-fdsets, no set", &empty[0], &empty[1]);
-    table.floor(&empty[2]);
+}
+
+/// The query-fdsets rows, with the shim's cost per set and its flatness.
+fn query_rows(table: &mut Table, filled: &Filled) {
+    let (query_rows, per_set) = (&filled.query_rows, &filled.per_set);
     // Flat: each count's cost per set within 1.5 times the lowest of them
     // (a difference at or below zero is noise: no verdict but MISSED).
     let shim_per_set: Vec<f64> = per_set.iter().map(|(_, m)| m[1]).collect();
     let lowest = shim_per_set.iter().copied().fold(f64::INFINITY, f64::min);
-    for ((n, q), (_, marginal)) in query_rows.iter().zip(&per_set) {
+    for ((n, q), (_, marginal)) in query_rows.iter().zip(per_set) {
         let flat = marginal[1] / lowest;
         let pass = lowest > 0.0 && flat <= 1.5;
         let text = if lowest > 0.0 {
@@ -610,13 +661,10 @@ fn main() {
             "(query-version in the same blocks)"
         );
     }
-    let p = measure(&mut servers[..2], pairs, pair);
-    table.row(
-        &format!("add-fd + remove-fd pair, {} other sets", counts[2]),
-        &p[0],
-        &p[1],
-        &[],
-    );
+}
+
+/// The cold first commands, skipped events, the load, and the verdict.
+fn summary(servers: &[Server], table: &Table) {
     let cold: Vec<Sample> = servers
         .iter()
         .map(|s| Sample {
@@ -632,7 +680,7 @@ fn main() {
         us(cold[0].median()) / us(cold[1].median()),
         format!("(information; floor {:.1} µs)", us(cold[2].median()))
     );
-    for s in &servers {
+    for s in servers {
         if s.client.events > 0 {
             println!("({}: {} events skipped)", s.name, s.client.events);
         }
@@ -643,7 +691,4 @@ fn main() {
     } else {
         println!("all targets met");
     }
-    drop(program);
-    drop(qemu_child);
-    drop(floor_child);
 }

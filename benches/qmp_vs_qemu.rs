@@ -477,10 +477,10 @@ fn main() {
 /// QEMU 7.2, a program under the shim and the floor (a C thread answering
 /// at once), each with a connected client; the children stop when dropped.
 fn start_servers(qemu_bin: &Path, dir: &TempDir) -> ([Server; 3], (Program, Killed, Killed)) {
-    let (qemu_child, qemu_client) = start_qemu(&qemu_bin, &dir);
-    let (mut program, sock) = with_listener(&dir, |_| {});
+    let (qemu_child, qemu_client) = start_qemu(qemu_bin, dir);
+    let (mut program, sock) = with_listener(dir, |_| {});
     let shim_client = Client::connect(&sock, &mut program.child);
-    let (floor_child, floor_client) = start_floor(&dir);
+    let (floor_child, floor_client) = start_floor(dir);
     // QEMU and the shim; the floor only where it is printed.
     let servers = [
         Server {

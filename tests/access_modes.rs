@@ -161,7 +161,11 @@ fn each_mode_through_fdset_ctl() {
         for op in OPS {
             let f = d.file(&format!("ctl-{mode}-{op:?}"), CONTENT);
             let sock = d.path().join(format!("{mode}-{op:?}.qmp"));
-            // The program waits for set 1 to exist, then runs the operation.
+            // The program waits until fdset-ctl has added every member (a
+            // file the test makes then: `rw` adds three, one command each,
+            // and a program that began at the first would end, and close
+            // the socket, before the others), then runs the operation.
+            let ready = d.path().join(format!("{mode}-{op:?}.ready"));
             let mut child = fdset_run()
                 .arg("--qmp")
                 .arg(&sock)
@@ -169,9 +173,9 @@ fn each_mode_through_fdset_ctl() {
                     "--",
                     "sh",
                     "-c",
-                    "while [ ! -e /dev/fdset/1 ]; do sleep 0.02; done; exec \"$@\"",
-                    "sh",
+                    "while [ ! -e \"$0\" ]; do sleep 0.02; done; exec \"$@\"",
                 ])
+                .arg(&ready)
                 .args(op.argv("/dev/fdset/1"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -185,6 +189,7 @@ fn each_mode_through_fdset_ctl() {
                 .arg(&f)
                 .output()
                 .unwrap();
+            std::fs::write(&ready, b"").unwrap();
             assert!(add.status.success(), "{}", stderr_of(&add));
             let printed = stdout_of(&add);
             let want_modes: &[&str] = match mode {

@@ -263,6 +263,10 @@ fn runtime_add_fd_is_logged_with_its_mode() {
     let d = TempDir::new("members-log");
     let f = d.file("f.txt", b"x");
     let sock = d.path().join("q");
+    // The program ends once fdset-ctl has added all three members (a file
+    // made then): ending at the first would close the socket under the
+    // others.
+    let ready = d.path().join("ready");
     let mut child = fdset_run()
         .args(["-v", "--qmp"])
         .arg(&sock)
@@ -270,8 +274,9 @@ fn runtime_add_fd_is_logged_with_its_mode() {
             "--",
             "sh",
             "-c",
-            "while [ ! -e /dev/fdset/6 ]; do sleep 0.02; done",
+            "while [ ! -e \"$0\" ]; do sleep 0.02; done",
         ])
+        .arg(&ready)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -283,6 +288,7 @@ fn runtime_add_fd_is_logged_with_its_mode() {
         .arg(&f)
         .output()
         .unwrap();
+    std::fs::write(&ready, b"").unwrap();
     assert!(add.status.success(), "{}", stderr_of(&add));
     let out = child.wait_with_output().unwrap();
     let err = stderr_of(&out);

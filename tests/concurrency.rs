@@ -34,25 +34,8 @@ fn deadline() -> Duration {
 }
 
 /// Run to completion or fail after `limit` (the child is killed).
-fn run_with_deadline(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn test program");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "did not finish within {limit:?} (a hang); stderr: {}",
-                stderr_of(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+fn run_with_deadline(cmd: Command, limit: Duration) -> Output {
+    output_within(cmd, limit)
 }
 
 fn assert_ok(out: &Output) {

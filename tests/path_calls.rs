@@ -20,18 +20,8 @@ fn run_with(
     env: &[(&str, &str)],
 ) -> Vec<(String, String)> {
     let mut cmd = preloaded(c_test(program));
-    let specs: Vec<String> = (0..members.len())
-        .map(|i| format!("fd={},set=1", 3 + i))
-        .collect();
-    cmd.args(args)
-        .env("FDSET_ADD_FD", specs.join(";"))
-        .envs(env.iter().copied());
-    let fds = members
-        .iter()
-        .enumerate()
-        .map(|(i, (p, write, read))| (open_for_child(p, *write, *read), 3 + i as i32))
-        .collect();
-    inherit_fds(&mut cmd, fds);
+    cmd.args(args).envs(env.iter().copied());
+    members_of_set_one(&mut cmd, members);
     lines_of(cmd)
 }
 

@@ -28,18 +28,8 @@ const STAT_CALLS: &[&str] = &[
 /// `stat_family PATH` with `files` as the members of set 1, in that order.
 fn look(path: &str, files: &[(&Path, bool, bool)], env: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut cmd = preloaded(c_test("stat_family"));
-    let specs: Vec<String> = (0..files.len())
-        .map(|i| format!("fd={},set=1", 3 + i))
-        .collect();
-    cmd.arg(path)
-        .env("FDSET_ADD_FD", specs.join(";"))
-        .envs(env.iter().copied());
-    let fds = files
-        .iter()
-        .enumerate()
-        .map(|(i, (p, write, read))| (open_for_child(p, *write, *read), 3 + i as i32))
-        .collect();
-    inherit_fds(&mut cmd, fds);
+    cmd.arg(path).envs(env.iter().copied());
+    members_of_set_one(&mut cmd, files);
     let out = cmd.output().expect("run stat_family");
     assert!(out.status.success(), "{}", stderr_of(&out));
     stdout_of(&out)

@@ -20,29 +20,12 @@ fn count(short: u64, long_count: u64) -> String {
 }
 
 /// Run to completion or fail after `limit` (the child is killed).
-fn run_with_deadline(mut cmd: Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn stress program");
-    run_with_deadline_child(child, limit)
+fn run_with_deadline(cmd: Command, limit: Duration) -> Output {
+    output_within(cmd, limit)
 }
 
-fn run_with_deadline_child(mut child: std::process::Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "did not finish within {limit:?} (deadlock?); stderr: {}",
-                stderr_of(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+fn run_with_deadline_child(child: std::process::Child, limit: Duration) -> Output {
+    wait_within(child, limit)
 }
 
 /// Long enough that only a hang misses it: on a 2-core machine shared with

@@ -34,19 +34,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 #[inline(never)]
 fn guarded<R>(fail: R, f: impl FnOnce() -> R) -> R {
     let state = cancel::disable();
-    deferred_signals::enter_slow_path();
-    let r = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => {
-            libc_real::set_errno(libc::EIO);
-            fail
-        }
-    };
-    cancel::restore(state);
-    let e = libc_real::errno();
-    deferred_signals::leave_slow_path();
-    libc_real::set_errno(e);
-    r
+    caught(fail, f, || cancel::restore(state))
 }
 
 /// For the open and close of sets, whose slow paths make only direct
@@ -58,6 +46,15 @@ fn guarded<R>(fail: R, f: impl FnOnce() -> R) -> R {
 #[inline(never)]
 fn guarded_at_point<R>(fail: R, f: impl FnOnce() -> R) -> R {
     cancel::point();
+    caught(fail, f, || ())
+}
+
+/// The slow path `f` inside `catch_unwind`, then `after` (cancellation
+/// restored), then the handlers of signals held back meanwhile, outside
+/// the catch (where they may be cancelled or jump away as after any libc
+/// call); errno is the slow path's.
+#[inline(always)]
+fn caught<R>(fail: R, f: impl FnOnce() -> R, after: impl FnOnce()) -> R {
     deferred_signals::enter_slow_path();
     let r = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
@@ -66,6 +63,7 @@ fn guarded_at_point<R>(fail: R, f: impl FnOnce() -> R) -> R {
             fail
         }
     };
+    after();
     let e = libc_real::errno();
     deferred_signals::leave_slow_path();
     libc_real::set_errno(e);

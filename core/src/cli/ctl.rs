@@ -184,51 +184,56 @@ mod tests {
     #[test]
     fn bad_command_lines() {
         // Exactly one of --path and --fd; --mode only with --path.
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd"]),
-            ErrorKind::MissingRequiredArgument
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd", "--path", "/f", "--fd", "3"]),
-            ErrorKind::ArgumentConflict
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd", "--fd", "3", "--mode", "ro"]),
-            ErrorKind::ArgumentConflict
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd", "--path", "/f", "--mode", "rx"]),
-            ErrorKind::InvalidValue
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd", "--set", "-1", "--path", "/f"]),
-            ErrorKind::ValueValidation
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "add-fd", "--set", "one", "--path", "/f"]),
-            ErrorKind::ValueValidation
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "remove-fd"]),
-            ErrorKind::MissingRequiredArgument
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "remove-fd", "--set", "1", "--opaque", "x"]),
-            ErrorKind::UnknownArgument
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "query-fdsets", "--json", "--json"]),
-            ErrorKind::ArgumentConflict
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "--timeout", "-1", "cont"]),
-            ErrorKind::ValueValidation
-        );
-        assert_eq!(
-            kind(&["--socket", "/s", "--timeout", "soon", "cont"]),
-            ErrorKind::ValueValidation
-        );
-        assert_eq!(kind(&["--socket", "/s"]), ErrorKind::MissingSubcommand);
+        let cases: &[(&[&str], ErrorKind)] = &[
+            (
+                &["--socket", "/s", "add-fd"][..],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["--socket", "/s", "add-fd", "--path", "/f", "--fd", "3"][..],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--socket", "/s", "add-fd", "--fd", "3", "--mode", "ro"][..],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--socket", "/s", "add-fd", "--path", "/f", "--mode", "rx"][..],
+                ErrorKind::InvalidValue,
+            ),
+            (
+                &["--socket", "/s", "add-fd", "--set", "-1", "--path", "/f"][..],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["--socket", "/s", "add-fd", "--set", "one", "--path", "/f"][..],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["--socket", "/s", "remove-fd"][..],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["--socket", "/s", "remove-fd", "--set", "1", "--opaque", "x"][..],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["--socket", "/s", "query-fdsets", "--json", "--json"][..],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--socket", "/s", "--timeout", "-1", "cont"][..],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["--socket", "/s", "--timeout", "soon", "cont"][..],
+                ErrorKind::ValueValidation,
+            ),
+            (&["--socket", "/s"][..], ErrorKind::MissingSubcommand),
+        ];
+        for (args, want) in cases {
+            assert_eq!(kind(args), *want, "{args:?}");
+        }
     }
 
     #[test]

@@ -217,25 +217,7 @@ mod detail_tests {
 
     #[test]
     fn detail_lists_every_member_and_the_dups() {
-        struct Ops;
-        impl FdOps for Ops {
-            fn dup(&mut self, fd: RawFd, _: bool) -> Result<RawFd, Errno> {
-                Ok(fd + 100)
-            }
-            fn close(&mut self, _: RawFd) {}
-            fn get_status_flags(&mut self, _: RawFd) -> Result<i32, Errno> {
-                Ok(0)
-            }
-            fn set_status_flags(&mut self, _: RawFd, _: i32) -> Result<(), Errno> {
-                Ok(())
-            }
-            fn truncate(&mut self, _: RawFd) -> Result<(), Errno> {
-                Ok(())
-            }
-            fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
-                Ok(())
-            }
-        }
+        use crate::registry::no_ops::NoOps as Ops;
         let mut r = Registry::new();
         r.set_always_in_use(true);
         r.add_member(Some(1), 100, Some("a".into()), info(libc::O_RDWR));

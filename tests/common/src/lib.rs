@@ -213,24 +213,57 @@ pub fn python() -> PathBuf {
 /// `limit` (a deadlock) is killed and the test fails.
 pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
     use std::process::Stdio;
-    let mut child = cmd
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn");
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    wait_within(child, limit)
+}
+
+/// Wait for `child` to end and collect its output; one still running after
+/// `limit` (a deadlock) is killed and the test fails.
+pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration) -> Output {
     let start = std::time::Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
         if start.elapsed() > limit {
             let _ = child.kill();
             let out = child.wait_with_output().expect("wait");
             panic!(
-                "{cmd:?} still running after {limit:?} (deadlock?); stderr: {}",
+                "still running after {limit:?} (a hang); stderr: {}",
                 stderr_of(&out)
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     child.wait_with_output().expect("wait")
+}
+
+/// The standard output of a run that must have succeeded.
+pub fn stdout_if_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr_of(out)
+    );
+    stdout_of(out)
+}
+
+/// `files` (path, open for writing, open for reading) as the members of
+/// set 1, in that order: inherited at fds 3, 4, ... and named in
+/// `FDSET_ADD_FD`.
+pub fn members_of_set_one(cmd: &mut Command, files: &[(&std::path::Path, bool, bool)]) {
+    let specs: Vec<String> = (0..files.len())
+        .map(|i| format!("fd={},set=1", 3 + i))
+        .collect();
+    cmd.env("FDSET_ADD_FD", specs.join(";"));
+    let fds = files
+        .iter()
+        .enumerate()
+        .map(|(i, (p, write, read))| (open_for_child(p, *write, *read), 3 + i as i32))
+        .collect();
+    inherit_fds(cmd, fds);
 }
 
 /// The value of `fdset-run --file`: `set=S,path=P,mode=M`.

@@ -268,35 +268,8 @@ fn forged_state_memfd_naming_bad_fds_is_refused() {
 /// bwrap arguments for a sandbox that sees /usr and the shim's directory,
 /// not the test's files, then runs `sh -c SCRIPT`.
 fn bwrap_args(libdir: &str, script: String) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--ro-bind",
-        libdir,
-        libdir,
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--unshare-user-try",
-        "--unshare-pid",
-        "--",
-        "/bin/sh",
-        "-c",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut a = bwrap_usr_view(libdir);
+    a.extend(["--unshare-user-try", "--unshare-pid", "--", "/bin/sh", "-c"].map(String::from));
     a.push(script);
     a
 }

@@ -164,33 +164,9 @@ fn bwrap_sandbox_with_the_library_bound_in_reads_a_set() {
     let out = run(fdset_run()
         .arg("--file")
         .arg(file_arg(1, &f, "ro"))
-        .args([
-            "--",
-            "bwrap",
-            "--ro-bind",
-            "/usr",
-            "/usr",
-            "--symlink",
-            "usr/lib",
-            "/lib",
-            "--symlink",
-            "usr/lib64",
-            "/lib64",
-            "--symlink",
-            "usr/bin",
-            "/bin",
-            "--ro-bind",
-            &libdir,
-            &libdir,
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--unshare-pid",
-            "--",
-            "/bin/sh",
-            "-c",
-        ])
+        .args(["--", "bwrap"])
+        .args(bwrap_usr_view(&libdir))
+        .args(["--unshare-pid", "--", "/bin/sh", "-c"])
         .arg(format!(
             "test -e {} && echo visible; cat /dev/fdset/1",
             f.display()

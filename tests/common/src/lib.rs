@@ -309,3 +309,33 @@ pub fn wait_for_path(path: &std::path::Path, child: &mut std::process::Child) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// bwrap arguments for a sandbox that sees `/usr` (with the `/lib`,
+/// `/lib64` and `/bin` links), `libdir` (where the shim is), `/dev` and
+/// `/proc`, and none of the test's files.
+pub fn bwrap_usr_view(libdir: &str) -> Vec<String> {
+    [
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--ro-bind",
+        libdir,
+        libdir,
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}

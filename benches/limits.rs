@@ -249,6 +249,40 @@ fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     });
 }
 
+/// Mean milliseconds of `n` runs of `cmd` (stdout to /dev/null).
+fn runs_ms(cmd: &mut Command, n: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let st = cmd.stdout(Stdio::null()).status().expect("start");
+        assert!(st.success(), "{cmd:?} failed");
+    }
+    t.elapsed().as_secs_f64() * 1e3 / n as f64
+}
+
+/// `fdset-run --file set=1,path=F -- true` against `env true`, in
+/// alternating blocks of 20 runs each; the medians of the blocks.
+fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+    let mut run = fdset_run();
+    run.arg("--file")
+        .arg(format!("set=1,path={}", data.display()))
+        .args(["--", "true"]);
+    let mut env = Command::new("env");
+    without_shim_env(&mut env);
+    env.arg("true");
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..rounds * 2 {
+        without.push(runs_ms(&mut env, 20));
+        with.push(runs_ms(&mut run, 20));
+    }
+    let (with, without) = (median(with), median(without));
+    rows.push(Row {
+        figure: "fdset-run --file set=1,path=F -- true vs env true".into(),
+        value: format!("{:+.3} ms ({with:.3} vs {without:.3} ms)", with - without),
+        target: "<= +1 ms".into(),
+        pass: Some(with - without <= 1.0),
+    });
+}
+
 fn main() {
     // cargo bench passes `--bench`; anything else is ignored.
     let quick = std::env::var("FDSET_BENCH_QUICK").is_ok_and(|v| v == "1");
@@ -525,8 +559,10 @@ fn main() {
         &|cmd| launch_sets(cmd, &data, 100),
     );
 
-    // 6. Carrying the sets across an exec (spec section 7).
+    // 6. Carrying the sets across an exec (spec section 7), and the
+    // launcher against `env`.
     exec_rows(&mut rows, rounds, &data);
+    launcher_row(&mut rows, rounds, &data);
 
     // 7. QMP, from a client in the same machine (the benchmark process talks
     // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as

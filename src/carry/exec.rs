@@ -442,10 +442,30 @@ fn check_fds(state: &ExecState) -> Result<Vec<MemberInfo>, String> {
     Ok(infos)
 }
 
+/// The members close-on-exec again: one `close_range(CLOSE_RANGE_CLOEXEC)`
+/// per run of consecutive numbers (members sit side by side above
+/// `OWNED_FD_BASE`, so usually one call in all), each run holding members
+/// only; `F_SETFD` each where the kernel lacks it (before Linux 5.11).
+fn members_cloexec(mut fds: Vec<RawFd>) {
+    fds.sort_unstable();
+    let mut i = 0;
+    while i < fds.len() {
+        let mut j = i;
+        while j + 1 < fds.len() && fds[j + 1] == fds[j] + 1 {
+            j += 1;
+        }
+        let (lo, hi) = (fds[i] as libc::c_uint, fds[j] as libc::c_uint);
+        if libc_real::close_range(lo, hi, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) != 0 {
+            hide(&fds[i..=j]);
+        }
+        i = j + 1;
+    }
+}
+
 /// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
 /// stops the program (a forged or broken state is never trusted). Per
 /// member: `F_GETFL` and `fstat` (checked before anything is taken), then
-/// `F_SETFD` to close-on-exec; per dup: `F_GETFD`.
+/// close-on-exec again ([`members_cloexec`]); per dup: `F_GETFD`.
 pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> Result<(), String> {
     let bad = |why: String| format!("{STATE_VAR}: {why}");
     let text = read_state(value).map_err(bad)?;
@@ -467,10 +487,16 @@ pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> 
         crate::ops::syscall::set_io_uring_off(true);
     }
     let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
+    members_cloexec(
+        state
+            .sets
+            .iter()
+            .flat_map(|s| s.members.iter().map(|m| m.fd))
+            .collect(),
+    );
     let mut infos = infos.into_iter();
     for set in state.sets {
         for (m, info) in set.members.into_iter().zip(infos.by_ref()) {
-            libc_real::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
             fdtable::mark(m.fd, FdKind::Owned);
             let member = Member {
                 fd: m.fd,

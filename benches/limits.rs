@@ -247,7 +247,7 @@ fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
         pass: Some(per_set <= 2.0),
     });
     rows.push(Row {
-        figure: "&nbsp;&nbsp;the same exec without the shim, per fd (information)".into(),
+        figure: "  the same exec without the shim, per fd (information)".into(),
         value: format!(
             "{:.2} us CPU ({:.0} vs {:.0} us per exec; wall clock {:.2} us)",
             per(1, 0),

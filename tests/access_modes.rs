@@ -161,15 +161,20 @@ fn each_mode_through_fdset_ctl() {
         for op in OPS {
             let f = d.file(&format!("ctl-{mode}-{op:?}"), CONTENT);
             let sock = d.path().join(format!("{mode}-{op:?}.qmp"));
-            // The program waits for set 1 to exist, then runs the operation.
+            // The program waits for set 1 to exist and for fdset-ctl to
+            // have added all of its members (`rw` adds three, one by one:
+            // an operation started after the first could find no member of
+            // its mode yet), then runs the operation.
+            let ready = d.path().join(format!("{mode}-{op:?}.ready"));
             let mut child = fdset_run()
                 .arg("--qmp")
                 .arg(&sock)
+                .env("READY", &ready)
                 .args([
                     "--",
                     "sh",
                     "-c",
-                    "while [ ! -e /dev/fdset/1 ]; do sleep 0.02; done; exec \"$@\"",
+                    "while [ ! -e /dev/fdset/1 ] || [ ! -e \"$READY\" ]; do sleep 0.02; done; exec \"$@\"",
                     "sh",
                 ])
                 .args(op.argv("/dev/fdset/1"))
@@ -186,6 +191,7 @@ fn each_mode_through_fdset_ctl() {
                 .output()
                 .unwrap();
             assert!(add.status.success(), "{}", stderr_of(&add));
+            std::fs::write(&ready, b"").expect("ready file");
             let printed = stdout_of(&add);
             let want_modes: &[&str] = match mode {
                 "ro" => &["O_RDONLY"],

@@ -205,6 +205,95 @@ fn launch_separate_sets(cmd: &mut Command, file: &Path, sets: usize) {
     cmd.env("FDSET_ADD_FD", spec.join(";"));
 }
 
+/// Nanoseconds per exec of `bench_exec` carrying `sets` sets (20 execs in
+/// a row), with or without the shim: the process's CPU time (user and
+/// system: what the exec and the shim cost, not the time spent waiting
+/// for a CPU on a shared machine), then wall-clock time.
+fn exec_ns(data: &Path, sets: usize, preload: bool) -> [f64; 2] {
+    let mut cmd = command(&c_test("bench_exec"), preload);
+    cmd.arg(data).arg(sets.to_string()).arg("20");
+    let v = run_numbers(cmd, Duration::from_secs(120)).expect("bench_exec finished");
+    [v[1], v[0]]
+}
+
+/// Carrying the sets across an exec: what each set adds to an exec,
+/// (t(1000) - t(1)) / 999 with N = 1 and N = 1000 measured in alternation
+/// (CPU time; wall-clock time for information); the same without the shim
+/// (the descriptors merely inherited) below it.
+fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+    // [with, without][N = 1, N = 1000][cpu, wall]
+    let mut t: [[[Vec<f64>; 2]; 2]; 2] = Default::default();
+    for _ in 0..rounds {
+        for (i, preload) in [true, false].into_iter().enumerate() {
+            for (j, n) in [1, 1000].into_iter().enumerate() {
+                let [cpu, wall] = exec_ns(data, n, preload);
+                t[i][j][0].push(cpu);
+                t[i][j][1].push(wall);
+            }
+        }
+    }
+    let m = t.map(|a| a.map(|b| b.map(median)));
+    let per = |i: usize, k: usize| (m[i][1][k] - m[i][0][k]) / 999.0 / 1e3;
+    let per_set = per(0, 0);
+    rows.push(Row {
+        figure: "exec carrying N sets, per set: (t(1000) - t(1)) / 999".into(),
+        value: format!(
+            "{per_set:.2} us CPU ({:.0} vs {:.0} us per exec; wall clock {:.2} us)",
+            m[0][1][0] / 1e3,
+            m[0][0][0] / 1e3,
+            per(0, 1)
+        ),
+        target: "<= 2 us".into(),
+        pass: Some(per_set <= 2.0),
+    });
+    rows.push(Row {
+        figure: "  the same exec without the shim, per fd (information)".into(),
+        value: format!(
+            "{:.2} us CPU ({:.0} vs {:.0} us per exec; wall clock {:.2} us)",
+            per(1, 0),
+            m[1][1][0] / 1e3,
+            m[1][0][0] / 1e3,
+            per(1, 1)
+        ),
+        target: "-".into(),
+        pass: None,
+    });
+}
+
+/// Mean milliseconds of `n` runs of `cmd` (stdout to /dev/null).
+fn runs_ms(cmd: &mut Command, n: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let st = cmd.stdout(Stdio::null()).status().expect("start");
+        assert!(st.success(), "{cmd:?} failed");
+    }
+    t.elapsed().as_secs_f64() * 1e3 / n as f64
+}
+
+/// `fdset-run --file set=1,path=F -- true` against `env true`, in
+/// alternating blocks of 20 runs each; the medians of the blocks.
+fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+    let mut run = fdset_run();
+    run.arg("--file")
+        .arg(format!("set=1,path={}", data.display()))
+        .args(["--", "true"]);
+    let mut env = Command::new("env");
+    without_shim_env(&mut env);
+    env.arg("true");
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..rounds * 2 {
+        without.push(runs_ms(&mut env, 20));
+        with.push(runs_ms(&mut run, 20));
+    }
+    let (with, without) = (median(with), median(without));
+    rows.push(Row {
+        figure: "fdset-run --file set=1,path=F -- true vs env true".into(),
+        value: format!("{:+.3} ms ({with:.3} vs {without:.3} ms)", with - without),
+        target: "<= +1 ms".into(),
+        pass: Some(with - without <= 1.0),
+    });
+}
+
 fn main() {
     // cargo bench passes `--bench`; anything else is ignored.
     let quick = std::env::var("FDSET_BENCH_QUICK").is_ok_and(|v| v == "1");
@@ -485,7 +574,12 @@ fn main() {
     // registry lock taken around it by the fork handlers).
     fork_row(&mut rows, rounds, &data);
 
-    // 7. QMP, from a client in the same machine (the benchmark process talks
+    // 7. Carrying the sets across an exec (spec section 7), and the
+    // launcher against `env`.
+    exec_rows(&mut rows, rounds, &data);
+    launcher_row(&mut rows, rounds, &data);
+
+    // 8. QMP, from a client in the same machine (the benchmark process talks
     // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
     // many as the limit allows) and add-fd+remove-fd round trips.
     let mut cmd = preloaded(&bench);

@@ -11,8 +11,11 @@
  *   fclose N             -> "ok" or "err ERRNO"
  *   closerange LO HI     -> close_range(LO, HI, 0): "ok" or "err ERRNO"
  *   vforkclose FD        -> a vfork child closes FD and exits: "ok"
+ *   rawclose FD          -> close(2) as a bare system call instruction, which no
+ *                           hook sees (x86-64): "ok" or "err ERRNO"
  *   exec                 -> this program again, in place (prints "main" anew)
  *   execfail             -> an exec that fails: "err ERRNO"
+ *   execfail PATH        -> execv(PATH), which should fail: "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
@@ -24,6 +27,17 @@
 #include <unistd.h>
 
 static FILE *streams[64];
+
+#if defined(__x86_64__)
+static long raw_close(long fd) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(3L /* SYS_close */), "D"(fd) : "rcx", "r11", "memory");
+    if (r < 0) { errno = (int)-r; return -1; }
+    return r;
+}
+#else
+static long raw_close(long fd) { (void)fd; errno = ENOSYS; return -1; }
+#endif
 
 static void reply_rc(int rc) {
     if (rc < 0) printf("err %d\n", errno);
@@ -80,10 +94,16 @@ int main(void) {
             }
             int st;
             reply_rc(pid < 0 ? -1 : waitpid(pid, &st, 0));
+        } else if (sscanf(line, "rawclose %d", &x) == 1) {
+            reply_rc((int)raw_close(x));
         } else if (strcmp(line, "exec") == 0) {
             char *argv[] = {"qmp_step", NULL};
             fflush(stdout);
             execv("/proc/self/exe", argv);
+            printf("err %d\n", errno);
+        } else if (sscanf(line, "execfail %3999s", a) == 1) {
+            char *argv[] = {a, NULL};
+            execv(a, argv);
             printf("err %d\n", errno);
         } else if (strcmp(line, "execfail") == 0) {
             char *argv[] = {"none", NULL};

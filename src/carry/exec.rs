@@ -10,15 +10,14 @@ use crate::carry::environment;
 use crate::carry::privileged::Target;
 use crate::libc_real;
 use crate::state::exec_gate;
-use crate::state::fdtable::{self, FdKind};
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
-use fdset_core::paths::PathConfig;
 use fdset_core::registry::RawFd;
 use libc::c_char;
 use once_cell::sync::OnceCell;
 use std::ffi::{CStr, CString};
 
 pub const STATE_VAR: &str = "FDSET_STATE";
+pub use crate::carry::restore::restore_from_env;
 const STATE_PREFIX: &[u8] = b"FDSET_STATE=";
 const MEMFD_NAME: &CStr = c"fdset-state";
 
@@ -80,7 +79,12 @@ pub struct Prepared {
     pub inherit: Vec<RawFd>,
     /// The dups the state names (they survive the exec as the program's).
     dups: Vec<RawFd>,
-    cloexec_cleared: bool,
+    /// How many of `inherit`, from its start, are inheritable now: the
+    /// members are made so as they are collected (one `fcntl` each, which
+    /// also tells that the member is still open), the rest by [`expose`].
+    ///
+    /// [`expose`]: Prepared::expose
+    exposed: usize,
     memfd: RawFd,
     /// The monitors were handed over (an exec in this process).
     control: bool,
@@ -96,12 +100,13 @@ impl Prepared {
         targets.hits(self.inherit.iter().chain(&self.dups).copied())
     }
 
-    /// Make the descriptors inheritable, for the exec that follows.
+    /// Make the descriptors inheritable, for the exec that follows (those
+    /// that are not yet).
     pub fn expose(&mut self) {
-        for &fd in &self.inherit {
+        for &fd in &self.inherit[self.exposed..] {
             libc_real::fcntl_int(fd, libc::F_SETFD, 0);
         }
-        self.cloexec_cleared = true;
+        self.exposed = self.inherit.len();
     }
 
     /// After the exec returned (it failed) or the spawn made its child:
@@ -109,11 +114,7 @@ impl Prepared {
     /// the control thread resumed.
     pub fn restore(self) {
         let saved = libc_real::errno();
-        if self.cloexec_cleared {
-            for &fd in &self.inherit {
-                libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
+        hide(&self.inherit[..self.exposed]);
         libc_real::close(self.memfd);
         if self.control {
             crate::control::resume_after_failed_exec();
@@ -122,9 +123,29 @@ impl Prepared {
     }
 }
 
+/// Close-on-exec again.
+pub(crate) fn hide(fds: &[RawFd]) {
+    for &fd in fds {
+        libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+}
+
+/// Whether member `fd` is still open (the program may have closed it with a
+/// raw system call); with `expose`, it is made inheritable by the same call.
+fn member_open(fd: RawFd, expose: bool) -> bool {
+    if expose {
+        libc_real::fcntl_int(fd, libc::F_SETFD, 0) >= 0
+    } else {
+        libc_real::fcntl_int(fd, libc::F_GETFD, 0) >= 0
+    }
+}
+
 /// The state to carry, or `None` when there is nothing (then the exec goes
-/// ahead untouched). Takes the registry lock only to read.
-fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
+/// ahead untouched). Takes the registry lock only to read. With `expose`
+/// the members carried are made inheritable as they are found open (the
+/// caller makes them close-on-exec again when the exec does not happen):
+/// one system call per member.
+fn collect_state(control: Option<serde_json::Value>, expose: bool) -> Option<ExecState> {
     let st = crate::state::lock()?;
     let cfg = crate::state::config();
     let mut out = ExecState {
@@ -146,7 +167,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         };
         for m in &set.members {
             // A member the program closed with a raw syscall is gone.
-            if libc_real::fcntl_int(m.fd, libc::F_GETFD, 0) >= 0 {
+            if member_open(m.fd, expose) {
                 cs.members.push(CarriedMember {
                     fd: m.fd,
                     opaque: m.opaque.clone(),
@@ -166,6 +187,7 @@ fn collect_state(control: Option<serde_json::Value>) -> Option<ExecState> {
         }
     }
     drop(st);
+    // With no set carried, no member was exposed.
     if out.sets.is_empty()
         && out.prefixes.is_empty()
         && out.aliases.is_empty()
@@ -248,8 +270,11 @@ pub unsafe fn prepare_avoiding(
 }
 
 /// [`prepare`]; with `hold_exposure`, an exec in this process whose caller
-/// makes the descriptors inheritable itself ([`Prepared::expose`]), once it
-/// has recorded them.
+/// makes the control sockets and the state memfd inheritable itself
+/// ([`Prepared::expose`]), once it has recorded them all. The members are
+/// made inheritable here already, as they are collected (one system call
+/// each): the caller holds the exec gate alone with every signal blocked,
+/// so no fork and no handler can see them before they are recorded.
 ///
 /// # Safety
 /// As for [`prepare`].
@@ -286,19 +311,26 @@ unsafe fn prepare_with(
         None => (None, Vec::new()),
     };
     let had_control = control.is_some();
-    let Some(state) = collect_state(control) else {
+    let Some(state) = collect_state(control, clear_cloexec) else {
         resume(had_control);
         return None;
     };
-    let Some(memfd) = write_memfd(state.to_json().as_bytes(), memfd_above) else {
-        resume(had_control);
-        return None;
-    };
+    // The members come first in `inherit`: inheritable already when
+    // `clear_cloexec` (collect_state made them so).
     let mut inherit: Vec<RawFd> = state
         .sets
         .iter()
         .flat_map(|s| s.members.iter().map(|m| m.fd))
         .collect();
+    let exposed = if clear_cloexec { inherit.len() } else { 0 };
+    let give_up = |inherit: &[RawFd]| -> Option<Prepared> {
+        hide(&inherit[..exposed]);
+        resume(had_control);
+        None
+    };
+    let Some(memfd) = write_memfd(state.to_json().as_bytes(), memfd_above) else {
+        return give_up(&inherit);
+    };
     let dups: Vec<RawFd> = state
         .sets
         .iter()
@@ -308,23 +340,16 @@ unsafe fn prepare_with(
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
         libc_real::close(memfd);
-        resume(had_control);
-        return None;
+        return give_up(&inherit);
     };
     // SAFETY: as the caller promised.
-    let mut env: Vec<*const c_char> = unsafe { environment::entries(envp) }
-        .filter(|(_, entry)| !entry.starts_with(STATE_PREFIX))
-        // SAFETY: the slot lies inside the array (the walk yielded it).
-        .map(|(slot, _)| unsafe { *slot })
-        .collect();
-    env.push(entry.as_ptr());
-    env.push(std::ptr::null());
+    let env = unsafe { env_with_state(envp, &entry) };
     let mut p = Prepared {
         _state_entry: entry,
         env,
         inherit,
         dups,
-        cloexec_cleared: false,
+        exposed,
         memfd,
         control: had_control,
     };
@@ -334,92 +359,20 @@ unsafe fn prepare_with(
     Some(p)
 }
 
-/// Read and check `FDSET_STATE` at start-up, then restore the sets. `Err`
-/// stops the program (a forged or broken state is never trusted).
-pub fn restore_from_env(value: &str, paths: &mut PathConfig, log: &mut bool) -> Result<(), String> {
-    let bad = |why: String| format!("{STATE_VAR}: {why}");
-    let fd: RawFd = value
-        .parse()
-        .ok()
-        .filter(|&n| (3..=fdset_core::exec_state::MAX_FD as i32).contains(&n))
-        .ok_or_else(|| bad(format!("'{value}' is not a descriptor number")))?;
-    let link = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| bad("bad fd".into()))?;
-    let mut target = [0u8; 64];
-    // SAFETY: readlink into a local buffer.
-    let n = unsafe { libc::readlink(link.as_ptr(), target.as_mut_ptr().cast(), target.len()) };
-    if n < 0 || !target[..n as usize].starts_with(b"/memfd:fdset-state") {
-        return Err(bad(format!("fd {fd} is not the shim's state memfd")));
-    }
-    let mut text = Vec::new();
-    let mut buf = [0u8; 65536];
-    let mut off: libc::off_t = 0;
-    loop {
-        // SAFETY: read into a local buffer.
-        let r = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off) };
-        if r < 0 && libc_real::errno() == libc::EINTR {
-            continue;
-        }
-        if r <= 0 {
-            break;
-        }
-        text.extend_from_slice(&buf[..r as usize]);
-        off += r as libc::off_t;
-        if text.len() > fdset_core::exec_state::MAX_STATE_BYTES {
-            break;
-        }
-    }
-    libc_real::close(fd);
-    let state = ExecState::from_json(&text).map_err(bad)?;
-    for fd in state.fds() {
-        if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
-            return Err(bad(format!("fd {fd} is not open")));
-        }
-        if fdtable::kind(fd) != FdKind::Free {
-            return Err(bad(format!("fd {fd} is already in use by the shim")));
-        }
-    }
-    for p in state.prefixes {
-        if !paths.prefixes.contains(&p) {
-            paths.prefixes.push(p);
-        }
-    }
-    for a in state.aliases {
-        if !paths.aliases.contains(&a) {
-            paths.aliases.push(a);
-        }
-    }
-    *log |= state.log;
-    if state.io_uring_off {
-        crate::ops::syscall::set_io_uring_off(true);
-    }
-    let mut st = crate::state::lock().ok_or_else(|| bad("registry busy".into()))?;
-    for set in state.sets {
-        for m in set.members {
-            libc_real::fcntl_int(m.fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            let info = crate::state::member_info(m.fd)
-                .map_err(|e| bad(format!("fd {}: errno {e}", m.fd)))?;
-            fdtable::mark(m.fd, FdKind::Owned);
-            st.registry.restore_member(
-                set.id,
-                fdset_core::registry::Member {
-                    fd: m.fd,
-                    opaque: m.opaque,
-                    removed: m.removed,
-                    info,
-                },
-            );
-        }
-        for d in set.dups {
-            fdtable::mark(d, FdKind::Dup);
-            st.registry.restore_dup(set.id, d);
-        }
-    }
-    st.registry.set_always_in_use(state.always_in_use);
-    drop(st);
-    if let Some(control) = &state.control {
-        crate::control::resume_from_exec(control)?;
-    }
-    Ok(())
+/// `envp` without any `FDSET_STATE` entry, then `entry`, then NULL.
+///
+/// # Safety
+/// `envp` is a NULL-terminated array of C strings.
+unsafe fn env_with_state(envp: *const *const c_char, entry: &CStr) -> Vec<*const c_char> {
+    // SAFETY: as the caller promised.
+    let mut env: Vec<*const c_char> = unsafe { environment::entries(envp) }
+        .filter(|(_, entry)| !entry.starts_with(STATE_PREFIX))
+        // SAFETY: the slot lies inside the array (the walk yielded it).
+        .map(|(slot, _)| unsafe { *slot })
+        .collect();
+    env.push(entry.as_ptr());
+    env.push(std::ptr::null());
+    env
 }
 
 /// Whether a program started with environment `envp` (NULL: `environ`)

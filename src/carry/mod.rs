@@ -5,4 +5,5 @@ pub mod environment;
 pub mod exec;
 pub mod file_actions;
 pub mod privileged;
+pub mod restore;
 pub mod spawn;

@@ -38,10 +38,9 @@ impl FdOps for RealOps {
 /// What a descriptor's member entry caches (spec: the access mode never
 /// changes and may be cached when it is added).
 pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
-    let flags = libc_real::fcntl_int(fd, libc::F_GETFL, 0);
-    if flags < 0 {
-        return Err(libc_real::errno());
-    }
+    // A direct system call: no variadic wrapper (carrying 1,000 sets
+    // across an exec asks this of every member).
+    let flags = libc_real::direct::status_flags(fd)?;
     // SAFETY: st is plain data filled by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a stat buffer.

@@ -416,15 +416,56 @@ pub fn cannot_preload(program: &Path, path_var: Option<&OsStr>) -> Option<Unreac
 
 /// Whether the ELF file at `path` is a Go program: a section named
 /// `.note.go.buildid` or `.go.buildinfo` (64-bit little-endian headers).
+/// Reads only the ELF header, the section header table and the section
+/// names, not the whole file (a large program is tens of megabytes).
 pub fn is_go_program(path: &Path) -> bool {
-    let Ok(mut f) = File::open(path) else {
+    use std::os::unix::fs::FileExt;
+    let Ok(f) = File::open(path) else {
         return false;
     };
-    let mut data = Vec::new();
-    if f.by_ref().take(256 << 20).read_to_end(&mut data).is_err() {
-        return false;
-    }
-    has_go_section(&data)
+    has_go_section(|buf, off| f.read_exact_at(buf, off).ok())
+}
+
+/// Sections larger than this are not looked at (no real ELF file's section
+/// headers or section names come near it).
+const MAX_SECTION_READ: usize = 16 << 20;
+
+/// [`is_go_program`] over `read_at(buf, offset)`, which fills `buf` from
+/// `offset` or fails.
+fn has_go_section(read_at: impl Fn(&mut [u8], u64) -> Option<()>) -> bool {
+    let scan = || -> Option<bool> {
+        let mut h = [0u8; 64];
+        read_at(&mut h, 0)?;
+        if !h.starts_with(b"\x7fELF") {
+            return Some(false);
+        }
+        let shoff = le_u64(&h, 40)?;
+        let shentsize = le_u16(&h, 58)? as usize;
+        let shnum = le_u16(&h, 60)? as usize;
+        let shstrndx = le_u16(&h, 62)? as usize;
+        if shentsize < 40 || shstrndx >= shnum || shnum * shentsize > MAX_SECTION_READ {
+            return Some(false);
+        }
+        let mut table = vec![0u8; shnum * shentsize];
+        read_at(&mut table, shoff)?;
+        let names_header = shstrndx * shentsize;
+        let names_off = le_u64(&table, names_header + 24)?;
+        let names_len = usize::try_from(le_u64(&table, names_header + 32)?).ok()?;
+        if names_len > MAX_SECTION_READ {
+            return Some(false);
+        }
+        let mut names = vec![0u8; names_len];
+        read_at(&mut names, names_off)?;
+        for i in 0..shnum {
+            let name = le_u32(&table, i * shentsize)? as usize;
+            let s = names.get(name..)?.split(|&b| b == 0).next()?;
+            if s == b".note.go.buildid" || s == b".go.buildinfo" {
+                return Some(true);
+            }
+        }
+        Some(false)
+    };
+    scan().unwrap_or(false)
 }
 
 fn le_u16(d: &[u8], off: usize) -> Option<u16> {
@@ -435,25 +476,6 @@ fn le_u32(d: &[u8], off: usize) -> Option<u32> {
 }
 fn le_u64(d: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(d.get(off..off + 8)?.try_into().ok()?))
-}
-
-fn has_go_section(d: &[u8]) -> bool {
-    let scan = || -> Option<bool> {
-        let shoff = le_u64(d, 40)? as usize;
-        let shentsize = le_u16(d, 58)? as usize;
-        let shnum = le_u16(d, 60)? as usize;
-        let shstrndx = le_u16(d, 62)? as usize;
-        let str_off = le_u64(d, shoff + shstrndx * shentsize + 24)? as usize;
-        for i in 0..shnum {
-            let name = le_u32(d, shoff + i * shentsize)? as usize;
-            let s = d.get(str_off + name..)?.split(|&b| b == 0).next()?;
-            if s == b".note.go.buildid" || s == b".go.buildinfo" {
-                return Some(true);
-            }
-        }
-        Some(false)
-    };
-    d.starts_with(b"\x7fELF") && scan().unwrap_or(false)
 }
 
 #[cfg(test)]

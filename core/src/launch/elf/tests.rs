@@ -276,3 +276,51 @@ fn this_machines_own_programs() {
         None
     );
 }
+
+/// A 64-bit ELF header followed by two section headers (one named `name`,
+/// then the section names) and the names themselves.
+fn elf_with_section(name: &str) -> Vec<u8> {
+    let mut d = elf64(62, 2, None);
+    d.resize(64, 0);
+    let names = format!("\0{name}\0");
+    d[40..48].copy_from_slice(&64u64.to_le_bytes()); // e_shoff
+    d[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    d[60..62].copy_from_slice(&2u16.to_le_bytes()); // e_shnum
+    d[62..64].copy_from_slice(&1u16.to_le_bytes()); // e_shstrndx
+    let mut first = [0u8; 64];
+    first[0..4].copy_from_slice(&1u32.to_le_bytes());
+    let mut strtab = [0u8; 64];
+    strtab[24..32].copy_from_slice(&192u64.to_le_bytes());
+    strtab[32..40].copy_from_slice(&(names.len() as u64).to_le_bytes());
+    d.extend_from_slice(&first);
+    d.extend_from_slice(&strtab);
+    d.extend_from_slice(names.as_bytes());
+    d
+}
+
+fn read_from(d: &[u8]) -> impl Fn(&mut [u8], u64) -> Option<()> + '_ {
+    |buf, off| {
+        let from = usize::try_from(off).ok()?;
+        buf.copy_from_slice(d.get(from..from.checked_add(buf.len())?)?);
+        Some(())
+    }
+}
+
+#[test]
+fn go_sections_are_found_from_the_headers_alone() {
+    for (name, go) in [
+        (".go.buildinfo", true),
+        (".note.go.buildid", true),
+        (".text", false),
+        (".go.buildinf", false),
+    ] {
+        let d = elf_with_section(name);
+        assert_eq!(has_go_section(read_from(&d)), go, "{name}");
+        // Cut anywhere: never a Go program, never a panic.
+        for cut in 0..d.len() {
+            assert!(!has_go_section(read_from(&d[..cut])), "{name} cut at {cut}");
+        }
+    }
+    assert!(!has_go_section(read_from(b"#!/bin/sh\n")));
+    assert!(!is_go_program(Path::new("/nonexistent/program")));
+}

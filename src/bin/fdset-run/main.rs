@@ -1,0 +1,184 @@
+//! `fdset-run [OPTIONS] -- PROGRAM [ARGS...]`: start PROGRAM with
+//! libfdset_shim.so preloaded and its fd sets in place before `main`.
+//!
+//! The launcher opens what the options name, lets the program inherit those
+//! descriptors under their own numbers, and names them in `FDSET_ADD_FD`.
+//! Without `--qmp` it then execs the program in its own place: no process
+//! stays behind, and the program gets no control socket and no helper
+//! thread (its launch-time sets stay in use for its life). With `--qmp` it
+//! starts the program as its child, stays connected as a monitor through a
+//! socketpair in `FDSET_CONTROL_FD`, forwards SIGINT/SIGTERM/SIGHUP and exits
+//! with the program's status. It is a normal binary: it does not link the
+//! hooks.
+//!
+//! - `members`: the descriptors handed over (`--add-fd`, `--file`, `--data`);
+//! - `program`: the program and the library, and the exec in place;
+//! - `monitor`: `--qmp`, the program as a child; `qmp_socket`: its socket;
+//!   `signals`: the signals forwarded to it.
+
+mod members;
+mod monitor;
+mod program;
+mod qmp_socket;
+mod signals;
+
+use fdset_core::launch::identity::{self, Identity};
+use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
+use members::Member;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// fdset-run's own failures (as `env` and `timeout` use it).
+pub(crate) const EXIT_LAUNCHER_FAILED: i32 = 125;
+
+pub(crate) fn die(msg: &str) -> ! {
+    eprintln!("fdset-run: {msg}");
+    std::process::exit(EXIT_LAUNCHER_FAILED)
+}
+
+/// The members of every `--file` and `--data`, opened in their order.
+fn open_members(opts: &LaunchOptions) -> Vec<Member> {
+    let mut members = Vec::new();
+    for f in &opts.files {
+        members.extend(members::open_file(f).unwrap_or_else(|e| die(&e)));
+    }
+    for d in &opts.data {
+        members.push(members::data_member(d).unwrap_or_else(|e| die(&e)));
+    }
+    members
+}
+
+/// Seccomp mode: fdset-seccomp serves the program from outside.
+fn run_seccomp(opts: &LaunchOptions, members: Vec<Member>) -> ! {
+    let listener = opts
+        .qmp
+        .as_deref()
+        .map(|p| qmp_socket::qmp_listener(p).unwrap_or_else(|e| die(&e)));
+    let members = members.into_iter().map(|m| fdset_seccomp::Member {
+        fd: m.fd,
+        set: m.set,
+        opaque: m.opaque,
+        what: m.what,
+    });
+    fdset_seccomp::run(opts, members.collect(), listener)
+}
+
+/// `VAR=value`, after what the environment already holds (joined by `sep`).
+fn join_var(cmd: &mut Command, var: &str, sep: &str, value: &str) {
+    let old = std::env::var(var).ok();
+    cmd.env(var, launch_options::join_env(old.as_deref(), sep, value));
+}
+
+/// The command that runs the program with the shim preloaded and its
+/// settings (`add_fd`: the `FDSET_ADD_FD` specs) in its environment.
+fn program_command(
+    program: &Path,
+    opts: &LaunchOptions,
+    lib: &Path,
+    add_fd: &[String],
+    ident: Option<&Identity>,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.arg0(&opts.program[0]).args(&opts.program[1..]);
+    let preload = std::env::var("LD_PRELOAD").ok();
+    cmd.env(
+        "LD_PRELOAD",
+        launch_options::preload_with(preload.as_deref(), &lib.to_string_lossy()),
+    );
+    if !add_fd.is_empty() {
+        join_var(&mut cmd, "FDSET_ADD_FD", ";", &add_fd.join(";"));
+    }
+    if !opts.prefixes.is_empty() {
+        join_var(&mut cmd, "FDSET_PREFIX", ":", &opts.prefixes.join(":"));
+    }
+    if !opts.aliases.is_empty() {
+        let a: Vec<String> = opts
+            .aliases
+            .iter()
+            .map(|(p, s)| format!("{p}={s}"))
+            .collect();
+        join_var(&mut cmd, "FDSET_ALIAS", ";", &a.join(";"));
+    }
+    if opts.verbose {
+        cmd.env("FDSET_LOG", "1");
+    }
+    if let Some(id) = ident
+        && let Some(name) = &id.user_name
+    {
+        // As runuser and su set them: programs look for their files there.
+        cmd.env("USER", name).env("LOGNAME", name);
+        if let Some(home) = &id.home {
+            cmd.env("HOME", home);
+        }
+    }
+    cmd
+}
+
+fn main() {
+    let opts = match launch_options::parse(std::env::args_os().skip(1)) {
+        Ok(Parsed::Run(o)) => o,
+        Ok(Parsed::Info(text)) => {
+            print!("{text}");
+            return;
+        }
+        Err(e) => die(&e),
+    };
+    // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
+    let (program, seccomp) = program::program_and_mode(&opts);
+    if seccomp && !opts.identity.is_empty() {
+        die(
+            "--user, --group and --groups do not work with --seccomp yet: run fdset-run itself as that user (e.g. with setpriv)",
+        );
+    }
+    let (lib, lib_c) = if seccomp {
+        (PathBuf::new(), CString::default())
+    } else {
+        let lib = program::shim_library().unwrap_or_else(|e| die(&e));
+        let lib_c = CString::new(lib.as_os_str().as_bytes())
+            .unwrap_or_else(|_| die("the library path holds a NUL byte"));
+        (lib, lib_c)
+    };
+    let ident = if opts.identity.is_empty() {
+        None
+    } else {
+        Some(identity::resolve(&opts.identity).unwrap_or_else(|e| die(&e)))
+    };
+    let (mut add_fd, add_fd_shown) = members::check_add_fds(&opts).unwrap_or_else(|e| die(&e));
+    let members = open_members(&opts);
+    if seccomp {
+        run_seccomp(&opts, members);
+    }
+    if opts.verbose {
+        for line in &add_fd_shown {
+            eprintln!("{line}");
+        }
+    }
+    for m in &members {
+        let fd = m.fd.as_raw_fd();
+        add_fd.push(launch_options::add_fd_spec(fd, m.set, m.opaque.as_deref()));
+        if opts.verbose {
+            eprintln!("fdset-run: set {}: fd {fd} = {}", m.set, m.what);
+        }
+    }
+    let cmd = program_command(&program, &opts, &lib, &add_fd, ident.as_ref());
+    let inherit: Vec<RawFd> = members.iter().map(|m| m.fd.as_raw_fd()).collect();
+    match &opts.qmp {
+        None => program::exec_in_place(cmd, &opts, &inherit, ident.as_ref(), &lib, &lib_c),
+        Some(qmp) => {
+            let launch = monitor::Launch {
+                cmd,
+                opts: &opts,
+                inherit,
+                members,
+                ident,
+                lib: &lib,
+                lib_c,
+            };
+            monitor::run_with_monitor(launch, qmp)
+        }
+    }
+}

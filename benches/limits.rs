@@ -294,33 +294,93 @@ fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     });
 }
 
+/// What every row needs: the C benchmark, a data file, the rounds.
+struct Ctx {
+    bench: PathBuf,
+    data: PathBuf,
+    data_s: String,
+    rounds: usize,
+    scale: usize,
+    quick: bool,
+    dir: TempDir,
+}
+
 fn main() {
     // cargo bench passes `--bench`; anything else is ignored.
     let quick = std::env::var("FDSET_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let rounds = if quick { 3 } else { 15 };
-    let scale = if quick { 5 } else { 1 };
-    let shim = shim_lib();
-    let bench = c_test("bench_hooks");
     let dir = TempDir::new("bench");
     let data: PathBuf = dir.file("data.bin", &[7u8; 4096]);
-    let data_s = data.to_str().expect("utf-8 temp path");
+    let ctx = Ctx {
+        bench: c_test("bench_hooks"),
+        data_s: data.to_str().expect("utf-8 temp path").to_string(),
+        data,
+        rounds: if quick { 3 } else { 15 },
+        scale: if quick { 5 } else { 1 },
+        quick,
+        dir,
+    };
+    let (rounds, data) = (ctx.rounds, &ctx.data);
     let mut rows = Vec::new();
-    eprintln!("shim: {}", shim.display());
+    eprintln!("shim: {}", shim_lib().display());
+    // 1-4: an ordinary call, a set against its path, many sets, many dups,
+    // threads, instructions.
+    ordinary_call_rows(&mut rows, &ctx);
+    fdset_open_rows(&mut rows, &ctx);
+    many_sets_row(&mut rows, &ctx);
+    many_dups_rows(&mut rows, &ctx);
+    thread_rows(&mut rows, &ctx);
+    instruction_rows(&mut rows, &ctx);
+    // 5. Process start.
+    start_row(
+        &mut rows,
+        "process start, with/without",
+        rounds,
+        1.0,
+        &|_| {},
+    );
+    start_row(
+        &mut rows,
+        "process start with 100 launch-time sets, with/without",
+        rounds,
+        2.0,
+        &|cmd| launch_sets(cmd, data, 100),
+    );
 
-    // 1. What a program that never touches a set pays. Separate processes
-    // differ by up to +-10% on this kind of machine (placement, not code),
-    // more than the 2% to be shown; so each process times the call both as
-    // the program makes it and through libc's own symbol, and the figure is
-    // that ratio with the preload over the same ratio without it. The plain
-    // with/without medians of separate processes follow, for information.
+    // 6. What a fork costs the parent (the exec gate's share and the
+    // registry lock taken around it by the fork handlers).
+    fork_row(&mut rows, rounds, data);
+
+    // 7. Carrying the sets across an exec (spec section 7), and the
+    // launcher against `env`.
+    exec_rows(&mut rows, rounds, data);
+    launcher_row(&mut rows, rounds, data);
+
+    qmp_rows(&mut rows, &ctx);
+    print_table(&rows);
+    if rows.iter().any(|r| r.pass == Some(false)) {
+        std::process::exit(1);
+    }
+}
+
+/// What a program that never touches a set pays. Separate processes
+/// differ by up to +-10% on this kind of machine (placement, not code),
+/// more than the 2% to be shown; so each process times the call both as
+/// the program makes it and through libc's own symbol, and the figure is
+/// that ratio with the preload over the same ratio without it. The plain
+/// with/without medians of separate processes follow, for information.
+fn ordinary_call_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data_s = ctx.data_s.as_str();
+    let rounds = ctx.rounds;
+    let scale = ctx.scale;
     for (figure, kind, n) in [
         ("open+close of an ordinary file", "open", 200_000),
         ("close of a plain fd (dup+close)", "close", 1_000_000),
         ("stat of an ordinary path", "stat", 1_000_000),
     ] {
-        let p = paired(&bench, kind, data_s, &(n / scale).to_string(), rounds);
+        let p = paired(bench, kind, data_s, &(n / scale).to_string(), rounds);
         ratio_row(
-            &mut rows,
+            rows,
             &format!("{figure}, with/without"),
             p.ratio_on / p.ratio_off,
             format!(
@@ -341,25 +401,32 @@ fn main() {
             pass: None,
         });
     }
+}
 
-    // 2. A set is cheaper than the path it replaces.
+/// A set is cheaper than the path it replaces.
+fn fdset_open_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data = &ctx.data;
+    let data_s = ctx.data_s.as_str();
+    let rounds = ctx.rounds;
+    let scale = ctx.scale;
     let (mut set_ns, mut path_ns) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let mut cmd = preloaded(&bench);
+        let mut cmd = preloaded(bench);
         cmd.args([
             "fdset",
             "/dev/fdset/1",
             data_s,
             &(200_000 / scale).to_string(),
         ]);
-        launch_sets(&mut cmd, &data, 1);
+        launch_sets(&mut cmd, data, 1);
         let v = run_numbers(cmd, Duration::from_secs(120)).expect("fdset benchmark finished");
         set_ns.push(v[0]);
         path_ns.push(v[1]);
     }
     let (s, p) = (median(set_ns), median(path_ns));
     ratio_row(
-        &mut rows,
+        rows,
         "open+close of /dev/fdset/1 vs of the file by path",
         s / p,
         format!("{s:.0} vs {p:.0} ns"),
@@ -369,7 +436,7 @@ fn main() {
     // preload): the part of the figure above that no user-space work can save.
     let mut floor = Vec::new();
     for _ in 0..rounds {
-        let mut cmd = command(&bench, false);
+        let mut cmd = command(bench, false);
         cmd.args(["syscalls", data_s, &(200_000 / scale).to_string()]);
         let v = run_numbers(cmd, Duration::from_secs(120)).expect("syscalls benchmark finished");
         floor.push(v[0] / v[1]);
@@ -380,14 +447,20 @@ fn main() {
         target: "-".into(),
         pass: None,
     });
+}
 
-    // 3. No scan over sets or members: 1 set against 10,000 sets of 4.
-    // Without a served control socket the first run waits for a greeting:
-    // give up early.
+/// No scan over sets or members: 1 set against 10,000 sets of 4.
+/// Without a served control socket the first run waits for a greeting:
+/// give up early.
+fn many_sets_row(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data_s = ctx.data_s.as_str();
+    let rounds = ctx.rounds;
+    let scale = ctx.scale;
     let many = |sets: &str, limit: u64| {
         let (mut v, mut used) = (Vec::new(), 0.0);
         for _ in 0..rounds {
-            let mut cmd = preloaded(&bench);
+            let mut cmd = preloaded(bench);
             cmd.args([
                 "many-sets",
                 sets,
@@ -403,7 +476,7 @@ fn main() {
     };
     match (many("1", 15), many("10000", 300)) {
         (Some((one, _)), Some((lots, used))) => ratio_row(
-            &mut rows,
+            rows,
             &format!("fdset open+close, {used} sets of 4 vs 1 set"),
             lots / one,
             format!("{lots:.0} vs {one:.0} ns"),
@@ -416,46 +489,53 @@ fn main() {
             pass: None,
         }),
     }
+}
 
-    // 3b. Nothing grows with the open dups of a set: an open+close with
-    // 10,000 dups of it held against one (alternating blocks of one
-    // process), and closefrom/close_range over N dups linear in N.
+/// Nothing grows with the open dups of a set: an open+close with
+/// 10,000 dups of it held against one (alternating blocks of one
+/// process), and closefrom/close_range over N dups linear in N.
+fn many_dups_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data = &ctx.data;
+    let rounds = ctx.rounds;
+    let scale = ctx.scale;
+    let quick = ctx.quick;
     let (mut ratios, mut detail) = (Vec::new(), String::new());
     for _ in 0..rounds.min(5) {
-        let mut cmd = preloaded(&bench);
+        let mut cmd = preloaded(bench);
         cmd.args([
             "dups",
             "10000",
             "/dev/fdset/1",
             &(200_000 / scale).to_string(),
         ]);
-        launch_sets(&mut cmd, &data, 1);
+        launch_sets(&mut cmd, data, 1);
         let v = run_numbers(cmd, Duration::from_secs(120)).expect("dups benchmark finished");
         ratios.push(v[0] / v[1]);
         detail = format!("{:.0} vs {:.0} ns, {} dups", v[0], v[1], v[2]);
     }
     ratio_row(
-        &mut rows,
+        rows,
         "fdset open+close, 10,000 open dups of the set vs 1",
         median(ratios),
         detail,
         1.1,
     );
     let per_dup = |dups: &str| {
-        let mut cmd = preloaded(&bench);
+        let mut cmd = preloaded(bench);
         cmd.args([
             "closefrom",
             dups,
             "/dev/fdset/1",
             if quick { "3" } else { "9" },
         ]);
-        launch_sets(&mut cmd, &data, 1);
+        launch_sets(&mut cmd, data, 1);
         run_numbers(cmd, Duration::from_secs(120)).expect("closefrom benchmark finished")
     };
     let (few, lots) = (per_dup("1000"), per_dup("10000"));
     for (i, call) in ["closefrom", "close_range"].into_iter().enumerate() {
         ratio_row(
-            &mut rows,
+            rows,
             &format!(
                 "{call} over N dups, per dup: N = {} vs N = {}",
                 lots[2], few[2]
@@ -465,16 +545,23 @@ fn main() {
             1.25,
         );
     }
+}
 
-    // 3c. Threads: 8 threads opening and closing sets, spread over every
-    // CPU, against thread 0 alone, in alternating blocks of one process
-    // (CPU time of the process per open+close). What the registry lock
-    // costs is that ratio over the same ratio of the system calls alone
-    // without the shim, measured right after it: the kernel's own sharing
-    // (one descriptor table) and the machine's other load are in both.
+/// Threads: 8 threads opening and closing sets, spread over every
+/// CPU, against thread 0 alone, in alternating blocks of one process
+/// (CPU time of the process per open+close). What the registry lock
+/// costs is that ratio over the same ratio of the system calls alone
+/// without the shim, measured right after it: the kernel's own sharing
+/// (one descriptor table) and the machine's other load are in both.
+fn thread_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data = &ctx.data;
+    let data_s = ctx.data_s.as_str();
+    let rounds = ctx.rounds;
+    let scale = ctx.scale;
     let threads = |syscalls: bool| {
         let mut cmd = if syscalls {
-            let mut cmd = command(&bench, false);
+            let mut cmd = command(bench, false);
             cmd.args([
                 "threads-syscalls",
                 "8",
@@ -483,9 +570,9 @@ fn main() {
             ]);
             cmd
         } else {
-            let mut cmd = preloaded(&bench);
+            let mut cmd = preloaded(bench);
             cmd.args(["threads", "8", &(200_000 / scale).to_string(), "8"]);
-            launch_separate_sets(&mut cmd, &data, 8);
+            launch_separate_sets(&mut cmd, data, 8);
             cmd
         };
         cmd.stdin(Stdio::null());
@@ -502,7 +589,7 @@ fn main() {
         one.push(s[1]);
     }
     ratio_row(
-        &mut rows,
+        rows,
         "fdset open+close, 8 threads vs 1: CPU lost to the registry lock",
         median(lock_share),
         format!(
@@ -529,11 +616,16 @@ fn main() {
         target: "-".into(),
         pass: None,
     });
+}
 
-    // 4. Instructions added per call (callgrind counts are repeatable). The
-    // open loops also close: the close loop's figure (dup is not hooked) is
-    // taken off theirs.
-    let close_added = added_instructions(&bench, "close", data_s, dir.path());
+/// Instructions added per call (callgrind counts are repeatable). The
+/// open loops also close: the close loop's figure (dup is not hooked) is
+/// taken off theirs.
+fn instruction_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data_s = ctx.data_s.as_str();
+    let dir = &ctx.dir;
+    let close_added = added_instructions(bench, "close", data_s, dir.path());
     for (figure, mode, target) in [
         ("instructions added: open", "open", 30.0),
         ("instructions added: openat", "openat", 30.0),
@@ -543,8 +635,8 @@ fn main() {
     ] {
         let added = match mode {
             "close" => close_added,
-            "open" | "openat" => added_instructions(&bench, mode, data_s, dir.path()) - close_added,
-            _ => added_instructions(&bench, mode, data_s, dir.path()),
+            "open" | "openat" => added_instructions(bench, mode, data_s, dir.path()) - close_added,
+            _ => added_instructions(bench, mode, data_s, dir.path()),
         };
         rows.push(Row {
             figure: figure.to_string(),
@@ -553,36 +645,16 @@ fn main() {
             pass: Some(added <= target),
         });
     }
+}
 
-    // 5. Process start.
-    start_row(
-        &mut rows,
-        "process start, with/without",
-        rounds,
-        1.0,
-        &|_| {},
-    );
-    start_row(
-        &mut rows,
-        "process start with 100 launch-time sets, with/without",
-        rounds,
-        2.0,
-        &|cmd| launch_sets(cmd, &data, 100),
-    );
-
-    // 6. What a fork costs the parent (the exec gate's share and the
-    // registry lock taken around it by the fork handlers).
-    fork_row(&mut rows, rounds, &data);
-
-    // 7. Carrying the sets across an exec (spec section 7), and the
-    // launcher against `env`.
-    exec_rows(&mut rows, rounds, &data);
-    launcher_row(&mut rows, rounds, &data);
-
-    // 8. QMP, from a client in the same machine (the benchmark process talks
-    // to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
-    // many as the limit allows) and add-fd+remove-fd round trips.
-    let mut cmd = preloaded(&bench);
+/// QMP, from a client in the same machine (the benchmark process talks
+/// to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
+/// many as the limit allows) and add-fd+remove-fd round trips.
+fn qmp_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+    let bench = &ctx.bench;
+    let data_s = ctx.data_s.as_str();
+    let scale = ctx.scale;
+    let mut cmd = preloaded(bench);
     cmd.args(["qmp", "10000", "-", data_s, &(20_000 / scale).to_string()]);
     match run_numbers(cmd, Duration::from_secs(300)) {
         Some(v) => {
@@ -605,11 +677,6 @@ fn main() {
             target: "-".into(),
             pass: None,
         }),
-    }
-
-    print_table(&rows);
-    if rows.iter().any(|r| r.pass == Some(false)) {
-        std::process::exit(1);
     }
 }
 

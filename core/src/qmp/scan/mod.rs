@@ -13,6 +13,9 @@
 //! the scanner stops at the same byte, so resynchronising at the end of that
 //! byte's line is what a parse of the whole buffer would do.
 
+mod numbers;
+mod strings;
+
 /// Containers nested deeper than this are an error (serde_json's limit).
 const MAX_DEPTH: usize = 127;
 
@@ -181,21 +184,6 @@ impl Scanner {
         }
     }
 
-    /// A number ended at `self.pos` (exclusive): serde_json refuses one
-    /// that does not fit an f64 (`1e400`), at that number.
-    fn number_end(&mut self, input: &[u8]) -> Step {
-        let text = &input[self.number_start..self.pos];
-        if serde_json::from_slice::<serde_json::Value>(text).is_err() {
-            return Step::Done(Found::Error(self.pos - 1));
-        }
-        if self.stack.is_empty() {
-            self.state = State::ScalarDone;
-        } else {
-            self.state = State::Next;
-        }
-        Step::Again
-    }
-
     /// A value starts with `b` (state was Top, Value or ValueOrClose).
     fn begin_value(&mut self, b: u8) -> Step {
         let pos = self.pos;
@@ -257,26 +245,6 @@ impl Scanner {
         match self.value_end(self.pos + 1) {
             Some(f) => Step::Done(f),
             None => Step::Next,
-        }
-    }
-
-    /// The byte after a complete number part: digits continue it, anything
-    /// else ends it (and is examined again in the state after the number).
-    fn number_more(&mut self, b: u8, input: &[u8], next: State, dot: bool, exp: bool) -> Step {
-        match b {
-            b'0'..=b'9' => {
-                self.state = next;
-                Step::Next
-            }
-            b'.' if dot => {
-                self.state = State::Dot;
-                Step::Next
-            }
-            b'e' | b'E' if exp => {
-                self.state = State::Exp;
-                Step::Next
-            }
-            _ => self.number_end(input),
         }
     }
 
@@ -370,186 +338,6 @@ impl Scanner {
         }
     }
 
-    /// Inside a string: its bytes, UTF-8 sequences, the byte after a backslash.
-    fn string_step(&mut self, b: u8) -> Step {
-        let pos = self.pos;
-        let err = Step::Done(Found::Error(pos));
-        match self.state {
-            State::Str(s) => match b {
-                b'"' if self.bad_utf8 => err,
-                b'"' => match s {
-                    Str::Key => {
-                        self.state = State::Colon;
-                        Step::Next
-                    }
-                    Str::Value => match self.value_end(pos + 1) {
-                        Some(f) => Step::Done(f),
-                        None => Step::Next,
-                    },
-                },
-                b'\\' => {
-                    self.state = State::Escape(s);
-                    Step::Next
-                }
-                0x00..=0x1f => err,
-                0x20..=0x7f => Step::Next,
-                _ => self.utf8_lead(s, b),
-            },
-            State::Utf8 { s, left, lo, hi } => {
-                if !(lo..=hi).contains(&b) {
-                    // Not a continuation: the byte is the string's again.
-                    self.bad_utf8 = true;
-                    self.state = State::Str(s);
-                    return Step::Again;
-                }
-                self.state = if left == 1 {
-                    State::Str(s)
-                } else {
-                    State::Utf8 {
-                        s,
-                        left: left - 1,
-                        lo: 0x80,
-                        hi: 0xbf,
-                    }
-                };
-                Step::Next
-            }
-            State::Escape(s) => match b {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
-                    self.state = State::Str(s);
-                    Step::Next
-                }
-                b'u' => {
-                    self.state = State::Hex {
-                        s,
-                        left: 4,
-                        code: 0,
-                        low: false,
-                    };
-                    Step::Next
-                }
-                _ => err,
-            },
-            // The other states are dispatched elsewhere by `step`.
-            _ => err,
-        }
-    }
-
-    /// The four hex digits of a `\\u` escape, and the second half of a surrogate pair.
-    fn escape_step(&mut self, b: u8) -> Step {
-        let pos = self.pos;
-        let err = Step::Done(Found::Error(pos));
-        match self.state {
-            State::Hex { s, left, code, low } => {
-                // serde_json takes the four bytes of `\u` first, whatever they
-                // are, and judges them together (an error is at the fourth).
-                let code = match (code, hex(b)) {
-                    (BAD_HEX, _) | (_, None) => BAD_HEX,
-                    (c, Some(d)) => c << 4 | d,
-                };
-                if left > 1 {
-                    self.state = State::Hex {
-                        s,
-                        left: left - 1,
-                        code,
-                        low,
-                    };
-                    return Step::Next;
-                }
-                if code == BAD_HEX {
-                    return err;
-                }
-                let code = code as u16;
-                let high_half = (0xd800..0xdc00).contains(&code);
-                let low_half = (0xdc00..0xe000).contains(&code);
-                self.state = match (low, high_half, low_half) {
-                    // The second half of a pair must be a low surrogate.
-                    (true, _, true) => State::Str(s),
-                    (true, _, false) => return err,
-                    (false, true, _) => State::LowBackslash(s),
-                    (false, _, true) => return err,
-                    (false, false, false) => State::Str(s),
-                };
-                Step::Next
-            }
-            State::LowBackslash(s) => {
-                if b != b'\\' {
-                    return err;
-                }
-                self.state = State::LowU(s);
-                Step::Next
-            }
-            State::LowU(s) => {
-                if b != b'u' {
-                    return err;
-                }
-                self.state = State::Hex {
-                    s,
-                    left: 4,
-                    code: 0,
-                    low: true,
-                };
-                Step::Next
-            }
-            // The other states are dispatched elsewhere by `step`.
-            _ => err,
-        }
-    }
-
-    /// The parts of a number (serde_json's grammar: no leading zeros, digits after `.` and `e`).
-    fn number_step(&mut self, b: u8, input: &[u8]) -> Step {
-        let pos = self.pos;
-        let err = Step::Done(Found::Error(pos));
-        match self.state {
-            State::Minus => match b {
-                b'0' => {
-                    self.state = State::Zero;
-                    Step::Next
-                }
-                b'1'..=b'9' => {
-                    self.state = State::Int;
-                    Step::Next
-                }
-                _ => err,
-            },
-            State::Zero => match b {
-                // serde_json: no leading zeros.
-                b'0'..=b'9' => err,
-                _ => self.number_more(b, input, State::Zero, true, true),
-            },
-            State::Int => self.number_more(b, input, State::Int, true, true),
-            State::Dot => match b {
-                b'0'..=b'9' => {
-                    self.state = State::Frac;
-                    Step::Next
-                }
-                _ => err,
-            },
-            State::Frac => self.number_more(b, input, State::Frac, false, true),
-            State::Exp => match b {
-                b'+' | b'-' => {
-                    self.state = State::ExpSign;
-                    Step::Next
-                }
-                b'0'..=b'9' => {
-                    self.state = State::ExpInt;
-                    Step::Next
-                }
-                _ => err,
-            },
-            State::ExpSign => match b {
-                b'0'..=b'9' => {
-                    self.state = State::ExpInt;
-                    Step::Next
-                }
-                _ => err,
-            },
-            State::ExpInt => self.number_more(b, input, State::ExpInt, false, false),
-            // The other states are dispatched elsewhere by `step`.
-            _ => err,
-        }
-    }
-
     /// `true`, `false`, `null`, and the delimiter after a top-level scalar.
     fn literal_step(&mut self, b: u8) -> Step {
         let pos = self.pos;
@@ -580,26 +368,6 @@ impl Scanner {
             // The other states are dispatched elsewhere by `step`.
             _ => err,
         }
-    }
-
-    /// The first byte of a multi-byte UTF-8 sequence in a string, with the
-    /// range its second byte must lie in (RFC 3629).
-    fn utf8_lead(&mut self, s: Str, b: u8) -> Step {
-        let (left, lo, hi) = match b {
-            0xc2..=0xdf => (1, 0x80, 0xbf),
-            0xe0 => (2, 0xa0, 0xbf),
-            0xe1..=0xec | 0xee..=0xef => (2, 0x80, 0xbf),
-            0xed => (2, 0x80, 0x9f),
-            0xf0 => (3, 0x90, 0xbf),
-            0xf1..=0xf3 => (3, 0x80, 0xbf),
-            0xf4 => (3, 0x80, 0x8f),
-            _ => {
-                self.bad_utf8 = true;
-                return Step::Next;
-            }
-        };
-        self.state = State::Utf8 { s, left, lo, hi };
-        Step::Next
     }
 }
 

@@ -1,0 +1,182 @@
+//! Timing in alternating blocks, and the table of results.
+
+use super::*;
+
+/// Per server: round-trip times, and CPU time spent over them.
+#[derive(Default)]
+pub(crate) struct Sample {
+    pub(crate) times: Vec<Duration>,
+    pub(crate) cpu: u64,
+}
+
+impl Sample {
+    pub(crate) fn median(&self) -> Duration {
+        pct(&self.times, 0.5)
+    }
+    pub(crate) fn p99(&self) -> Duration {
+        pct(&self.times, 0.99)
+    }
+    pub(crate) fn cpu_per_op(&self) -> f64 {
+        self.cpu as f64 / self.times.len().max(1) as f64 / 1e3
+    }
+}
+
+pub(crate) fn pct(v: &[Duration], p: f64) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(((v.len().max(1) - 1) as f64 * p) as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+pub(crate) fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Commands sent to one server back to back before the next server's turn.
+pub(crate) const BLOCK: usize = 20;
+
+/// `op` run `rounds` times on each server, in alternating blocks of
+/// [`BLOCK`] (so that drift of the machine hits all alike, while each
+/// server sees commands in a row, as from a client that has several to
+/// send); samples in the order of `servers`. Each block starts with one
+/// `query-version` that is not counted: the first command after the other
+/// server's turn finds the thread asleep and the caches cold (on this
+/// machine 5 to 15 times a warm one, for QEMU and the shim alike), which
+/// would make the p99 of every row the cold start; its times go to `cold`.
+pub(crate) fn measure(
+    servers: &mut [Server],
+    rounds: usize,
+    mut op: impl FnMut(&mut Client, usize),
+) -> Vec<Sample> {
+    let mut samples: Vec<Sample> = servers.iter().map(|_| Sample::default()).collect();
+    let mut done = 0;
+    while done < rounds {
+        let n = BLOCK.min(rounds - done);
+        for (s, sample) in servers.iter_mut().zip(&mut samples) {
+            let t = Instant::now();
+            let r = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
+            assert!(r.starts_with(b"{\"return\""), "query-version");
+            s.cold.push(t.elapsed());
+            let c0 = cpu_ns(s.pid);
+            for round in done..done + n {
+                let t = Instant::now();
+                op(&mut s.client, round);
+                sample.times.push(t.elapsed());
+            }
+            sample.cpu += cpu_ns(s.pid) - c0;
+        }
+        done += n;
+    }
+    samples
+}
+
+pub(crate) struct Table {
+    pub(crate) missed: usize,
+}
+
+impl Table {
+    pub(crate) fn header(&self) {
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "figure", "QEMU 7.2 median / p99", "shim median / p99", "QEMU/shim", "targets"
+        );
+        println!(
+            "|{}|{}|{}|{}|{}|",
+            "-".repeat(42),
+            "-".repeat(24),
+            "-".repeat(24),
+            "-".repeat(10),
+            "-".repeat(36)
+        );
+    }
+
+    /// One row: `qemu` and `shim` samples, in µs; `extra` targets are
+    /// (text, pass).
+    pub(crate) fn row(
+        &mut self,
+        figure: &str,
+        qemu: &Sample,
+        shim: &Sample,
+        extra: &[(String, bool)],
+    ) {
+        self.row_with(figure, qemu, shim, extra, true)
+    }
+
+    /// A row printed for information: no target.
+    pub(crate) fn info_row(&mut self, figure: &str, qemu: &Sample, shim: &Sample) {
+        self.row_with(figure, qemu, shim, &[], false)
+    }
+
+    pub(crate) fn row_with(
+        &mut self,
+        figure: &str,
+        qemu: &Sample,
+        shim: &Sample,
+        extra: &[(String, bool)],
+        with_targets: bool,
+    ) {
+        let (qm, sm) = (us(qemu.median()), us(shim.median()));
+        let ratio = qm / sm;
+        let p99 = us(shim.p99()) / sm;
+        let mut targets = Vec::new();
+        if with_targets {
+            targets.push((format!(">=20x: {}", ok(ratio >= 20.0)), ratio >= 20.0));
+            targets.push((format!("p99<=3x: {p99:.1}x {}", ok(p99 <= 3.0)), p99 <= 3.0));
+        } else {
+            targets.push(("(information)".to_string(), true));
+        }
+        targets.extend(extra.iter().cloned());
+        self.missed += targets.iter().filter(|t| !t.1).count();
+        let t: Vec<String> = targets.into_iter().map(|t| t.0).collect();
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8.1}x | {:<34} |",
+            figure,
+            format!("{qm:.1} / {:.1} µs", us(qemu.p99())),
+            format!("{sm:.1} / {:.1} µs", us(shim.p99())),
+            ratio,
+            t.join(", ")
+        );
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "  server CPU per operation (information)",
+            format!("{:.1} µs", qemu.cpu_per_op()),
+            format!("{:.1} µs", shim.cpu_per_op()),
+            "",
+            ""
+        );
+    }
+}
+
+impl Table {
+    /// The floor's figures under a row: what a round trip costs at least.
+    pub(crate) fn floor(&self, floor: &Sample) {
+        println!(
+            "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
+            "  floor: C thread answering at once",
+            "",
+            format!("{:.1} / {:.1} µs", us(floor.median()), us(floor.p99())),
+            "",
+            format!(
+                "p99 {:.1}x median; CPU {:.1} µs",
+                us(floor.p99()) / us(floor.median()),
+                floor.cpu_per_op()
+            )
+        );
+    }
+}
+
+/// The machine's 1, 5 and 15 minute load averages (a shared machine's
+/// figures are only as good as its quiet).
+pub(crate) fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn ok(pass: bool) -> &'static str {
+    if pass { "met" } else { "MISSED" }
+}

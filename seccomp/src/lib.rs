@@ -15,7 +15,6 @@ mod control;
 mod filter;
 mod launch;
 mod ops;
-mod scm;
 mod serve;
 mod sys;
 mod tree;

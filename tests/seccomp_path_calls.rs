@@ -95,22 +95,15 @@ fn xattr_and_utime_calls_on_a_set_path_answer_as_on_its_file() {
         line(&plain, "getxattr"),
         "getxattr rc=5 errno=0 bytes=hello"
     );
-    assert_eq!(
-        line(&plain, "getxattr-small"),
-        format!("getxattr-small rc=-1 errno={}", libc::ERANGE)
-    );
-    assert_eq!(
-        line(&plain, "getxattr-missing"),
-        format!("getxattr-missing rc=-1 errno={}", libc::ENODATA)
-    );
-    assert_eq!(
-        line(&plain, "getxattr-bad-buffer"),
-        format!("getxattr-bad-buffer rc=-1 errno={}", libc::EFAULT)
-    );
-    assert_eq!(
-        line(&plain, "getxattr-long-name"),
-        format!("getxattr-long-name rc=-1 errno={}", libc::ERANGE)
-    );
+    for (call, errno) in [
+        ("getxattr-small", libc::ERANGE),
+        ("getxattr-missing", libc::ENODATA),
+        ("getxattr-bad-buffer", libc::EFAULT),
+        ("getxattr-long-name", libc::ERANGE),
+        ("listxattr-small", libc::ERANGE),
+    ] {
+        assert_eq!(line(&plain, call), format!("{call} rc=-1 errno={errno}"));
+    }
     assert!(
         line(&plain, "listxattr").contains("user.fdset|"),
         "{plain:?}"

@@ -71,20 +71,13 @@ impl Call<'_> {
                 ));
                 r
             }
-            LookOutcome::NoSuchSet { .. } => {
+            outcome => {
                 drop(st);
-                self.log(&format!(
-                    "{call} {}: ENOENT: set {set} does not exist",
-                    text(path)
-                ));
-                Err(libc::ENOENT)
-            }
-            LookOutcome::NoVisibleMember { .. } => {
-                drop(st);
-                self.log(&format!(
-                    "{call} {}: ENOENT: set {set} has no member left (all removed; only open dups keep it)",
-                    text(path)
-                ));
+                let why = match outcome {
+                    LookOutcome::NoSuchSet { .. } => "does not exist",
+                    _ => "has no member left (all removed; only open dups keep it)",
+                };
+                self.log(&format!("{call} {}: ENOENT: set {set} {why}", text(path)));
                 Err(libc::ENOENT)
             }
         }

@@ -72,24 +72,10 @@ impl Call<'_> {
         if flags & libc::O_PATH != 0 {
             return self.open_path(&st.registry, path, set, flags);
         }
-        if flags & libc::O_DIRECTORY != 0 {
-            let want = flags & libc::O_ACCMODE;
-            let chosen = st.registry.set(set).and_then(|s| {
-                s.members
-                    .iter()
-                    .rev()
-                    .find(|m| !m.removed && m.info.status_flags & libc::O_ACCMODE == want)
-            });
-            if let Some(m) = chosen
-                && !ops::is_directory(m.fd)
-            {
-                self.log(&format!(
-                    "open {}: ENOTDIR: set {set} member fd {} is not a directory",
-                    text(path),
-                    m.fd
-                ));
-                return Reply::Error(libc::ENOTDIR);
-            }
+        if flags & libc::O_DIRECTORY != 0
+            && !self.chosen_is_directory(&st.registry, path, set, flags)
+        {
+            return Reply::Error(libc::ENOTDIR);
         }
         let mut closed = Vec::new();
         let State { registry, tree } = &mut *st;
@@ -144,6 +130,29 @@ impl Call<'_> {
         drop(st);
         self.sh.log_closed(&closed);
         reply
+    }
+
+    /// `O_DIRECTORY`: whether the member the open would choose (if any) is
+    /// a directory, checked before anything changes (`O_TRUNC` included).
+    fn chosen_is_directory(&self, registry: &Registry, path: &[u8], set: u64, flags: i32) -> bool {
+        let want = flags & libc::O_ACCMODE;
+        let chosen = registry.set(set).and_then(|s| {
+            s.members
+                .iter()
+                .rev()
+                .find(|m| !m.removed && m.info.status_flags & libc::O_ACCMODE == want)
+        });
+        match chosen {
+            Some(m) if !ops::is_directory(m.fd) => {
+                self.log(&format!(
+                    "open {}: ENOTDIR: set {set} member fd {} is not a directory",
+                    text(path),
+                    m.fd
+                ));
+                false
+            }
+            _ => true,
+        }
     }
 
     /// `O_PATH`: the newest visible member's file, not a recorded dup

@@ -4,12 +4,12 @@
 //! and the periodic check of the dups' records.
 
 use crate::ops::{self, LocalOps};
-use crate::scm::{self, Received};
 use crate::serve::Shared;
 use crate::sys;
 use crate::tree::PIDFD_TAG;
 use fdset_core::qmp::{self, Connection, FdSetOps, Feed};
 use fdset_core::registry::{RawFd, SetDetail, SetView};
+use fdset_core::scm::{self, Received};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -400,7 +400,7 @@ impl Control {
             if m.gone || m.backlog() >= qmp::MAX_OUTPUT || m.conn.held_back() {
                 break;
             }
-            match scm::receive(m.sock.as_raw_fd(), &mut buf, true) {
+            match scm::receive_fds(m.sock.as_raw_fd(), &mut buf, true) {
                 Received::WouldBlock => break,
                 Received::Closed => {
                     m.gone = true;

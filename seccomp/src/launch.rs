@@ -7,13 +7,13 @@
 use crate::control::Control;
 use crate::filter;
 use crate::ops;
-use crate::scm::{self, Received};
 use crate::serve::{Shared, State};
 use crate::sys;
 use crate::tree::Tree;
 use fdset_core::launch::options::LaunchOptions;
 use fdset_core::paths::PathConfig;
 use fdset_core::registry::Registry;
+use fdset_core::scm::{self, Received};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -197,13 +197,13 @@ fn path_config(opts: &LaunchOptions) -> PathConfig {
 /// fdset-run's half of the hand-over: the listener, checked.
 fn receive_listener(sock: &UnixStream) -> Result<OwnedFd, String> {
     let mut b = [0u8; 8];
-    match scm::receive(sock.as_raw_fd(), &mut b, false) {
+    match scm::receive_fds(sock.as_raw_fd(), &mut b, false) {
         Received::Data { len: 1, fds, .. } if b[0] == b'l' && fds.len() == 1 => {
             // SAFETY: received just now, ours.
             let l = unsafe { OwnedFd::from_raw_fd(fds[0]) };
             let verdict = probe_addfd(l.as_raw_fd());
             let answer: &[u8] = if verdict.is_ok() { b"y" } else { b"n" };
-            let _ = scm::send_with_fd(sock.as_raw_fd(), answer, -1);
+            let _ = scm::send_fds(sock.as_raw_fd(), &[], answer);
             verdict.map(|()| l)
         }
         Received::Data { len: 5, fds, .. } if b[0] == b'e' => {
@@ -257,76 +257,19 @@ fn launch(
     let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-
-    let (ours, theirs) =
-        UnixStream::pair().map_err(|e| Failure::Launcher(format!("socketpair: {e}")))?;
-    let prog = filter::program();
-    let nnp = !has_cap_sys_admin();
-    let handshake = std::thread::spawn(move || receive_listener(&ours));
-
-    let mut cmd = Command::new(&opts.program[0]);
-    cmd.args(&opts.program[1..]);
-    let sock = theirs.as_raw_fd();
-    // SAFETY: between fork and exec only async-signal-safe system calls
-    // (sigprocmask, prctl, seccomp, sendmsg, read) on data prepared before the fork;
-    // nothing allocates. The calls after the filter (sendmsg, read, execve)
-    // are not ones it sends to fdset-run, which is busy in spawn() until
-    // the exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The program gets the signal mask fdset-run was started with.
-            libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
-            match filter::install(&prog, nnp) {
-                Ok(l) => {
-                    // The listener is close-on-exec: the exec closes it
-                    // (a close() would go to fdset-run, which waits for the exec).
-                    scm::send_with_fd(sock, b"l", l).map_err(io::Error::from_raw_os_error)?;
-                    let mut go = [0u8; 1];
-                    let n = libc::read(sock, go.as_mut_ptr().cast(), 1);
-                    if n != 1 || go[0] != b'y' {
-                        return Err(io::Error::from_raw_os_error(libc::ECANCELED));
-                    }
-                }
-                Err(e) => {
-                    let b = e.to_ne_bytes();
-                    let _ = scm::send_with_fd(sock, &[b'e', b[0], b[1], b[2], b[3]], -1);
-                    return Err(io::Error::from_raw_os_error(e));
-                }
-            }
-            Ok(())
-        });
+    let (main_pid, listener) = spawn_filtered(opts, old_mask)?;
+    // Linux 6.6+: the caller hands its CPU straight to the notification
+    // thread and back. A hint: an older kernel refuses it (EINVAL), and
+    // the service is the same without it.
+    let sync = sys::notif_sync_wakeup(listener.as_raw_fd());
+    if opts.verbose {
+        let how = if sync {
+            "on"
+        } else {
+            "not offered by this kernel (Linux 6.6+)"
+        };
+        eprintln!("fdset-run: seccomp listener: synchronous wake-up {how}");
     }
-    let spawned = cmd.spawn();
-    // Our copy of the child's end: the hand-over sees EOF if the child
-    // ended without a word.
-    drop(theirs);
-    let handed = handshake
-        .join()
-        .unwrap_or_else(|_| Err("--seccomp: internal error".into()));
-    let child = match (spawned, handed) {
-        (Ok(c), Ok(l)) => (c, l),
-        (Err(_), Err(msg)) if !msg.is_empty() => return Err(Failure::Launcher(msg)),
-        (Ok(mut c), Err(msg)) => {
-            let _ = c.kill();
-            let _ = c.wait();
-            return Err(Failure::Launcher(msg));
-        }
-        (Err(e), _) => {
-            let name = opts.program[0].to_string_lossy();
-            let code = if e.kind() == io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            return Err(Failure::Exec(code, format!("cannot run {name}: {e}")));
-        }
-    };
-    let (child, listener) = child;
-    let main_pid = child.id() as i32;
-    // Reaped by the control loop (waitpid(-1)), never by std.
-    drop(child);
-    sys::notif_sync_wakeup(listener.as_raw_fd());
-
     let sh = Arc::new(Shared {
         state: std::sync::Mutex::new(State {
             registry,
@@ -344,6 +287,83 @@ fn launch(
         .spawn(move || crate::serve::serve(&served))
         .map_err(|e| Failure::Launcher(format!("cannot start the notification thread: {e}")))?;
     Ok(Control::new(sh, epoll, signals, qmp, main_pid).run())
+}
+
+/// Start the program under the filter; its process id and the listener,
+/// checked. The program starts with the signal mask `old_mask`.
+fn spawn_filtered(
+    opts: &LaunchOptions,
+    old_mask: libc::sigset_t,
+) -> Result<(i32, OwnedFd), Failure> {
+    let (ours, theirs) =
+        UnixStream::pair().map_err(|e| Failure::Launcher(format!("socketpair: {e}")))?;
+    let handshake = std::thread::spawn(move || receive_listener(&ours));
+    let mut cmd = Command::new(&opts.program[0]);
+    cmd.args(&opts.program[1..]);
+    install_before_exec(&mut cmd, theirs.as_raw_fd(), old_mask);
+    let spawned = cmd.spawn();
+    // Our copy of the child's end: the hand-over sees EOF if the child
+    // ended without a word.
+    drop(theirs);
+    let handed = handshake
+        .join()
+        .unwrap_or_else(|_| Err("--seccomp: internal error".into()));
+    match (spawned, handed) {
+        // Reaped by the control loop (waitpid(-1)), never by std.
+        (Ok(c), Ok(l)) => Ok((c.id() as i32, l)),
+        (Err(_), Err(msg)) if !msg.is_empty() => Err(Failure::Launcher(msg)),
+        (Ok(mut c), Err(msg)) => {
+            let _ = c.kill();
+            let _ = c.wait();
+            Err(Failure::Launcher(msg))
+        }
+        (Err(e), _) => {
+            let name = opts.program[0].to_string_lossy();
+            let code = if e.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            Err(Failure::Exec(code, format!("cannot run {name}: {e}")))
+        }
+    }
+}
+
+/// The child's half of the hand-over, between fork and exec: install the
+/// filter, send the listener over `sock`, and exec only once fdset-run
+/// said yes.
+fn install_before_exec(cmd: &mut Command, sock: RawFd, old_mask: libc::sigset_t) {
+    let prog = filter::program();
+    let nnp = !has_cap_sys_admin();
+    // SAFETY: between fork and exec only async-signal-safe system calls
+    // (sigprocmask, prctl, seccomp, sendmsg, read) on data prepared before the fork;
+    // nothing allocates. The calls after the filter (sendmsg, read, execve)
+    // are not ones it sends to fdset-run, which is busy in spawn() until
+    // the exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The program gets the signal mask fdset-run was started with.
+            libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
+            match filter::install(&prog, nnp) {
+                Ok(l) => {
+                    // The listener is close-on-exec: the exec closes it
+                    // (a close() would go to fdset-run, which waits for the exec).
+                    scm::send_fds(sock, &[l], b"l")?;
+                    let mut go = [0u8; 1];
+                    let n = libc::read(sock, go.as_mut_ptr().cast(), 1);
+                    if n != 1 || go[0] != b'y' {
+                        return Err(io::Error::from_raw_os_error(libc::ECANCELED));
+                    }
+                }
+                Err(e) => {
+                    let b = e.to_ne_bytes();
+                    let _ = scm::send_fds(sock, &[], &[b'e', b[0], b[1], b[2], b[3]]);
+                    return Err(io::Error::from_raw_os_error(e));
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 #[cfg(test)]

@@ -5,17 +5,16 @@
 //! `fdset-core` registry rules, path parsing and QMP protocol as the shim.
 //!
 //! - `filter`: the BPF program and its installation in the child.
-//! - `serve`: the notification loop (open, stat, access, readlink, close).
+//! - `serve`: the notification loop and the calls it answers (open, the
+//!   look calls, truncate and the utime family, xattrs, close).
 //! - `tree`: which process holds which dup (fork, exit, exec).
 //! - `control`: QMP, signals, exits.
 //! - `launch`: starting the program, and the kernel checks.
-//! - `elf`: which programs need this mode.
 
 mod control;
 mod filter;
 mod launch;
 mod ops;
-mod scm;
 mod serve;
 mod sys;
 mod tree;

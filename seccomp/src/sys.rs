@@ -112,6 +112,26 @@ pub fn notif_sync_wakeup(listener: RawFd) -> bool {
     r == 0
 }
 
+/// After a receive said `ENOENT`: wait until the listener has a
+/// notification again (`false`: receive it) or no process uses the filter
+/// any more (`true`, `POLLHUP`: nothing will arrive).
+pub fn listener_ended(listener: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: listener,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: p is one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, -1) };
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        // A failed poll: the next receive reports the listener's error.
+        return r > 0 && p.revents & libc::POLLHUP != 0 && p.revents & libc::POLLIN == 0;
+    }
+}
+
 // ------------------------------------------------------------ caller memory
 
 const PAGE: usize = 4096;
@@ -119,25 +139,25 @@ const PAGE: usize = 4096;
 /// Read a NUL-terminated string of at most `buf.len()` bytes at `addr` in
 /// thread `tid`; returns its length without the NUL. The read is split at
 /// page boundaries, so a string that ends just before an unmapped page is
-/// read. `None`: unreadable, or no NUL within `buf`.
-pub fn read_cstr(tid: i32, addr: u64, buf: &mut [u8]) -> Option<usize> {
+/// read. `EFAULT`: unreadable; `ENAMETOOLONG`: no NUL within `buf`.
+pub fn read_cstr(tid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     let mut done = 0usize;
     while done < buf.len() {
-        let at = addr.checked_add(done as u64)?;
+        let at = addr.checked_add(done as u64).ok_or(libc::EFAULT)?;
         let in_page = PAGE - (at as usize % PAGE);
         // Most paths are short: the first read stops at 256 bytes or the
         // page end, whichever comes first.
         let want = if done == 0 { in_page.min(256) } else { in_page }.min(buf.len() - done);
-        let n = read_mem(tid, at, &mut buf[done..done + want]).ok()?;
+        let n = read_mem(tid, at, &mut buf[done..done + want]).map_err(|_| libc::EFAULT)?;
         if n == 0 {
-            return None;
+            return Err(libc::EFAULT);
         }
         if let Some(p) = buf[done..done + n].iter().position(|&b| b == 0) {
-            return Some(done + p);
+            return Ok(done + p);
         }
         done += n;
     }
-    None
+    Err(libc::ENAMETOOLONG)
 }
 
 /// `process_vm_readv` of `buf.len()` bytes at `addr` in `tid`.

@@ -45,7 +45,5 @@ pub(crate) static WAIT_CV: Condvar = Condvar::new();
 
 /// Bytes asked of one `recvmsg`.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
-/// The kernel passes at most this many fds in one message (SCM_MAX_FD).
-pub(crate) const MAX_FDS_PER_MSG: usize = 253;
 /// Reads from one connection before the others get their turn.
 pub(crate) const READS_PER_TURN: usize = 16;

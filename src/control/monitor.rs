@@ -1,4 +1,3 @@
-use super::*;
 use crate::libc_real;
 use fdset_core::qmp::{self, Connection};
 use fdset_core::registry::RawFd;
@@ -106,67 +105,9 @@ pub(crate) fn peer_allowed(fd: RawFd) -> bool {
     allowed
 }
 
-/// One `recvmsg`.
-pub(crate) enum Received {
-    Data {
-        len: usize,
-        fds: Vec<RawFd>,
-        truncated: bool,
-    },
-    WouldBlock,
-    Closed,
-}
+pub(crate) use fdset_core::scm::Received;
 
+/// One nonblocking `recvmsg` (the receiver fdset-run's monitors use too).
 pub(crate) fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
-    // u64 elements keep the control buffer aligned for cmsghdr.
-    const CMSG_WORDS: usize = (MAX_FDS_PER_MSG * 4 + 64) / 8;
-    let mut cmsg = [0u64; CMSG_WORDS];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; the pointers set below outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg);
-    let n = loop {
-        // SAFETY: msg describes valid buffers.
-        let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
-        if n < 0 && libc_real::errno() == libc::EINTR {
-            continue;
-        }
-        break n;
-    };
-    if n < 0 {
-        return match libc_real::errno() {
-            libc::EAGAIN => Received::WouldBlock,
-            _ => Received::Closed,
-        };
-    }
-    let mut fds = Vec::new();
-    // SAFETY: walking the control messages the kernel wrote into msg.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let data = libc::CMSG_DATA(c) as *const RawFd;
-                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
-                for i in 0..count {
-                    fds.push(std::ptr::read_unaligned(data.add(i)));
-                }
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    let truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
-    if n == 0 && fds.is_empty() {
-        return Received::Closed;
-    }
-    Received::Data {
-        len: n as usize,
-        fds,
-        truncated,
-    }
+    fdset_core::scm::receive_fds(fd, buf, true)
 }

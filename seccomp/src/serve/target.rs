@@ -1,0 +1,101 @@
+//! What a path names for fdset-run (a set, a name under a prefix that is no
+//! set number, a prefix directory, or anything else), and the caller's ids
+//! for the answers that need them (spec section 8).
+
+use crate::sys;
+use fdset_core::paths::{FDSET_DIR, PathConfig};
+
+/// What a path names.
+pub(super) enum Target {
+    Set(u64),
+    /// Under a prefix, not a set number (`/dev/fdset/2-journal`).
+    BadNumber,
+    /// `/dev/fdset` itself, or a `--prefix` directory.
+    PrefixDir,
+    Other,
+}
+
+/// `looking`: a call that looks at the path (stat, access, ...), for which
+/// a prefix directory answers; an open does not see them.
+pub(super) fn classify(paths: &PathConfig, path: &[u8], looking: bool) -> Target {
+    if path.first() != Some(&b'/') {
+        return Target::Other;
+    }
+    if looking && is_prefix_dir(paths, path) {
+        return Target::PrefixDir;
+    }
+    match paths.resolve(path) {
+        None => Target::Other,
+        Some(Ok(set)) => Target::Set(set),
+        Some(Err(_)) => Target::BadNumber,
+    }
+}
+
+fn is_prefix_dir(paths: &PathConfig, path: &[u8]) -> bool {
+    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
+    std::iter::once(FDSET_DIR)
+        .chain(paths.prefixes.iter().map(Vec::as_slice))
+        .any(|p| p.strip_suffix(b"/").unwrap_or(p) == trimmed)
+}
+
+/// Whether `path` exists as the caller sees the file system (its root).
+pub(super) fn exists_for(tid: i32, path: &[u8]) -> bool {
+    let mut full = format!("/proc/{tid}/root").into_bytes();
+    full.extend_from_slice(path);
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&full)).is_ok()
+}
+
+/// The caller's ids, from /proc/TID/status.
+pub(super) struct Ids {
+    pub uid: [u32; 2],
+    pub gid: [u32; 2],
+    pub groups: Vec<u32>,
+}
+
+pub(super) fn caller_ids(tid: i32) -> Option<Ids> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let nums = |key: &str| -> Vec<u32> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| {
+                v.split_ascii_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (u, g) = (nums("Uid:"), nums("Gid:"));
+    if u.len() < 2 || g.len() < 2 {
+        return None;
+    }
+    Some(Ids {
+        uid: [u[0], u[1]],
+        gid: [g[0], g[1]],
+        groups: nums("Groups:"),
+    })
+}
+
+/// A read-only directory owned by the caller's effective ids (spec section
+/// 8: the prefix directories, when none exists on disk).
+pub(super) fn prefix_dir_stat(ids: &Ids) -> libc::stat {
+    let mut st: libc::stat = sys::zeroed();
+    st.st_mode = libc::S_IFDIR | 0o555;
+    st.st_nlink = 2;
+    st.st_uid = ids.uid[1];
+    st.st_gid = ids.gid[1];
+    st.st_blksize = 4096;
+    st
+}
+
+pub(super) fn prefix_dir_statx(ids: &Ids) -> libc::statx {
+    let mut st: libc::statx = sys::zeroed();
+    st.stx_mask =
+        libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_NLINK | libc::STATX_UID | libc::STATX_GID;
+    st.stx_mode = (libc::S_IFDIR | 0o555) as u16;
+    st.stx_nlink = 2;
+    st.stx_uid = ids.uid[1];
+    st.stx_gid = ids.gid[1];
+    st.stx_blksize = 4096;
+    st
+}

@@ -1,162 +1,13 @@
-//! `cargo bench --bench limits`: the performance limits (spec
-//! section 6 "A program that never touches a set pays almost nothing"),
-//! measured against a baseline taken in the same run. Prints one table row
-//! per figure: value, target, pass/fail. Exit status 1 when a target is missed.
-//!
-//! `FDSET_BENCH_QUICK=1` runs fewer rounds (a smoke run; figures noisier).
+//! One function per group of rows of the table.
 
+use super::Ctx;
+use super::measure::*;
 use fdset_testkit::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Row {
-    figure: String,
-    value: String,
-    target: String,
-    pass: Option<bool>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-/// A command for `program`, with or without the release shim preloaded.
-fn command(program: &Path, preload: bool) -> Command {
-    if preload {
-        preloaded(program)
-    } else {
-        let mut cmd = Command::new(program);
-        cmd.env_remove("LD_PRELOAD");
-        cmd
-    }
-}
-
-/// Run to completion within `limit`; stdout as numbers. `None` on timeout.
-fn run_numbers(mut cmd: Command, limit: Duration) -> Option<Vec<f64>> {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn benchmark");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait benchmark") {
-            let out = child.wait_with_output().expect("benchmark output");
-            assert!(status.success(), "{cmd:?} failed: {}", stderr_of(&out));
-            return Some(
-                stdout_of(&out)
-                    .split_whitespace()
-                    .map(|w| w.parse().expect("a number"))
-                    .collect(),
-            );
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// One `bench_hooks paired KIND` figure over `rounds` pairs of processes
-/// run without and with the shim in alternation (so that drift of the
-/// machine hits both): the medians of each process's ratio of the program's
-/// call to libc's own, with and without the preload, and the medians of the
-/// program's call alone.
-struct Paired {
-    ratio_on: f64,
-    ratio_off: f64,
-    ns_on: f64,
-    ns_off: f64,
-}
-
-fn paired(bench: &Path, kind: &str, path: &str, n: &str, rounds: usize) -> Paired {
-    let (mut ratio, mut ns) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
-    for _ in 0..rounds {
-        for (i, preload) in [false, true].into_iter().enumerate() {
-            let mut cmd = command(bench, preload);
-            cmd.args(["paired", kind, path, n]);
-            let v = run_numbers(cmd, Duration::from_secs(120)).expect("benchmark finished");
-            ratio[i].push(v[0] / v[1]);
-            ns[i].push(v[0]);
-        }
-    }
-    let [r_off, r_on] = ratio;
-    let [n_off, n_on] = ns;
-    Paired {
-        ratio_on: median(r_on),
-        ratio_off: median(r_off),
-        ns_on: median(n_on),
-        ns_off: median(n_off),
-    }
-}
-
-fn ratio_row(rows: &mut Vec<Row>, figure: &str, ratio: f64, detail: String, target: f64) {
-    rows.push(Row {
-        figure: figure.to_string(),
-        value: format!("{ratio:.3} ({detail})"),
-        target: format!("<= {target}"),
-        pass: Some(ratio <= target),
-    });
-}
-
-/// Instructions executed by `bench args` under callgrind.
-fn instructions(bench: &Path, args: &[&str], preload: bool, out: &Path) -> u64 {
-    let mut cmd = command(Path::new("valgrind"), preload);
-    cmd.arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(bench)
-        .args(args);
-    let o = cmd.output().expect("run valgrind (installed by .ci/setup)");
-    assert!(o.status.success(), "valgrind failed: {}", stderr_of(&o));
-    let text = std::fs::read_to_string(out).expect("callgrind output");
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("totals:")
-                .or_else(|| l.strip_prefix("summary:"))
-        })
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("callgrind totals line")
-}
-
-/// Instructions the shim adds to one call: the difference between loops of
-/// two lengths cancels start-up, the difference with/without preload leaves
-/// the hook.
-fn added_instructions(bench: &Path, mode: &str, path: &str, dir: &Path) -> f64 {
-    let (short, long) = (1_000u64, 11_000u64);
-    let mut per_call = [0.0; 2];
-    for (i, preload) in [false, true].into_iter().enumerate() {
-        let f = |n: u64| {
-            let n = n.to_string();
-            instructions(
-                bench,
-                &[mode, path, &n],
-                preload,
-                &dir.join(format!("cg.{mode}.{preload}.{n}")),
-            )
-        };
-        per_call[i] = (f(long) as f64 - f(short) as f64) / (long - short) as f64;
-    }
-    per_call[1] - per_call[0]
-}
-
-/// Mean milliseconds to start and reap `program` (run `n` times).
-fn start_ms(program: &Path, preload: bool, n: usize, setup: &dyn Fn(&mut Command)) -> f64 {
-    let t = Instant::now();
-    for _ in 0..n {
-        let mut cmd = command(program, preload);
-        setup(&mut cmd);
-        let st = cmd.stdout(Stdio::null()).status().expect("start program");
-        assert!(st.success(), "{cmd:?} failed");
-    }
-    t.elapsed().as_secs_f64() * 1e3 / n as f64
-}
-
-fn start_row(
+pub(crate) fn start_row(
     rows: &mut Vec<Row>,
     figure: &str,
     rounds: usize,
@@ -178,49 +29,11 @@ fn start_row(
     });
 }
 
-/// Several fds the child inherits at 3, 4, ... with the `FDSET_ADD_FD` that
-/// makes each one set.
-fn launch_sets(cmd: &mut Command, file: &Path, sets: usize) {
-    let f = open_for_child(file, false, true);
-    let files = (0..sets)
-        .map(|i| (f.try_clone().expect("dup"), 3 + i as i32))
-        .collect();
-    inherit_fds(cmd, files);
-    let spec: Vec<String> = (0..sets)
-        .map(|i| format!("fd={},set={}", 3 + i, i + 1))
-        .collect();
-    cmd.env("FDSET_ADD_FD", spec.join(";"));
-}
-
-/// Like [`launch_sets`], but each set's member is an open of its own (its
-/// own open file description), as separately opened files would be.
-fn launch_separate_sets(cmd: &mut Command, file: &Path, sets: usize) {
-    let files = (0..sets)
-        .map(|i| (open_for_child(file, false, true), 3 + i as i32))
-        .collect();
-    inherit_fds(cmd, files);
-    let spec: Vec<String> = (0..sets)
-        .map(|i| format!("fd={},set={}", 3 + i, i + 1))
-        .collect();
-    cmd.env("FDSET_ADD_FD", spec.join(";"));
-}
-
-/// Nanoseconds per exec of `bench_exec` carrying `sets` sets (20 execs in
-/// a row), with or without the shim: the process's CPU time (user and
-/// system: what the exec and the shim cost, not the time spent waiting
-/// for a CPU on a shared machine), then wall-clock time.
-fn exec_ns(data: &Path, sets: usize, preload: bool) -> [f64; 2] {
-    let mut cmd = command(&c_test("bench_exec"), preload);
-    cmd.arg(data).arg(sets.to_string()).arg("20");
-    let v = run_numbers(cmd, Duration::from_secs(120)).expect("bench_exec finished");
-    [v[1], v[0]]
-}
-
 /// Carrying the sets across an exec: what each set adds to an exec,
 /// (t(1000) - t(1)) / 999 with N = 1 and N = 1000 measured in alternation
 /// (CPU time; wall-clock time for information); the same without the shim
 /// (the descriptors merely inherited) below it.
-fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+pub(crate) fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     // [with, without][N = 1, N = 1000][cpu, wall]
     let mut t: [[[Vec<f64>; 2]; 2]; 2] = Default::default();
     for _ in 0..rounds {
@@ -260,19 +73,9 @@ fn exec_rows(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     });
 }
 
-/// Mean milliseconds of `n` runs of `cmd` (stdout to /dev/null).
-fn runs_ms(cmd: &mut Command, n: usize) -> f64 {
-    let t = Instant::now();
-    for _ in 0..n {
-        let st = cmd.stdout(Stdio::null()).status().expect("start");
-        assert!(st.success(), "{cmd:?} failed");
-    }
-    t.elapsed().as_secs_f64() * 1e3 / n as f64
-}
-
 /// `fdset-run --file set=1,path=F -- true` against `env true`, in
 /// alternating blocks of 20 runs each; the medians of the blocks.
-fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+pub(crate) fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     let mut run = fdset_run();
     run.arg("--file")
         .arg(format!("set=1,path={}", data.display()))
@@ -294,81 +97,13 @@ fn launcher_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     });
 }
 
-/// What every row needs: the C benchmark, a data file, the rounds.
-struct Ctx {
-    bench: PathBuf,
-    data: PathBuf,
-    data_s: String,
-    rounds: usize,
-    scale: usize,
-    quick: bool,
-    dir: TempDir,
-}
-
-fn main() {
-    // cargo bench passes `--bench`; anything else is ignored.
-    let quick = std::env::var("FDSET_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let dir = TempDir::new("bench");
-    let data: PathBuf = dir.file("data.bin", &[7u8; 4096]);
-    let ctx = Ctx {
-        bench: c_test("bench_hooks"),
-        data_s: data.to_str().expect("utf-8 temp path").to_string(),
-        data,
-        rounds: if quick { 3 } else { 15 },
-        scale: if quick { 5 } else { 1 },
-        quick,
-        dir,
-    };
-    let (rounds, data) = (ctx.rounds, &ctx.data);
-    let mut rows = Vec::new();
-    eprintln!("shim: {}", shim_lib().display());
-    // 1-4: an ordinary call, a set against its path, many sets, many dups,
-    // threads, instructions.
-    ordinary_call_rows(&mut rows, &ctx);
-    fdset_open_rows(&mut rows, &ctx);
-    many_sets_row(&mut rows, &ctx);
-    many_dups_rows(&mut rows, &ctx);
-    thread_rows(&mut rows, &ctx);
-    instruction_rows(&mut rows, &ctx);
-    // 5. Process start.
-    start_row(
-        &mut rows,
-        "process start, with/without",
-        rounds,
-        1.0,
-        &|_| {},
-    );
-    start_row(
-        &mut rows,
-        "process start with 100 launch-time sets, with/without",
-        rounds,
-        2.0,
-        &|cmd| launch_sets(cmd, data, 100),
-    );
-
-    // 6. What a fork costs the parent (the exec gate's share and the
-    // registry lock taken around it by the fork handlers).
-    fork_row(&mut rows, rounds, data);
-
-    // 7. Carrying the sets across an exec (spec section 7), and the
-    // launcher against `env`.
-    exec_rows(&mut rows, rounds, data);
-    launcher_row(&mut rows, rounds, data);
-
-    qmp_rows(&mut rows, &ctx);
-    print_table(&rows);
-    if rows.iter().any(|r| r.pass == Some(false)) {
-        std::process::exit(1);
-    }
-}
-
 /// What a program that never touches a set pays. Separate processes
 /// differ by up to +-10% on this kind of machine (placement, not code),
 /// more than the 2% to be shown; so each process times the call both as
 /// the program makes it and through libc's own symbol, and the figure is
 /// that ratio with the preload over the same ratio without it. The plain
 /// with/without medians of separate processes follow, for information.
-fn ordinary_call_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn ordinary_call_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data_s = ctx.data_s.as_str();
     let rounds = ctx.rounds;
@@ -404,7 +139,7 @@ fn ordinary_call_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 }
 
 /// A set is cheaper than the path it replaces.
-fn fdset_open_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn fdset_open_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data = &ctx.data;
     let data_s = ctx.data_s.as_str();
@@ -452,7 +187,7 @@ fn fdset_open_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// No scan over sets or members: 1 set against 10,000 sets of 4.
 /// Without a served control socket the first run waits for a greeting:
 /// give up early.
-fn many_sets_row(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn many_sets_row(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data_s = ctx.data_s.as_str();
     let rounds = ctx.rounds;
@@ -494,7 +229,7 @@ fn many_sets_row(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// Nothing grows with the open dups of a set: an open+close with
 /// 10,000 dups of it held against one (alternating blocks of one
 /// process), and closefrom/close_range over N dups linear in N.
-fn many_dups_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn many_dups_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data = &ctx.data;
     let rounds = ctx.rounds;
@@ -553,7 +288,7 @@ fn many_dups_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// costs is that ratio over the same ratio of the system calls alone
 /// without the shim, measured right after it: the kernel's own sharing
 /// (one descriptor table) and the machine's other load are in both.
-fn thread_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn thread_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data = &ctx.data;
     let data_s = ctx.data_s.as_str();
@@ -621,7 +356,7 @@ fn thread_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// Instructions added per call (callgrind counts are repeatable). The
 /// open loops also close: the close loop's figure (dup is not hooked) is
 /// taken off theirs.
-fn instruction_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn instruction_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data_s = ctx.data_s.as_str();
     let dir = &ctx.dir;
@@ -650,7 +385,7 @@ fn instruction_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// QMP, from a client in the same machine (the benchmark process talks
 /// to its own shim over a socketpair): query-fdsets at 10,000 sets (or as
 /// many as the limit allows) and add-fd+remove-fd round trips.
-fn qmp_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
+pub(crate) fn qmp_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
     let bench = &ctx.bench;
     let data_s = ctx.data_s.as_str();
     let scale = ctx.scale;
@@ -683,7 +418,7 @@ fn qmp_rows(rows: &mut Vec<Row>, ctx: &Ctx) {
 /// `c-tests/bench_fork.c`: the parent's CPU time per fork, with the shim
 /// (holding set 1 and a dup of it) and without. For information: the fork
 /// itself (copying the page tables) is most of it.
-fn fork_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
+pub(crate) fn fork_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
     let prog = c_test("bench_fork");
     let (mut off, mut on) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -705,30 +440,4 @@ fn fork_row(rows: &mut Vec<Row>, rounds: usize, data: &Path) {
         target: "-".into(),
         pass: None,
     });
-}
-
-fn print_table(rows: &[Row]) {
-    let w0 = rows.iter().map(|r| r.figure.len()).max().unwrap_or(6);
-    let w1 = rows.iter().map(|r| r.value.len()).max().unwrap_or(5);
-    println!(
-        "| {:w0$} | {:w1$} | {:10} | result |",
-        "figure", "value", "target"
-    );
-    println!(
-        "|{}|{}|{}|--------|",
-        "-".repeat(w0 + 2),
-        "-".repeat(w1 + 2),
-        "-".repeat(12)
-    );
-    for r in rows {
-        let result = match r.pass {
-            Some(true) => "pass",
-            Some(false) => "FAIL",
-            None => "n/a",
-        };
-        println!(
-            "| {:w0$} | {:w1$} | {:10} | {result:6} |",
-            r.figure, r.value, r.target
-        );
-    }
 }

@@ -33,24 +33,9 @@ int main(int argc, char **argv) {
             if (close(fd) != 0) _exit(5);
             _exit(0);
         }
-        struct timespec start, now;
-        clock_gettime(CLOCK_MONOTONIC, &start);
         int status = 0;
-        for (;;) {
-            pid_t r = waitpid(pid, &status, WNOHANG);
-            CHECK(r >= 0, "waitpid");
-            if (r == pid) break;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - start.tv_sec >= 5) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-                hung++;
-                status = 0;
-                break;
-            }
-            usleep(200);
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) != 0) failed++;
+        if (wait_or_kill(pid, 5, &status)) hung++;
+        else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) failed++;
         if (hung) break; /* one is enough to fail */
     }
     stop_set_openers(&openers);

@@ -35,23 +35,9 @@ int main(int argc, char **argv) {
             _exit(fd < 0 ? 10 : 0);
         }
         CHECK(close(mine) == 0, "close after the fork");
-        struct timespec start, now;
-        clock_gettime(CLOCK_MONOTONIC, &start);
         int status = 0;
-        for (;;) {
-            pid_t r = waitpid(pid, &status, WNOHANG);
-            CHECK(r >= 0, "waitpid");
-            if (r == pid) break;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - start.tv_sec >= 10) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-                hung++;
-                break;
-            }
-            usleep(200);
-        }
-        if (!hung && WIFEXITED(status) && WEXITSTATUS(status) == 10) eagain++;
+        if (wait_or_kill(pid, 10, &status)) hung++;
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == 10) eagain++;
         else if (!hung && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) failed++;
     }
     stop_set_openers(&openers);

@@ -120,4 +120,28 @@ static inline void stop_set_openers(struct set_openers *o) {
     for (int i = 0; i < 2; i++) pthread_join(o->threads[i], NULL);
 }
 
+/* Wait up to SECONDS for child PID; a child still running then is stuck
+ * (on a lock the fork copied held): killed, and 1 is returned. Otherwise 0,
+ * with its wait status in *status. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static inline int wait_or_kill(pid_t pid, int seconds, int *status) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        CHECK(r >= 0, "waitpid");
+        if (r == pid) return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= seconds) {
+            kill(pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return 1;
+        }
+        usleep(200);
+    }
+}
+
 #endif

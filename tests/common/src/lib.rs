@@ -3,11 +3,12 @@
 //! program under the preloaded shim, a QMP client (`qmp`), a recording fake
 //! of the registry's descriptor operations (`fake_fdops`), and the
 //! real-program suite (`programs`) with the Debian 13 chroot it also runs in
-//! (`trixie`).
+//! (`trixie`), and what the seccomp-mode suites share (`seccomp`).
 
 pub mod fake_fdops;
 pub mod programs;
 pub mod qmp;
+pub mod seccomp;
 pub mod trixie;
 
 use std::path::PathBuf;

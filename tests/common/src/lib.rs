@@ -1,13 +1,15 @@
 //! fdset-testkit: what the integration tests and benches of fdset-shim
 //! share. Where the built shim, binaries and C test programs are, how to run a
 //! program under the preloaded shim, a QMP client (`qmp`), a recording fake
-//! of the registry's descriptor operations (`fake_fdops`), and the
-//! real-program suite (`programs`) with the Debian 13 chroot it also runs in
-//! (`trixie`), and what the seccomp-mode suites share (`seccomp`).
+//! of the registry's descriptor operations (`fake_fdops`) and the registry
+//! driven through it (`registry_ops`), the real-program suite (`programs`)
+//! with the Debian 13 chroot it also runs in (`trixie`), and what the
+//! seccomp-mode suites share (`seccomp`).
 
 pub mod fake_fdops;
 pub mod programs;
 pub mod qmp;
+pub mod registry_ops;
 pub mod seccomp;
 pub mod trixie;
 

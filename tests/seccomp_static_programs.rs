@@ -140,21 +140,8 @@ fn gcc_static_program_reads_writes_and_stats_a_set_as_its_file() {
 fn a_static_program_is_switched_to_seccomp_mode_with_a_note() {
     let dir = TempDir::new("seccomp-auto");
     let f = dir.file("f.txt", b"auto\n");
-    let mut cmd = launcher(false, &[(2, &f, "ro")], &c_test("seccomp_step"), &[]);
-    cmd.stdin(std::process::Stdio::piped());
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"open /dev/fdset/2 r\nread 3\nexit\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let cmd = launcher(false, &[(2, &f, "ro")], &c_test("seccomp_step"), &[]);
+    let out = output_with_stdin(cmd, b"open /dev/fdset/2 r\nread 3\nexit\n");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "main\nfd 3\ndata auto|\n");
     let err = stderr_of(&out);

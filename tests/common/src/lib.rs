@@ -342,3 +342,24 @@ pub fn bwrap_usr_view(libdir: &str) -> Vec<String> {
     .map(|s| s.to_string())
     .collect()
 }
+
+/// Run `cmd` to completion with `input` on its stdin, its stdout and stderr
+/// piped (the input is written first: for programs that read it before
+/// they write much).
+pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("write the program's stdin");
+    child.wait_with_output().expect("wait")
+}

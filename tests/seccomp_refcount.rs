@@ -36,6 +36,16 @@ fn wait_gone(pid: u32) {
     }
 }
 
+/// Wait until process `pid` (fdset-run) no longer holds `file`; `why` it
+/// would be a failure if it still did after [`LIMIT`].
+fn wait_closed(pid: u32, file: &Path, why: &str) {
+    let start = Instant::now();
+    while holds(pid, file) {
+        assert!(start.elapsed() < LIMIT, "{why}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// A static program under `--qmp`, set 1 = `file` (read-only).
 fn served_with_qmp(dir: &TempDir, file: &Path) -> (Program, Qmp) {
     let sock = dir.path().join("qmp.sock");
@@ -85,14 +95,11 @@ fn removed_member_is_closed_only_when_no_process_of_the_tree_holds_a_dup() {
     // SAFETY: plain kill of the test's own grandchild.
     unsafe { libc::kill(child as i32, libc::SIGTERM) };
     wait_gone(child);
-    let start = Instant::now();
-    while holds(launcher_pid, &file) {
-        assert!(
-            start.elapsed() < LIMIT,
-            "the member stayed open after the last dup ended"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_closed(
+        launcher_pid,
+        &file,
+        "the member stayed open after the last dup ended",
+    );
     assert_eq!(sets(&mut q), vec![]);
     assert_eq!(
         p.step("open /dev/fdset/1 r"),
@@ -127,14 +134,7 @@ fn two_processes_with_a_dup_at_the_same_number_are_each_counted_once() {
     // SAFETY: as above.
     unsafe { libc::kill(child as i32, libc::SIGTERM) };
     wait_gone(child);
-    let start = Instant::now();
-    while holds(p.pid(), &file) {
-        assert!(
-            start.elapsed() < LIMIT,
-            "a dup was counted twice: the member stays"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_closed(p.pid(), &file, "a dup was counted twice: the member stays");
     assert_eq!(sets(&mut q), vec![]);
     assert_eq!(p.step("exit"), "");
 }

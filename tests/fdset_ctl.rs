@@ -3,6 +3,7 @@
 use fdset_testkit::qmp::*;
 use fdset_testkit::*;
 use serde_json::json;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn ctl(args: &[&str]) -> Output {
@@ -67,7 +68,31 @@ fn subcommands_drive_a_running_program() {
     let (mut p, sock) = with_listener(&dir, |_| {});
     let s = sock.to_str().unwrap();
     let mut holder = Qmp::ready(&sock);
+    let m1 = add_fd_by_path(&mut p, s, &data);
+    let m2 = add_fd_by_fd(&mut p, s, &data);
+    query_fdsets_lists_both(s, &data, m1, m2);
+    let m1s = m1.to_string();
+    let remove = ["--socket", s, "remove-fd", "--set", "2", "--fd", &m1s];
+    assert_eq!(ctl_ok(&remove), "");
+    assert!(
+        !p.fds().contains_key(&m1),
+        "removed member with no dup closed"
+    );
+    assert_eq!(
+        ctl_err(&remove, 1),
+        format!("fdset-ctl: remove-fd: File descriptor named 'fdset-id:2, fd:{m1}' not found\n")
+    );
+    assert_eq!(ctl_ok(&["--socket", s, "remove-fd", "--set", "0"]), "");
+    assert_eq!(ctl_ok(&["--socket", s, "query-fdsets"]), "no fd sets\n");
+    assert_eq!(
+        holder.exec("query-fdsets", json!({})),
+        json!({"return": []})
+    );
+}
 
+/// `add-fd --set 2 --opaque disk --path DATA --mode ro`: a read-only member
+/// of set 2 the program reads; its number.
+fn add_fd_by_path(p: &mut Program, s: &str, data: &Path) -> i32 {
     let (set, m1) = added(&ctl_ok(&[
         "--socket",
         s,
@@ -82,7 +107,7 @@ fn subcommands_drive_a_running_program() {
         "ro",
     ]));
     assert_eq!(set, 2);
-    assert_eq!(p.fds_to(&data), [m1]);
+    assert_eq!(p.fds_to(data), [m1]);
     let dup = p.open("/dev/fdset/2", "r").unwrap();
     assert_eq!(p.step(&format!("read {dup}")), "data disk bytes|");
     assert_eq!(
@@ -91,15 +116,20 @@ fn subcommands_drive_a_running_program() {
         "--mode ro gave a read-only member"
     );
     assert_eq!(p.step(&format!("close {dup}")), "ok");
+    m1
+}
 
-    // --fd: an fd fdset-ctl inherited (here: its stdin, opened on the file).
+/// `add-fd --fd 0`: an fd fdset-ctl inherited (here: its stdin, opened on
+/// the file read-write) becomes a member of the lowest free set, 0; its
+/// number.
+fn add_fd_by_fd(p: &mut Program, s: &str, data: &Path) -> i32 {
     let out = Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
         .args(["--socket", s, "add-fd", "--fd", "0"])
         .stdin(
             std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
-                .open(&data)
+                .open(data)
                 .unwrap(),
         )
         .output()
@@ -109,11 +139,15 @@ fn subcommands_drive_a_running_program() {
     assert_eq!(set0, 0, "lowest free id");
     let rw = p.open("/dev/fdset/0", "rw").unwrap();
     assert_eq!(p.step(&format!("close {rw}")), "ok");
+    m2
+}
 
-    // The table names each member's access mode and file (the program
-    // offers x-query-fdset-members), and each set's open dups.
-    let size = std::fs::metadata(&data).unwrap().len().to_string();
-    let di = dev_ino(&data);
+/// The table names each member's access mode and file (the program offers
+/// x-query-fdset-members), and each set's open dups; `--json` is QEMU's
+/// reply.
+fn query_fdsets_lists_both(s: &str, data: &Path, m1: i32, m2: i32) {
+    let size = std::fs::metadata(data).unwrap().len().to_string();
+    let di = dev_ino(data);
     let words = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
     assert_eq!(
         rows(&ctl_ok(&["--socket", s, "query-fdsets"])),
@@ -140,23 +174,6 @@ fn subcommands_drive_a_running_program() {
             "{}\n",
             json!([{"fdset-id": 2, "fds": [{"fd": m1, "opaque": "disk"}]}, {"fdset-id": 0, "fds": [{"fd": m2}]}])
         )
-    );
-    let m1s = m1.to_string();
-    let remove = ["--socket", s, "remove-fd", "--set", "2", "--fd", &m1s];
-    assert_eq!(ctl_ok(&remove), "");
-    assert!(
-        !p.fds().contains_key(&m1),
-        "removed member with no dup closed"
-    );
-    assert_eq!(
-        ctl_err(&remove, 1),
-        format!("fdset-ctl: remove-fd: File descriptor named 'fdset-id:2, fd:{m1}' not found\n")
-    );
-    assert_eq!(ctl_ok(&["--socket", s, "remove-fd", "--set", "0"]), "");
-    assert_eq!(ctl_ok(&["--socket", s, "query-fdsets"]), "no fd sets\n");
-    assert_eq!(
-        holder.exec("query-fdsets", json!({})),
-        json!({"return": []})
     );
 }
 
@@ -188,6 +205,110 @@ fn cont_releases_a_waiting_program() {
     assert_eq!(p.line(), "main");
 }
 
+/// Usage errors (exit 2): the arguments and the first line of the message,
+/// which ends with clap's hint. `SOCK` is the program's socket, `FILE` a
+/// readable file.
+const USAGE_ERRORS: &[(&[&str], &str)] = &[
+    (
+        &["query-fdsets"],
+        "fdset-ctl: the following required arguments were not provided:",
+    ),
+    (
+        &["--socket", "SOCK"],
+        "fdset-ctl: 'fdset-ctl' requires a subcommand but one was not provided",
+    ),
+    (
+        &["--socket", "SOCK", "frobnicate"],
+        "fdset-ctl: unrecognized subcommand 'frobnicate'",
+    ),
+    (
+        &["--socket", "SOCK", "add-fd"],
+        "fdset-ctl: the following required arguments were not provided:",
+    ),
+    (
+        &["--socket", "SOCK", "add-fd", "--path", "FILE", "--fd", "0"],
+        "fdset-ctl: the argument '--path <FILE>' cannot be used with '--fd <N>'",
+    ),
+    (
+        &[
+            "--socket", "SOCK", "add-fd", "--path", "FILE", "--mode", "rx",
+        ],
+        "fdset-ctl: invalid value 'rx' for '--mode <MODE>'",
+    ),
+    (
+        &["--socket", "SOCK", "add-fd", "--fd", "0", "--mode", "ro"],
+        "fdset-ctl: the argument '--fd <N>' cannot be used with '--mode <MODE>'",
+    ),
+    (
+        &[
+            "--socket", "SOCK", "add-fd", "--set", "one", "--path", "FILE",
+        ],
+        "fdset-ctl: invalid value 'one' for '--set <N>': 'one' is not a set id (a number from 0 to 9223372036854775807)",
+    ),
+    (
+        &[
+            "--socket", "SOCK", "add-fd", "--set", "-1", "--path", "FILE",
+        ],
+        "fdset-ctl: invalid value '-1' for '--set <N>': a set id is not negative (0 to 9223372036854775807)",
+    ),
+    (
+        &["--socket", "SOCK", "remove-fd"],
+        "fdset-ctl: the following required arguments were not provided:",
+    ),
+    (
+        &[
+            "--socket",
+            "SOCK",
+            "remove-fd",
+            "--set",
+            "1",
+            "--opaque",
+            "x",
+        ],
+        "fdset-ctl: unexpected argument '--opaque' found",
+    ),
+    (
+        &["--socket", "SOCK", "cont", "--set"],
+        "fdset-ctl: unexpected argument '--set' found",
+    ),
+    (
+        &["--socket", "SOCK", "query-fdsets", "--json", "--json"],
+        "fdset-ctl: the argument '--json' cannot be used multiple times",
+    ),
+    (
+        &["--socket", "SOCK", "--timeout", "-3", "cont"],
+        "fdset-ctl: invalid value '-3' for '--timeout <SECONDS>': '-3' is not a number of seconds (e.g. 10, 0.5, or 0 for no limit)",
+    ),
+];
+
+/// Commands that fail once they run (exit 1): the arguments and the whole
+/// message.
+const COMMAND_ERRORS: &[(&[&str], &str)] = &[
+    (
+        &["--socket", "SOCK", "add-fd", "--path", "/nonexistent/x"],
+        "fdset-ctl: cannot open /nonexistent/x for reading: No such file or directory (os error 2)\n",
+    ),
+    (
+        &["--socket", "SOCK", "add-fd", "--fd", "77"],
+        "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n",
+    ),
+    (
+        &["--socket", "SOCK", "remove-fd", "--set", "5"],
+        "fdset-ctl: remove-fd: File descriptor named 'fdset-id:5' not found\n",
+    ),
+];
+
+/// `args` with `SOCK` and `FILE` replaced by `sock` and `file`.
+fn with_paths(args: &[&str], sock: &str, file: &str) -> Vec<String> {
+    args.iter()
+        .map(|a| match *a {
+            "SOCK" => sock.to_string(),
+            "FILE" => file.to_string(),
+            a => a.to_string(),
+        })
+        .collect()
+}
+
 // clear messages and non-zero exits (2 for usage, 1 otherwise).
 #[test]
 fn errors_are_reported() {
@@ -197,79 +318,29 @@ fn errors_are_reported() {
     let (p, sock) = with_listener(&dir, |_| {});
     let s = sock.to_str().unwrap();
     let before = p.fds();
-    let usage = |args: &[&str], first: &str| {
-        let e = ctl_err(args, 2);
-        assert_eq!(e.lines().next(), Some(first), "{e}");
-        assert!(e.contains("For more information, try '--help'."), "{e}");
-    };
-    usage(
-        &["query-fdsets"],
-        "fdset-ctl: the following required arguments were not provided:",
-    );
-    usage(
-        &["--socket", s],
-        "fdset-ctl: 'fdset-ctl' requires a subcommand but one was not provided",
-    );
-    usage(
-        &["--socket", s, "frobnicate"],
-        "fdset-ctl: unrecognized subcommand 'frobnicate'",
-    );
-    usage(
-        &["--socket", s, "add-fd"],
-        "fdset-ctl: the following required arguments were not provided:",
-    );
-    usage(
-        &["--socket", s, "add-fd", "--path", d, "--fd", "0"],
-        "fdset-ctl: the argument '--path <FILE>' cannot be used with '--fd <N>'",
-    );
-    usage(
-        &["--socket", s, "add-fd", "--path", d, "--mode", "rx"],
-        "fdset-ctl: invalid value 'rx' for '--mode <MODE>'",
-    );
-    usage(
-        &["--socket", s, "add-fd", "--fd", "0", "--mode", "ro"],
-        "fdset-ctl: the argument '--fd <N>' cannot be used with '--mode <MODE>'",
-    );
-    usage(
-        &["--socket", s, "add-fd", "--set", "one", "--path", d],
-        "fdset-ctl: invalid value 'one' for '--set <N>': 'one' is not a set id (a number from 0 to 9223372036854775807)",
-    );
-    usage(
-        &["--socket", s, "add-fd", "--set", "-1", "--path", d],
-        "fdset-ctl: invalid value '-1' for '--set <N>': a set id is not negative (0 to 9223372036854775807)",
-    );
-    usage(
-        &["--socket", s, "remove-fd"],
-        "fdset-ctl: the following required arguments were not provided:",
-    );
-    usage(
-        &["--socket", s, "remove-fd", "--set", "1", "--opaque", "x"],
-        "fdset-ctl: unexpected argument '--opaque' found",
-    );
-    usage(
-        &["--socket", s, "cont", "--set"],
-        "fdset-ctl: unexpected argument '--set' found",
-    );
-    usage(
-        &["--socket", s, "query-fdsets", "--json", "--json"],
-        "fdset-ctl: the argument '--json' cannot be used multiple times",
-    );
-    usage(
-        &["--socket", s, "--timeout", "-3", "cont"],
-        "fdset-ctl: invalid value '-3' for '--timeout <SECONDS>': '-3' is not a number of seconds (e.g. 10, 0.5, or 0 for no limit)",
-    );
-    assert_eq!(
-        ctl_err(&["--socket", s, "add-fd", "--path", "/nonexistent/x"], 1),
-        "fdset-ctl: cannot open /nonexistent/x for reading: No such file or directory (os error 2)\n"
-    );
-    assert_eq!(
-        ctl_err(&["--socket", s, "add-fd", "--fd", "77"], 1),
-        "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n"
-    );
-    assert_eq!(
-        ctl_err(&["--socket", s, "remove-fd", "--set", "5"], 1),
-        "fdset-ctl: remove-fd: File descriptor named 'fdset-id:5' not found\n"
-    );
+    for (args, first) in USAGE_ERRORS {
+        let args = with_paths(args, s, d);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e = ctl_err(&args, 2);
+        assert_eq!(e.lines().next(), Some(*first), "{args:?}: {e}");
+        assert!(
+            e.contains("For more information, try '--help'."),
+            "{args:?}: {e}"
+        );
+    }
+    for (args, message) in COMMAND_ERRORS {
+        let args = with_paths(args, s, d);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(ctl_err(&args, 1), *message, "{args:?}");
+    }
+    sockets_that_do_not_answer_are_reported(&dir);
+    p.wait_fds("no fd left behind by the failed commands", |fds| {
+        *fds == before
+    });
+}
+
+/// A socket nobody listens on, and one that is not QMP.
+fn sockets_that_do_not_answer_are_reported(dir: &TempDir) {
     let missing = dir.path().join("none.sock");
     assert_eq!(
         ctl_err(&["--socket", missing.to_str().unwrap(), "cont"], 1),
@@ -296,9 +367,6 @@ fn errors_are_reported() {
         )
     );
     t.join().unwrap();
-    p.wait_fds("no fd left behind by the failed commands", |fds| {
-        *fds == before
-    });
 }
 
 // fdset-ctl must not link the hook symbols into itself (it would

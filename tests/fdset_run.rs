@@ -1,7 +1,7 @@
 //! `fdset-run` end to end: each option, exit status,
 //! signal forwarding, and the message for each bad option.
 use fdset_testkit::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -436,19 +436,9 @@ fn existing_ld_preload_is_kept() {
 /// `--data set=S,path=-` reads the launcher's stdin.
 #[test]
 fn data_from_stdin() {
-    let mut child = fdset_run()
-        .args(["--data", "set=1,path=-", "--", "cat", "/dev/fdset/1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"from stdin\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = fdset_run();
+    cmd.args(["--data", "set=1,path=-", "--", "cat", "/dev/fdset/1"]);
+    let out = output_with_stdin(cmd, b"from stdin\n");
     assert!(out.status.success());
     assert_eq!(stdout_of(&out), "from stdin\n");
 }

@@ -1,8 +1,7 @@
 //! Real programs reading and writing through sets under `fdset-run`: cat, cp, diff and cmp of two sets, sha256sum,
 //! dd of=/dev/fdset/2, Python reading a --data set from stdin).
 use fdset_testkit::*;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn output(cmd: &mut Command) -> std::process::Output {
     cmd.output().expect("run fdset-run")
@@ -128,22 +127,11 @@ fn python_reads_data_from_stdin() {
     let script = "import os\n\
         print(os.path.exists('/dev/fdset/1'), os.path.exists('/dev/fdset/2'))\n\
         print(open('/dev/fdset/1').read(), end='')\n";
-    let mut child = fdset_run()
-        .args(["--data", "set=1,path=-", "--"])
+    let mut cmd = fdset_run();
+    cmd.args(["--data", "set=1,path=-", "--"])
         .arg(python())
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"token=abc123\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .args(["-c", script]);
+    let out = output_with_stdin(cmd, b"token=abc123\n");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "True False\ntoken=abc123\n");
 }

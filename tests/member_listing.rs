@@ -47,6 +47,27 @@ fn members_are_listed_with_their_mode_and_file() {
     let meta = std::fs::metadata(&f).unwrap();
     let (mut child, sock) = holding_program(&d, &f);
     let mut q = Qmp::ready(&sock);
+    let fds = members_with_their_modes(&mut q, &meta);
+    // The O_RDONLY member is removed while the program's dup of it is open:
+    // hidden from query-fdsets, listed here as removed.
+    let ro = fds[1]["fd"].clone();
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 1, "fd": ro})),
+        json!({"return": {}})
+    );
+    let r = q.exec("x-query-fdset-members", json!({}));
+    assert_eq!(r["return"][0]["fds"][1]["removed"], true, "{r}");
+    let plain = q.exec("query-fdsets", json!({}));
+    assert_eq!(plain["return"][0]["fds"].as_array().unwrap().len(), 2);
+    fdset_ctl_lists_the_removed_member(&sock, &meta, &ro);
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+/// `x-query-fdset-members` lists set 1's three members (file `meta`) with
+/// their modes, beside `query-fdsets`, which stays exactly QEMU's; the
+/// members.
+fn members_with_their_modes(q: &mut Qmp, meta: &std::fs::Metadata) -> Vec<Value> {
     let r = q.exec("x-query-fdset-members", json!({}));
     let sets = r["return"].as_array().unwrap_or_else(|| panic!("{r}"));
     assert_eq!(sets.len(), 1, "{r}");
@@ -76,23 +97,19 @@ fn members_are_listed_with_their_mode_and_file() {
             .unwrap()
             .contains(&json!({"name": "x-query-fdset-members"}))
     );
+    fds.clone()
+}
 
-    // The O_RDONLY member is removed while the program's dup of it is open:
-    // hidden from query-fdsets, listed here as removed.
-    let ro = fds[1]["fd"].clone();
-    assert_eq!(
-        q.exec("remove-fd", json!({"fdset-id": 1, "fd": ro})),
-        json!({"return": {}})
-    );
-    let r = q.exec("x-query-fdset-members", json!({}));
-    assert_eq!(r["return"][0]["fds"][1]["removed"], true, "{r}");
-    let plain = q.exec("query-fdsets", json!({}));
-    assert_eq!(plain["return"][0]["fds"].as_array().unwrap().len(), 2);
-
-    // fdset-ctl's table shows the same.
+/// fdset-ctl's table shows the removed member `ro` (of file `meta`) as
+/// x-query-fdset-members does.
+fn fdset_ctl_lists_the_removed_member(
+    sock: &std::path::Path,
+    meta: &std::fs::Metadata,
+    ro: &Value,
+) {
     let out = Command::new(bin("fdset-ctl"))
         .arg("--socket")
-        .arg(&sock)
+        .arg(sock)
         .arg("query-fdsets")
         .output()
         .unwrap();
@@ -128,8 +145,6 @@ fn members_are_listed_with_their_mode_and_file() {
         ]
     );
     assert_eq!(rows.len(), 4, "{table}");
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success());
 }
 
 /// A QEMU-like monitor with no x-query-fdset-members: fdset-ctl falls back

@@ -1,22 +1,10 @@
 //! Real programs under the shim with FDSET_ADD_FD: unmodified
 //! coreutils, a shell and Python read /dev/fdset/1 and get the file's exact
 //! bytes (spec section 1).
+use fdset_testkit::programs::random_bytes;
 use fdset_testkit::*;
 use std::path::Path;
 use std::process::Command;
-
-/// 1 MiB of pseudo-random bytes (every byte value, no text structure).
-fn random_bytes() -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..1 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// `program` with `file` as set 1 (read-only member at fd 3).
 fn with_set(program: impl AsRef<std::ffi::OsStr>, file: &Path) -> Command {

@@ -118,18 +118,7 @@ fn fdset_run_launches_a_program_inside_debian_13() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let mut cmd = t.command_in(&argv, &[]);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("start fdset-run in the chroot");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"secret=from stdin\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(t.command_in(&argv, &[]), b"secret=from stdin\n");
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(
         stdout_of(&out),

@@ -1,13 +1,16 @@
 //! fdset-testkit: what the integration tests and benches of fdset-shim
 //! share. Where the built shim, binaries and C test programs are, how to run a
 //! program under the preloaded shim, a QMP client (`qmp`), a recording fake
-//! of the registry's descriptor operations (`fake_fdops`), and the
-//! real-program suite (`programs`) with the Debian 13 chroot it also runs in
-//! (`trixie`).
+//! of the registry's descriptor operations (`fake_fdops`) and the registry
+//! driven through it (`registry_ops`), the real-program suite (`programs`)
+//! with the Debian 13 chroot it also runs in (`trixie`), and what the
+//! seccomp-mode suites share (`seccomp`).
 
 pub mod fake_fdops;
 pub mod programs;
 pub mod qmp;
+pub mod registry_ops;
+pub mod seccomp;
 pub mod trixie;
 
 use std::path::PathBuf;
@@ -338,4 +341,25 @@ pub fn bwrap_usr_view(libdir: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// Run `cmd` to completion with `input` on its stdin, its stdout and stderr
+/// piped (the input is written first: for programs that read it before
+/// they write much).
+pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("write the program's stdin");
+    child.wait_with_output().expect("wait")
 }

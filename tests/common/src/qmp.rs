@@ -271,3 +271,10 @@ pub use fdset_core::scm::send_fds;
 pub fn generic(desc: &str) -> Value {
     json!({"error": {"class": "GenericError", "desc": desc}})
 }
+
+/// The member's number in an `add-fd` reply.
+pub fn ret_fd(r: &Value) -> i32 {
+    r["return"]["fd"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no fd in {r}")) as i32
+}

@@ -1,21 +1,13 @@
-//! Model-based test of the registry ("long random sequences ...
-//! checked after every step against an independent, deliberately simple
-//! model of the spec"). The model below is written from spec section 2 alone:
-//! plain vectors, linear scans, the cleanup rule spelled out literally.
-//!
-//! Every step is checked: which fds are open (the fake's view), which fds the
-//! step closed, refcounts, `query()` output, each open's result and effects.
-//! `FDSET_MODEL_STEPS` (default 25000 per seed, 8 seeds) runs longer sequences.
+//! The run: random operations on a registry and on the model side by side,
+//! every step's results and the whole visible state compared.
+use crate::model::{Expect, MMember, Model};
 use fdset_core::registry;
-use fdset_testkit::fake_fdops;
-
-use fake_fdops::{Event, FakeFds, Op};
+use fdset_testkit::fake_fdops::{Event, FakeFds, Op};
 use libc::{
-    O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR,
-    O_SYNC, O_TRUNC, O_WRONLY,
+    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC,
+    O_WRONLY,
 };
-use registry::{ClosedMember, MemberInfo, OpenOutcome, Registry, SetView};
-use std::collections::BTreeMap;
+use registry::{ClosedMember, MemberInfo, OpenOutcome, Registry};
 
 /// xorshift64*: small, seeded, reproducible.
 struct Rng(u64);
@@ -37,139 +29,11 @@ impl Rng {
     }
 }
 
-// ---------------------------------------------------------------- the model
-
-#[derive(Clone, Debug)]
-struct MMember {
-    fd: i32,
-    opaque: Option<String>,
-    removed: bool,
-    /// Flags of the member's open file description as they are now (opens
-    /// change them with F_SETFL); the access mode and O_SYNC never change.
-    flags: i32,
-    regular: bool,
-}
-
-#[derive(Clone, Debug, Default)]
-struct MSet {
-    members: Vec<MMember>,
-    dups: Vec<i32>,
-}
-
-#[derive(Default)]
-struct Model {
-    sets: BTreeMap<u64, MSet>,
-    monitors: usize,
-    no_control_socket: bool,
-}
-
-/// What the spec says an open does, before the fake tells which fd number
-/// it got.
-enum Expect {
-    Fail(i32),
-    /// Duplicate member `fd`; `fail` is the injected failure that must undo it.
-    Dup {
-        set: u64,
-        member: usize,
-        fail: Option<i32>,
-    },
-}
-
-impl Model {
-    fn in_use(&self) -> bool {
-        self.no_control_socket || self.monitors > 0
-    }
-
-    /// "Close and drop every member with refcount == 0 && (!in_use ||
-    /// removed). Drop the set once it has no members and no dups."
-    fn cleanup(&mut self, id: u64, closed: &mut Vec<ClosedMember>) {
-        let in_use = self.in_use();
-        let Some(set) = self.sets.get_mut(&id) else {
-            return;
-        };
-        let mut kept = Vec::new();
-        for m in set.members.drain(..) {
-            if set.dups.is_empty() && (!in_use || m.removed) {
-                closed.push(ClosedMember {
-                    set: id,
-                    fd: m.fd,
-                    removed: m.removed,
-                    accmode: m.flags & libc::O_ACCMODE,
-                });
-            } else {
-                kept.push(m);
-            }
-        }
-        set.members = kept;
-        if set.members.is_empty() && set.dups.is_empty() {
-            self.sets.remove(&id);
-        }
-    }
-
-    fn lowest_free_id(&self) -> u64 {
-        (0..).find(|id| !self.sets.contains_key(id)).unwrap()
-    }
-
-    fn query(&self) -> Vec<SetView> {
-        let mut out = Vec::new();
-        for (&id, s) in self.sets.iter().rev() {
-            let fds = s
-                .members
-                .iter()
-                .filter(|m| !m.removed)
-                .map(|m| (m.fd, m.opaque.clone()))
-                .collect();
-            out.push(SetView { id, fds });
-        }
-        out
-    }
-
-    /// Open, steps 2 to 4, as far as they can be decided without the fake.
-    fn expect_open(&self, id: u64, flags: i32, injected: Option<(Op, i32)>) -> Expect {
-        let Some(set) = self.sets.get(&id) else {
-            return Expect::Fail(libc::ENOENT);
-        };
-        let mode = flags & O_ACCMODE;
-        // Newest first; among those, one with the request's O_DIRECT if any.
-        let candidates: Vec<usize> = (0..set.members.len())
-            .rev()
-            .filter(|&i| !set.members[i].removed && set.members[i].flags & O_ACCMODE == mode)
-            .collect();
-        let Some(&newest) = candidates.first() else {
-            return Expect::Fail(libc::EACCES);
-        };
-        let member = candidates
-            .iter()
-            .copied()
-            .find(|&i| set.members[i].flags & O_DIRECT == flags & O_DIRECT)
-            .unwrap_or(newest);
-        let m = &set.members[member];
-        if m.flags & O_SYNC != flags & O_SYNC {
-            return Expect::Fail(libc::EINVAL);
-        }
-        let truncates = flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
-        let rewinds = m.regular && flags & O_APPEND == 0;
-        let fail = match injected {
-            Some((Op::Dup, e)) => Some(e),
-            Some((Op::Truncate, e)) if truncates => Some(e),
-            Some((Op::Rewind, e)) if rewinds => Some(e),
-            _ => None,
-        };
-        Expect::Dup {
-            set: id,
-            member,
-            fail,
-        }
-    }
-}
-
-// ---------------------------------------------------------------- the run
-
-struct Run {
+pub struct Run {
     rng: Rng,
     reg: Registry,
     fake: FakeFds,
-    model: Model,
+    pub model: Model,
     opaque_n: u64,
     step: usize,
     seed: u64,
@@ -183,7 +47,7 @@ const MODES: [i32; 3] = [O_RDONLY, O_WRONLY, O_RDWR];
 const SET_IDS: u64 = 6;
 
 impl Run {
-    fn new(seed: u64, no_control_socket: bool) -> Run {
+    pub fn new(seed: u64, no_control_socket: bool) -> Run {
         let mut reg = Registry::new();
         reg.set_always_in_use(no_control_socket);
         Run {
@@ -319,21 +183,7 @@ impl Run {
 
     fn open(&mut self) {
         let id = self.rng.below(SET_IDS + 1);
-        let mut flags = self.rng.pick(&MODES);
-        for (bit, percent) in [
-            (O_CLOEXEC, 50),
-            (O_DIRECT, 30),
-            (O_SYNC, 8),
-            (O_TRUNC, 10),
-            (O_APPEND, 15),
-            (O_NONBLOCK, 15),
-            (O_CREAT, 10),
-            (O_EXCL, 10),
-        ] {
-            if self.rng.chance(percent) {
-                flags |= bit;
-            }
-        }
+        let flags = self.open_flags();
         let injected = self.rng.chance(5).then(|| {
             (
                 self.rng.pick(&[Op::Dup, Op::Truncate, Op::Rewind]),
@@ -366,88 +216,15 @@ impl Run {
                 assert_eq!(closed_by_open, vec![], "{ctx}");
             }
             Expect::Dup { set, member, fail } => {
-                let m = self.model.sets[&set].members[member].clone();
-                let dups: Vec<(i32, i32, bool)> = events
-                    .iter()
-                    .filter_map(|e| {
-                        if let Event::Dup { from, to, cloexec } = *e {
-                            Some((from, to, cloexec))
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                if let Some(e) = fail {
-                    assert_eq!(outcome.result(), Err(e), "{ctx}");
-                    assert_eq!(
-                        closed_by_open,
-                        vec![],
-                        "{ctx}: a failed open closes no member"
-                    );
-                    // Nothing left behind: any dup made was closed again.
-                    assert_eq!(
-                        FakeFds::closed(&events),
-                        dups.iter().map(|d| d.1).collect::<Vec<_>>(),
-                        "{ctx}"
-                    );
-                } else {
-                    let Ok(fd) = outcome.result() else {
-                        panic!("{ctx}: expected success")
-                    };
-                    assert!(
-                        matches!(outcome, OpenOutcome::Opened { member: mf, .. } if mf == m.fd),
-                        "{ctx}: wrong member, want fd {}",
-                        m.fd
-                    );
-                    assert_eq!(
-                        dups,
-                        vec![(m.fd, fd, flags & O_CLOEXEC != 0)],
-                        "{ctx}: one dup of the member, CLOEXEC as asked"
-                    );
-                    self.model.sets.get_mut(&set).unwrap().dups.push(fd);
-                    // The number was a stale dup's: that record goes, and
-                    // its set is cleaned up with the new dup already counted.
-                    let mut want_closed = Vec::new();
-                    if self.unseen.remove(&fd) {
-                        let stale_set = self
-                            .model
-                            .sets
-                            .iter_mut()
-                            .find_map(|(&id, s)| {
-                                let pos = s.dups.iter().position(|&d| d == fd)?;
-                                // In the new dup's own set, the stale record is the earlier one.
-                                (id != set || pos + 1 < s.dups.len()).then(|| {
-                                    s.dups.remove(pos);
-                                    id
-                                })
-                            })
-                            .expect("a stale record");
-                        self.model.cleanup(stale_set, &mut want_closed);
-                    }
-                    let mut want_fds: Vec<i32> = want_closed.iter().map(|c| c.fd).collect();
-                    want_fds.sort_unstable();
-                    assert_eq!(
-                        FakeFds::closed(&events),
-                        want_fds,
-                        "{ctx}: members closed by the open"
-                    );
-                    closed_by_open.sort_by_key(|c| (c.set, c.fd));
-                    want_closed.sort_by_key(|c| (c.set, c.fd));
-                    assert_eq!(
-                        closed_by_open, want_closed,
-                        "{ctx}: members the open reports closed"
-                    );
-                    let truncated = events.contains(&Event::Truncate(fd));
-                    assert_eq!(
-                        truncated,
-                        flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL,
-                        "{ctx}: truncation"
-                    );
-                    assert_eq!(
-                        events.contains(&Event::Rewind(fd)),
-                        m.regular && flags & O_APPEND == 0,
-                        "{ctx}: rewind"
-                    );
+                let seen = Seen {
+                    outcome,
+                    events,
+                    closed: closed_by_open,
+                    ctx,
+                };
+                match fail {
+                    Some(e) => failed_open_left_nothing(&seen, e),
+                    None => self.check_opened(set, member, flags, seen),
                 }
                 // The request's status flags reach the shared description once
                 // the dup exists (F_SETFL comes before truncation and lseek).
@@ -458,6 +235,103 @@ impl Run {
                 }
             }
         }
+    }
+
+    /// An access mode and random other open flags.
+    fn open_flags(&mut self) -> i32 {
+        let mut flags = self.rng.pick(&MODES);
+        for (bit, percent) in [
+            (O_CLOEXEC, 50),
+            (O_DIRECT, 30),
+            (O_SYNC, 8),
+            (O_TRUNC, 10),
+            (O_APPEND, 15),
+            (O_NONBLOCK, 15),
+            (O_CREAT, 10),
+            (O_EXCL, 10),
+        ] {
+            if self.rng.chance(percent) {
+                flags |= bit;
+            }
+        }
+        flags
+    }
+
+    /// An open the model says succeeds: the member `member` of `set` was
+    /// duplicated once, with the effects its flags ask for.
+    fn check_opened(&mut self, set: u64, member: usize, flags: i32, mut seen: Seen) {
+        let Seen {
+            outcome,
+            events,
+            ctx,
+            ..
+        } = &seen;
+        let m = self.model.sets[&set].members[member].clone();
+        let Ok(fd) = outcome.result() else {
+            panic!("{ctx}: expected success")
+        };
+        assert!(
+            matches!(outcome, OpenOutcome::Opened { member: mf, .. } if *mf == m.fd),
+            "{ctx}: wrong member, want fd {}",
+            m.fd
+        );
+        assert_eq!(
+            dups_made(events),
+            vec![(m.fd, fd, flags & O_CLOEXEC != 0)],
+            "{ctx}: one dup of the member, CLOEXEC as asked"
+        );
+        self.model.sets.get_mut(&set).unwrap().dups.push(fd);
+        let mut want_closed = self.forget_stale_record(fd, set);
+        let mut want_fds: Vec<i32> = want_closed.iter().map(|c| c.fd).collect();
+        want_fds.sort_unstable();
+        assert_eq!(
+            FakeFds::closed(events),
+            want_fds,
+            "{ctx}: members closed by the open"
+        );
+        seen.closed.sort_by_key(|c| (c.set, c.fd));
+        want_closed.sort_by_key(|c| (c.set, c.fd));
+        assert_eq!(
+            seen.closed, want_closed,
+            "{}: members the open reports closed",
+            seen.ctx
+        );
+        let (events, ctx) = (&seen.events, &seen.ctx);
+        let truncated = events.contains(&Event::Truncate(fd));
+        assert_eq!(
+            truncated,
+            flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL,
+            "{ctx}: truncation"
+        );
+        assert_eq!(
+            events.contains(&Event::Rewind(fd)),
+            m.regular && flags & O_APPEND == 0,
+            "{ctx}: rewind"
+        );
+    }
+
+    /// The new dup `fd` of `set` got a stale dup's number: that record goes,
+    /// and its set is cleaned up with the new dup already counted. The
+    /// members the model closes.
+    fn forget_stale_record(&mut self, fd: i32, set: u64) -> Vec<ClosedMember> {
+        let mut want_closed = Vec::new();
+        if self.unseen.remove(&fd) {
+            let stale_set = self
+                .model
+                .sets
+                .iter_mut()
+                .find_map(|(&id, s)| {
+                    let pos = s.dups.iter().position(|&d| d == fd)?;
+                    // In the new dup's own set, the stale record is the earlier one.
+                    (id != set || pos + 1 < s.dups.len()).then(|| {
+                        s.dups.remove(pos);
+                        id
+                    })
+                })
+                .expect("a stale record");
+            self.model.cleanup(stale_set, &mut want_closed);
+        }
+        want_closed
     }
 
     /// An open in the steps of `Registry::plan_open` (choose, dup, record,
@@ -624,7 +498,7 @@ impl Run {
         }
     }
 
-    fn step_once(&mut self) {
+    pub fn step_once(&mut self) {
         self.step += 1;
         match self.rng.below(100) {
             // Bounded, so that long runs keep revisiting small states.
@@ -644,66 +518,42 @@ impl Run {
     }
 }
 
-fn steps_per_seed() -> usize {
-    std::env::var("FDSET_MODEL_STEPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25_000)
+/// What an open did: its outcome, the fake's events, the members it
+/// reported closed, and the step's context for messages.
+struct Seen {
+    outcome: OpenOutcome,
+    events: Vec<Event>,
+    closed: Vec<ClosedMember>,
+    ctx: String,
 }
 
-fn run_seeds(seeds: std::ops::RangeInclusive<u64>, no_control_socket: bool) {
-    for seed in seeds {
-        let mut run = Run::new(seed, no_control_socket);
-        for _ in 0..steps_per_seed() {
-            run.step_once();
-        }
-    }
-}
-
-/// At least 100,000 operations over several seeds (this test and the
-/// next: 8 x 25,000), with monitors.
-#[test]
-fn registry_matches_model_with_monitors() {
-    run_seeds(1..=4, false);
-}
-
-/// Spec section 2 "In use": a process without a control socket keeps its
-/// sets in use.
-#[test]
-fn registry_matches_model_without_control_socket() {
-    run_seeds(101..=104, true);
-}
-
-/// The generator reaches the interesting states (so the test can fail).
-#[test]
-fn random_sequences_reach_every_rule() {
-    let mut run = Run::new(7, false);
-    let (mut max_refcount, mut hidden_with_dups, mut idle_closed) = (0, 0, 0);
-    for _ in 0..20_000 {
-        run.step_once();
-        for s in run.model.sets.values() {
-            max_refcount = max_refcount.max(s.dups.len());
-            if !s.dups.is_empty() && s.members.iter().any(|m| m.removed) {
-                hidden_with_dups += 1;
+/// The dups an open made: (from, to, close-on-exec).
+fn dups_made(events: &[Event]) -> Vec<(i32, i32, bool)> {
+    events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Dup { from, to, cloexec } = *e {
+                Some((from, to, cloexec))
+            } else {
+                None
             }
-        }
-        if run.model.monitors == 0
-            && !run.model.sets.is_empty()
-            && run.model.sets.values().all(|s| !s.dups.is_empty())
-        {
-            idle_closed += 1;
-        }
-    }
-    assert!(
-        max_refcount >= 3,
-        "refcounts above 2 reached: {max_refcount}"
-    );
-    assert!(
-        hidden_with_dups > 100,
-        "removed members kept for open dups: {hidden_with_dups}"
-    );
-    assert!(
-        idle_closed > 100,
-        "states without monitor where only busy sets survive: {idle_closed}"
+        })
+        .collect()
+}
+
+/// An open that failed with `e` after the member was chosen: it closes no
+/// member, and any dup it made was closed again.
+fn failed_open_left_nothing(seen: &Seen, e: i32) {
+    let ctx = &seen.ctx;
+    assert_eq!(seen.outcome.result(), Err(e), "{ctx}");
+    assert_eq!(seen.closed, vec![], "{ctx}: a failed open closes no member");
+    // Nothing left behind: any dup made was closed again.
+    assert_eq!(
+        FakeFds::closed(&seen.events),
+        dups_made(&seen.events)
+            .iter()
+            .map(|d| d.1)
+            .collect::<Vec<_>>(),
+        "{ctx}"
     );
 }

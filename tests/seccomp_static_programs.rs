@@ -1,0 +1,302 @@
+//! fdset-run's seccomp mode (spec section 9) for programs LD_PRELOAD cannot
+//! reach: a `gcc -static` C program, a musl-static one, busybox-static and
+//! raw `syscall(SYS_openat)` from a dynamic program read, write and stat
+//! sets served from outside them, each compared with the same program on
+//! the ordinary path; a static program is switched to seccomp mode with a
+//! note.
+//!
+//! Needs `musl-tools` (`.ci/setup` installs it) and, for busybox,
+//! `apt-get download` from Debian's archive (cached under target/).
+
+use fdset_testkit::qmp::Program;
+use fdset_testkit::seccomp::*;
+use fdset_testkit::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Reading, writing (mode=rw) and stat'ing set 1 with the program `prog`
+/// (stepped as c-tests/seccomp_step.c) under fdset-run, compared with the
+/// same program on the file itself, unsupervised.
+fn step_program_serves_a_set(prog: &Path, extra: &[&str]) {
+    let dir = TempDir::new("seccomp-step");
+    let via_set = dir.file("via-set.txt", b"first line\nsecond\n");
+    let direct = dir.file("direct.txt", b"first line\nsecond\n");
+    let mut cmd = launcher(true, &[(1, &via_set, "rw")], prog, &[]);
+    cmd.args(extra);
+    let mut served = Program::spawn(cmd);
+    let mut plain = Program::spawn(Command::new(prog));
+    reads_writes_and_stats_as_the_file(&mut served, &mut plain, &via_set, &direct);
+    other_path_calls_as_the_file(&mut served, &mut plain, &via_set, &direct);
+    // The members stay fdset-run's: the program holds no copy of them.
+    let pid = program_pid(served.pid());
+    assert!(
+        !holds(pid, &via_set),
+        "the program holds a member: {:?}",
+        fd_targets(pid)
+    );
+    assert!(holds(served.pid(), &via_set));
+    set_paths_answer_as_section_8_says(&mut served);
+    // O_PATH: a descriptor of the member's file, not counted as a dup.
+    let fd = served.step("open /dev/fdset/1 rp");
+    assert_eq!(fd, "fd 3");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/fd/3")).unwrap(),
+        via_set
+    );
+    assert_eq!(served.step("close 3"), "ok");
+    assert_eq!(served.step("exit"), "");
+    assert_eq!(plain.step("exit"), "");
+}
+
+/// Opens, reads, writes and stats of set 1 answer as on the file.
+fn reads_writes_and_stats_as_the_file(
+    served: &mut Program,
+    plain: &mut Program,
+    via_set: &Path,
+    direct: &Path,
+) {
+    let steps = [
+        "stat @",
+        "lstat @",
+        "statx @",
+        "access @ r",
+        "access @ rw",
+        "open @ r",
+        "read 3",
+        "fdflags 3",
+        "open @ rwt",
+        "write 4 replaced",
+        "pread 3",
+        "close 4",
+        "close 3",
+        "open @ rwae",
+        "fdflags 3",
+        "write 3 +more",
+        "close 3",
+        "stat @",
+        "open @ r",
+        "read 3",
+        "close 3",
+    ];
+    let answers = same_answers(served, plain, "/dev/fdset/1", direct, &steps);
+    assert_eq!(answers[0], "stat mode=100644 size=18 nlink=1");
+    assert_eq!(answers[2], "statx mode=100644 size=18");
+    assert_eq!(answers[6], "data first line|second|");
+    assert_eq!(answers[10], "data replaced");
+    assert_eq!(answers[19], "data replaced+more");
+    assert_eq!(std::fs::read_to_string(via_set).unwrap(), "replaced+more");
+}
+
+/// The other path calls of section 8, through a member.
+fn other_path_calls_as_the_file(
+    served: &mut Program,
+    plain: &mut Program,
+    via_set: &Path,
+    direct: &Path,
+) {
+    let answers = same_answers(
+        served,
+        plain,
+        "/dev/fdset/1",
+        direct,
+        &[
+            "statfs @",
+            "truncate @ 5",
+            "stat @",
+            "touch @ 1000000000",
+            "mtime @",
+        ],
+    );
+    assert!(answers[0].starts_with("statfs type="), "{answers:?}");
+    assert_eq!(answers[2], "stat mode=100644 size=5 nlink=1");
+    assert_eq!(answers[4], "mtime 1000000000");
+    assert_eq!(std::fs::read_to_string(via_set).unwrap(), "repla");
+}
+
+/// Section 8 for set paths, and what differs from a real file.
+fn set_paths_answer_as_section_8_says(served: &mut Program) {
+    for (step, expected) in [
+        ("readlink /dev/fdset/1", format!("err {}", libc::EINVAL)),
+        ("open /dev/fdset/1x r", format!("err {}", libc::EINVAL)),
+        ("stat /dev/fdset/1x", format!("err {}", libc::ENOENT)),
+        ("open /dev/fdset/9 r", format!("err {}", libc::ENOENT)),
+        ("open /dev/fdset/1 rd", format!("err {}", libc::ENOTDIR)),
+        (
+            "stat /dev/fdset",
+            "stat mode=40555 size=0 nlink=2".to_string(),
+        ),
+        ("access /dev/fdset/1 x", format!("err {}", libc::EACCES)),
+    ] {
+        assert_eq!(served.step(step), expected, "{step}");
+    }
+}
+
+#[test]
+fn gcc_static_program_reads_writes_and_stats_a_set_as_its_file() {
+    step_program_serves_a_set(&c_test("seccomp_step"), &[]);
+}
+
+#[test]
+fn a_static_program_is_switched_to_seccomp_mode_with_a_note() {
+    let dir = TempDir::new("seccomp-auto");
+    let f = dir.file("f.txt", b"auto\n");
+    let cmd = launcher(false, &[(2, &f, "ro")], &c_test("seccomp_step"), &[]);
+    let out = output_with_stdin(cmd, b"open /dev/fdset/2 r\nread 3\nexit\n");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "main\nfd 3\ndata auto|\n");
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("cannot be preloaded with the shim, because it is statically linked")
+            && err.contains("serving its sets from outside it with seccomp"),
+        "{err}"
+    );
+}
+
+#[test]
+fn raw_syscall_openat_from_a_dynamic_program_is_served_under_seccomp() {
+    let dir = TempDir::new("seccomp-raw");
+    let f = dir.file("f.txt", b"raw bytes\n");
+    let prog = c_test("seccomp_step_dynamic");
+    // Preloaded (the default for a glibc program): the shim serves libc's
+    // open and libc's syscall(SYS_openat) alike (spec section 8).
+    let mut shim = Program::spawn(launcher(false, &[(1, &f, "ro")], &prog, &[]));
+    assert_eq!(shim.step("open /dev/fdset/1 r"), "fd 3");
+    assert_eq!(shim.step("rawopen /dev/fdset/1 r"), "fd 4");
+    assert_eq!(shim.step("exit"), "");
+    // --seccomp: both are served, from outside.
+    let mut served = Program::spawn(launcher(true, &[(1, &f, "ro")], &prog, &[]));
+    assert_eq!(served.step("rawopen /dev/fdset/1 r"), "fd 3");
+    assert_eq!(served.step("read 3"), "data raw bytes|");
+    assert_eq!(served.step("open /dev/fdset/1 r"), "fd 4");
+    assert_eq!(served.step("pread 4"), "data raw bytes|");
+    assert_eq!(
+        served.step("rawopen /dev/fdset/1 w"),
+        format!("err {}", libc::EACCES)
+    );
+    assert_eq!(served.step("exit"), "");
+}
+
+#[test]
+fn musl_static_program_reads_writes_and_stats_a_set_as_its_file() {
+    let dir = TempDir::new("seccomp-musl");
+    let prog = dir.path().join("seccomp_step_musl");
+    let src = repo_root().join("c-tests/seccomp_step.c");
+    let out = run_out({
+        let mut c = Command::new("musl-gcc");
+        c.args(["-static", "-O2", "-D_GNU_SOURCE", "-o"])
+            .arg(&prog)
+            .arg(&src);
+        c
+    });
+    assert!(
+        out.status.success(),
+        "musl-gcc (apt install musl-tools): {}",
+        stderr_of(&out)
+    );
+    let interp = Command::new("file").arg(&prog).output();
+    if let Ok(o) = interp {
+        assert!(
+            stdout_of(&o).contains("statically linked"),
+            "{}",
+            stdout_of(&o)
+        );
+    }
+    step_program_serves_a_set(&prog, &[]);
+}
+
+// ------------------------------------------------------------ busybox
+
+/// busybox-static from Debian's archive, unpacked once under target/.
+fn busybox() -> PathBuf {
+    static BB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BB.get_or_init(|| {
+        let cache = target_dir().join("busybox-static");
+        let bin = cache.join("root/bin/busybox");
+        if bin.exists() {
+            return bin;
+        }
+        std::fs::create_dir_all(&cache).unwrap();
+        let out = run_out({
+            let mut c = Command::new("apt-get");
+            c.args(["download", "busybox-static"]).current_dir(&cache);
+            c
+        });
+        assert!(
+            out.status.success(),
+            "apt-get download busybox-static: {}",
+            stderr_of(&out)
+        );
+        let deb = std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .expect("the downloaded .deb");
+        let out = run_out({
+            let mut c = Command::new("dpkg");
+            c.arg("-x").arg(&deb).arg(cache.join("root"));
+            c
+        });
+        assert!(out.status.success(), "dpkg -x: {}", stderr_of(&out));
+        assert!(bin.exists());
+        bin
+    })
+    .clone()
+}
+
+#[test]
+fn busybox_static_cats_stats_and_writes_a_set_as_its_file() {
+    let bb = busybox();
+    let dir = TempDir::new("seccomp-busybox");
+    let content = b"line one\nline two\n";
+    let via_set = dir.file("via-set.txt", content);
+    let direct = dir.file("direct.txt", content);
+    // Set 1 reads (and writes read-write), set 2 is the same file for
+    // O_WRONLY opens (a shell's `>`), as a member serves only its own mode.
+    let files = [(1, via_set.as_path(), "rw"), (2, via_set.as_path(), "wo")];
+    let both = |args: &[&str]| -> (Output, Output) {
+        let set_args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace('@', "/dev/fdset/1").replace('^', "/dev/fdset/2"))
+            .collect();
+        let set_args: Vec<&str> = set_args.iter().map(String::as_str).collect();
+        let served = run_out(launcher(false, &files, &bb, &set_args));
+        let d = direct.to_string_lossy();
+        let file_args: Vec<String> = args.iter().map(|a| a.replace(['@', '^'], &d)).collect();
+        let mut plain = Command::new(&bb);
+        plain.args(&file_args);
+        (served, run_out(plain))
+    };
+    for args in [
+        &["cat", "@"][..],
+        &["wc", "-c", "@"],
+        &["stat", "-c", "%s %a %F", "@"],
+        &["head", "-n", "1", "@"],
+        &["test", "-r", "@"],
+        &["sh", "-c", "echo replaced > ^; cat @"],
+        &["sh", "-c", "echo more >> ^; cat @"],
+        &["md5sum", "@"],
+    ] {
+        let (served, plain) = both(args);
+        assert_eq!(
+            served.status.code(),
+            plain.status.code(),
+            "busybox {args:?}: {}",
+            stderr_of(&served)
+        );
+        let d = direct.to_string_lossy();
+        assert_eq!(
+            stdout_of(&served),
+            stdout_of(&plain).replace(&*d, "/dev/fdset/1"),
+            "busybox {args:?}: {}",
+            stderr_of(&served)
+        );
+        assert!(
+            stderr_of(&served).contains("because it is statically linked"),
+            "{}",
+            stderr_of(&served)
+        );
+    }
+    assert_eq!(std::fs::read(&via_set).unwrap(), b"replaced\nmore\n");
+    assert_eq!(std::fs::read(&direct).unwrap(), b"replaced\nmore\n");
+}

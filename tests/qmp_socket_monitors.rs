@@ -85,16 +85,23 @@ fn socketpair_monitor_from_start_and_half_close() {
     assert!(p.owned_sockets().is_empty(), "control socket closed");
 }
 
-/// Inherit `f` as fd 4 besides the control socket at 3.
+/// Inherit `f` as fd 4 besides the control socket at 3. The child's
+/// earlier step puts the socket at 3, which may be `f`'s own number here (a
+/// test thread's fds come and go): so `f` is first copied above every
+/// number that step uses, and that copy goes to 4.
 fn inherit_two(cmd: &mut std::process::Command, f: File) {
+    use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
-    let raw = f.as_raw_fd();
-    let keep = std::sync::Arc::new(f);
+    // SAFETY: an integer-only fcntl on our own open file.
+    let high = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 700) };
+    assert!(high >= 700, "F_DUPFD_CLOEXEC");
+    // SAFETY: `high` was just made and is owned here alone.
+    let keep = std::sync::Arc::new(unsafe { OwnedFd::from_raw_fd(high) });
     // SAFETY: only dup2 between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             let _ = &keep;
-            if libc::dup2(raw, 4) < 0 {
+            if libc::dup2(high, 4) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -108,19 +108,22 @@ pub(crate) fn peer_allowed(fd: RawFd) -> bool {
 
 /// One `recvmsg`.
 pub(crate) enum Received {
+    /// `len` bytes; the fds that came with them are in `receive`'s `fds`.
     Data {
         len: usize,
-        fds: Vec<RawFd>,
         truncated: bool,
     },
     WouldBlock,
     Closed,
 }
 
-pub(crate) fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
-    // u64 elements keep the control buffer aligned for cmsghdr.
+/// One `recvmsg` into `buf`; the fds received are put in `fds` (emptied first).
+pub(crate) fn receive(fd: RawFd, buf: &mut [u8], fds: &mut Vec<RawFd>) -> Received {
+    // u64 elements keep the control buffer aligned for cmsghdr. Not zeroed
+    // (1 KB for every command): only what the kernel wrote is read below.
     const CMSG_WORDS: usize = (MAX_FDS_PER_MSG * 4 + 64) / 8;
-    let mut cmsg = [0u64; CMSG_WORDS];
+    let mut cmsg = std::mem::MaybeUninit::<[u64; CMSG_WORDS]>::uninit();
+    fds.clear();
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -145,8 +148,11 @@ pub(crate) fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
             _ => Received::Closed,
         };
     }
-    let mut fds = Vec::new();
-    // SAFETY: walking the control messages the kernel wrote into msg.
+    // SAFETY: walking the control messages the kernel wrote into msg: it
+    // set msg_controllen to the bytes it filled, and CMSG_FIRSTHDR and
+    // CMSG_NXTHDR return a header only when the whole header lies within
+    // them (its data, cmsg_len long, was written with it), so no byte of
+    // the uninitialised buffer beyond them is read.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
@@ -166,7 +172,6 @@ pub(crate) fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
     }
     Received::Data {
         len: n as usize,
-        fds,
         truncated,
     }
 }

@@ -126,6 +126,13 @@ use scan::{Found, Scanner};
 
 // ---------------------------------------------------------------- errors
 
+/// A command's `return` value as text, or its error (most commands'
+/// `{}` is not allocated).
+type Ret = Result<std::borrow::Cow<'static, str>, QmpError>;
+
+/// The `return` value of a command that returns nothing.
+const EMPTY_RETURN: &str = "{}";
+
 pub struct QmpError {
     pub class: &'static str,
     pub desc: String,
@@ -403,11 +410,7 @@ impl Connection {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        req: &Map<String, Value>,
-        ops: &mut dyn FdSetOps,
-    ) -> Result<String, QmpError> {
+    fn dispatch(&mut self, req: &Map<String, Value>, ops: &mut dyn FdSetOps) -> Ret {
         let mut command = None;
         let mut arguments = None;
         for (k, v) in req {
@@ -431,12 +434,7 @@ impl Connection {
     }
 
     /// Run `command`, its members checked.
-    fn run(
-        &mut self,
-        command: &str,
-        args: Args,
-        ops: &mut dyn FdSetOps,
-    ) -> Result<String, QmpError> {
+    fn run(&mut self, command: &str, args: Args, ops: &mut dyn FdSetOps) -> Ret {
         if !self.negotiated && command != "qmp_capabilities" {
             return Err(not_found(NEED_CAPABILITIES.to_string()));
         }

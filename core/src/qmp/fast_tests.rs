@@ -183,18 +183,37 @@ proptest! {
     }
 }
 
-/// The usual requests do take the fast path; the unusual ones do not.
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// What the one pass makes of a request that is not of the usual shape
+    /// is the `Value` the plain parse makes.
+    #[test]
+    fn other_requests_are_the_plain_parse(text in request()) {
+        let plain = serde_json::from_str::<Value>(&text).unwrap();
+        if let Ok(fast::Parsed::Other(v)) = fast::parse(text.as_bytes()) {
+            prop_assert_eq!(v, plain);
+        }
+    }
+}
+
+fn usual(text: &str) -> bool {
+    matches!(fast::parse(text.as_bytes()), Ok(fast::Parsed::Usual(_)))
+}
+
+/// The usual requests do take the fast path (escaped keys and names too);
+/// the unusual ones come back as the `Value` the plain parse makes.
 #[test]
 fn which_requests_take_the_fast_path() {
     for ok in [
         r#"{"execute": "add-fd", "arguments": {"fdset-id": 0}}"#,
         r#"{"execute":"remove-fd","arguments":{"fdset-id":0,"fd":100},"id":"x"}"#,
         r#"{"id": {"a": [1]}, "execute": "nope"}"#,
+        r#"{"execut\u0065": "add\u002dfd", "arguments": {"\u0061": 1}}"#,
     ] {
-        assert!(fast::parse(ok.as_bytes()).is_some(), "{ok}");
+        assert!(usual(ok), "{ok}");
     }
     for other in [
-        r#"{"execute": "add\u002dfd"}"#,
         r#"{"execute": "cont", "execute": "cont"}"#,
         r#"{"execute": "cont", "foo": 1}"#,
         r#"{"arguments": {}}"#,
@@ -202,9 +221,16 @@ fn which_requests_take_the_fast_path() {
         r#"{"execute": "cont", "arguments": []}"#,
         r#"{"execute": "cont", "arguments": {"a": 1, "a": 2}}"#,
         r#"{"execute": "cont", "arguments": {"a": 1, "b": 2, "c": 3}}"#,
-        r#"{"execute": "cont", "arguments": {"\u0061": 1}}"#,
-        r#"[1]"#,
+        r#"{"id": 1, "arguments": {"a": [1, {"b": null}]}, "id": 2, "execute": "x", "z": -0}"#,
+        r#"[1, {"a": "b"}]"#,
+        r#""execute""#,
+        "-1.5e3",
     ] {
-        assert!(fast::parse(other.as_bytes()).is_none(), "{other}");
+        match fast::parse(other.as_bytes()) {
+            Ok(fast::Parsed::Other(v)) => {
+                assert_eq!(v, serde_json::from_str::<Value>(other).unwrap(), "{other}")
+            }
+            _ => panic!("{other}: not parsed as a Value"),
+        }
     }
 }

@@ -327,13 +327,9 @@ impl Connection {
                     self.scanned += end as u64;
                     self.scan.reset();
                     used += end;
-                    let value = &rest[..end];
-                    if let Some(request) = self.fast_request(value) {
-                        self.handle_fast(request, ops, out);
-                        continue;
-                    }
-                    match serde_json::from_slice::<Value>(value) {
-                        Ok(v) => self.handle(v, ops, out),
+                    match self.parse_value(&rest[..end]) {
+                        Ok(fast::Parsed::Usual(request)) => self.handle_fast(request, ops, out),
+                        Ok(fast::Parsed::Other(v)) => self.handle(v, ops, out),
                         Err(e) => {
                             // The scanner follows serde_json's grammar, so this
                             // is not expected; resynchronise after the value.
@@ -378,21 +374,26 @@ impl Connection {
         }
     }
 
-    /// The request of the usual shape in `value`, for [`Connection::handle_fast`];
-    /// `None` sends it the `Value` way.
-    fn fast_request<'a>(&self, value: &'a [u8]) -> Option<fast::Request<'a>> {
+    /// `value` parsed once: a request of the usual shape for
+    /// [`Connection::handle_fast`], anything else as a `Value`.
+    fn parse_value<'a>(&mut self, value: &'a [u8]) -> serde_json::Result<fast::Parsed<'a>> {
         #[cfg(test)]
         if self.value_path_only {
-            return None;
+            return serde_json::from_slice(value).map(fast::Parsed::Other);
         }
-        fast::parse(value)
+        fast::parse(value).or_else(|_| {
+            // Not expected (see the caller): the plain parse decides, as
+            // before, and is counted.
+            self.scanned += value.len() as u64;
+            serde_json::from_slice(value).map(fast::Parsed::Other)
+        })
     }
 
     /// A request of the usual shape: what [`Connection::handle`] does with
     /// the same request as a `Value` (no member error is possible).
     fn handle_fast(&mut self, req: fast::Request, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
         let args = Args::new(args::Source::Pairs(&req.arguments));
-        match self.run(req.execute, args, ops) {
+        match self.run(&req.execute, args, ops) {
             Ok(ret) => reply(out, "return", &ret, req.id.as_ref()),
             Err(e) => reply_error(out, req.id.as_ref(), &e),
         }

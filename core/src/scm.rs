@@ -76,11 +76,46 @@ fn errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
+/// What one [`receive_fds_into`] got; the descriptors are in its `fds`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// `len` bytes. `truncated`: the kernel dropped some descriptors
+    /// (`MSG_CTRUNC`); the caller should close the ones it got.
+    Data { len: usize, truncated: bool },
+    /// Nothing to read (only with `dontwait`).
+    WouldBlock,
+    /// The peer closed its side, or an error.
+    Closed,
+}
+
 /// One `recvmsg` into `buf` (nonblocking when `dontwait`), with room for
 /// [`MAX_FDS_PER_MESSAGE`] descriptors; received descriptors are
 /// close-on-exec.
 pub fn receive_fds(sock: RawFd, buf: &mut [u8], dontwait: bool) -> Received {
-    let mut cbuf = [0u64; CONTROL_WORDS];
+    let mut fds = Vec::new();
+    match receive_fds_into(sock, buf, dontwait, &mut fds) {
+        Incoming::Data { len, truncated } => Received::Data {
+            len,
+            fds,
+            truncated,
+        },
+        Incoming::WouldBlock => Received::WouldBlock,
+        Incoming::Closed => Received::Closed,
+    }
+}
+
+/// [`receive_fds`] with the descriptors put in `fds` (emptied first), for a
+/// loop that keeps one vector across messages.
+pub fn receive_fds_into(
+    sock: RawFd,
+    buf: &mut [u8],
+    dontwait: bool,
+    fds: &mut Vec<RawFd>,
+) -> Incoming {
+    // u64 elements keep the control buffer aligned for cmsghdr. Not zeroed
+    // (1 KB for every message): only what the kernel wrote is read below.
+    let mut cbuf = std::mem::MaybeUninit::<[u64; CONTROL_WORDS]>::uninit();
+    fds.clear();
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -102,12 +137,15 @@ pub fn receive_fds(sock: RawFd, buf: &mut [u8], dontwait: bool) -> Received {
     };
     if n < 0 {
         return match errno() {
-            libc::EAGAIN => Received::WouldBlock,
-            _ => Received::Closed,
+            libc::EAGAIN => Incoming::WouldBlock,
+            _ => Incoming::Closed,
         };
     }
-    let mut fds = Vec::new();
-    // SAFETY: walking the control messages the kernel wrote into msg.
+    // SAFETY: walking the control messages the kernel wrote into msg: it
+    // set msg_controllen to the bytes it filled, and CMSG_FIRSTHDR and
+    // CMSG_NXTHDR return a header only when the whole header lies within
+    // them (its data, cmsg_len long, was written with it), so no byte of
+    // the uninitialised buffer beyond them is read.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
@@ -123,11 +161,10 @@ pub fn receive_fds(sock: RawFd, buf: &mut [u8], dontwait: bool) -> Received {
     }
     let truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
     if n == 0 && fds.is_empty() {
-        return Received::Closed;
+        return Incoming::Closed;
     }
-    Received::Data {
+    Incoming::Data {
         len: n as usize,
-        fds,
         truncated,
     }
 }

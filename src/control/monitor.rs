@@ -105,9 +105,10 @@ pub(crate) fn peer_allowed(fd: RawFd) -> bool {
     allowed
 }
 
-pub(crate) use fdset_core::scm::Received;
+pub(crate) use fdset_core::scm::Incoming as Received;
 
-/// One nonblocking `recvmsg` (the receiver fdset-run's monitors use too).
-pub(crate) fn receive(fd: RawFd, buf: &mut [u8]) -> Received {
-    fdset_core::scm::receive_fds(fd, buf, true)
+/// One nonblocking `recvmsg` (the receiver fdset-run's monitors use too);
+/// the fds received are put in `fds` (emptied first).
+pub(crate) fn receive(fd: RawFd, buf: &mut [u8], fds: &mut Vec<RawFd>) -> Received {
+    fdset_core::scm::receive_fds_into(fd, buf, true, fds)
 }

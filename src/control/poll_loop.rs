@@ -47,11 +47,15 @@ impl ControlThread {
     }
 
     pub(crate) fn run(mut self) {
-        let mut buf = vec![0u8; READ_SIZE];
+        let mut scratch = Scratch {
+            buf: vec![0u8; READ_SIZE],
+            pfds: Vec::new(),
+            fds: Vec::new(),
+        };
         loop {
             // A bug met by one request must not end the service for all.
             let turn =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.turn(&mut buf)));
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.turn(&mut scratch)));
             if turn.is_err() {
                 crate::log::log("internal error in the control thread; continuing");
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -107,7 +111,7 @@ impl ControlThread {
     }
 
     /// Flush, reap, wait for events, handle them.
-    pub(crate) fn turn(&mut self, buf: &mut [u8]) {
+    pub(crate) fn turn(&mut self, scratch: &mut Scratch) {
         self.hand_off_if_asked();
         // Commands held back while output piled up are run once it is sent:
         // no new input may come to wake us for them. Until none is left,
@@ -131,7 +135,8 @@ impl ControlThread {
             }
         }
         self.reap();
-        let mut pfds = Vec::with_capacity(1 + self.listeners.len() + self.monitors.len());
+        let pfds = &mut scratch.pfds;
+        pfds.clear();
         pfds.push(libc::pollfd {
             fd: self.wake,
             events: libc::POLLIN,
@@ -179,7 +184,7 @@ impl ControlThread {
         }
         for i in 0..nm {
             if pfds[1 + nl + i].revents != 0 {
-                self.service(i, buf);
+                self.service(i, &mut scratch.buf, &mut scratch.fds);
             }
         }
     }
@@ -242,7 +247,7 @@ impl ControlThread {
     /// shorter than the buffer ends the turn: the socket was empty then,
     /// and poll (level-triggered) reports anything sent since. This saves
     /// a `recvmsg` that would only say EAGAIN for every command.
-    pub(crate) fn service(&mut self, i: usize, buf: &mut [u8]) {
+    pub(crate) fn service(&mut self, i: usize, buf: &mut [u8], fds: &mut Vec<RawFd>) {
         for _ in 0..READS_PER_TURN {
             let m = &self.monitors[i];
             if m.gone || !m.wants_input() {
@@ -251,22 +256,20 @@ impl ControlThread {
             let mut ops = ServerOps { moved: Vec::new() };
             let received = {
                 let _g = self.sync();
-                receive(self.monitors[i].fd, buf)
+                receive(self.monitors[i].fd, buf, fds)
             };
+            if let Received::Data { truncated, .. } = received
+                && !fds.is_empty()
+            {
+                self.take_fds(i, fds, truncated);
+            }
             match received {
                 Received::WouldBlock => return,
                 Received::Closed => {
                     self.monitors[i].gone = true;
                     return;
                 }
-                Received::Data {
-                    len,
-                    fds,
-                    truncated,
-                } => {
-                    if !fds.is_empty() {
-                        self.take_fds(i, fds, truncated);
-                    }
+                Received::Data { len, .. } => {
                     let m = &mut self.monitors[i];
                     if m.conn.feed(&buf[..len], &mut ops, &mut m.out) == Feed::Disconnect {
                         m.gone = true;
@@ -288,16 +291,16 @@ impl ControlThread {
 
     /// Queue fds that arrived with SCM_RIGHTS; those beyond the queue's
     /// bound, and all of a truncated message, are closed.
-    pub(crate) fn take_fds(&mut self, i: usize, fds: Vec<RawFd>, truncated: bool) {
+    pub(crate) fn take_fds(&mut self, i: usize, fds: &[RawFd], truncated: bool) {
         let Some(mut st) = crate::state::lock() else {
-            for fd in fds {
+            for &fd in fds {
                 libc_real::close(fd);
             }
             return;
         };
         self.apply(&mut lock_moves());
         let mut room = qmp::MAX_QUEUED_FDS - self.monitors[i].conn.queued_fds().count();
-        for fd in fds {
+        for &fd in fds {
             if truncated || room == 0 {
                 libc_real::close(fd);
                 continue;
@@ -346,6 +349,17 @@ impl ControlThread {
             set_wait(Wait::Waiting, Wait::Hopeless);
         }
     }
+}
+
+/// The control thread's buffers, kept from turn to turn (no allocation
+/// per command for them).
+pub(crate) struct Scratch {
+    /// What one `recvmsg` reads.
+    pub(crate) buf: Vec<u8>,
+    /// `poll`'s array, filled anew each turn.
+    pub(crate) pfds: Vec<libc::pollfd>,
+    /// The fds one `recvmsg` received.
+    pub(crate) fds: Vec<RawFd>,
 }
 
 /// At most `qmp::MAX_MONITORS` monitors at once (spec section 3): each one

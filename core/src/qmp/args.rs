@@ -1,12 +1,20 @@
 //! Command arguments, checked as QEMU's argument visitor checks them.
 
+use super::fast::Pairs;
 use super::{QmpError, generic};
 use serde_json::{Map, Value};
+
+/// Where the arguments are: a parsed object, or the fast path's pairs.
+#[derive(Clone, Copy)]
+pub(super) enum Source<'a> {
+    Map(&'a Map<String, Value>),
+    Pairs(&'a Pairs<'a>),
+}
 
 /// QEMU's argument visitor: members are checked in their declared order,
 /// then any member left over is unexpected.
 pub(super) struct Args<'a> {
-    map: &'a Map<String, Value>,
+    map: Source<'a>,
     /// The members asked for so far (no command has more than this).
     known: [&'static str; MAX_KNOWN],
     count: usize,
@@ -15,7 +23,7 @@ pub(super) struct Args<'a> {
 const MAX_KNOWN: usize = 4;
 
 impl<'a> Args<'a> {
-    pub(super) fn new(map: &'a Map<String, Value>) -> Self {
+    pub(super) fn new(map: Source<'a>) -> Self {
         Args {
             map,
             known: [""; MAX_KNOWN],
@@ -29,7 +37,10 @@ impl<'a> Args<'a> {
             *slot = name;
             self.count += 1;
         }
-        self.map.get(name)
+        match self.map {
+            Source::Map(m) => m.get(name),
+            Source::Pairs(p) => p.get(name),
+        }
     }
 
     /// A 64-bit signed integer: 2^63 and beyond, fractions and non-numbers
@@ -85,7 +96,13 @@ impl<'a> Args<'a> {
 
     pub(super) fn done(self) -> Result<(), QmpError> {
         let known = &self.known[..self.count];
-        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+        // The first unexpected member in the map's (sorted) order; the
+        // pairs' keys are distinct, so their least is that one.
+        let unexpected = match self.map {
+            Source::Map(m) => m.keys().map(String::as_str).find(|k| !known.contains(k)),
+            Source::Pairs(p) => p.keys().filter(|k| !known.contains(k)).min(),
+        };
+        match unexpected {
             Some(k) => Err(generic(format!("Parameter '{k}' is unexpected"))),
             None => Ok(()),
         }

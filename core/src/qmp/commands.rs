@@ -5,21 +5,21 @@
 use super::args::Args;
 use super::json_text::{Obj, list, query_fdsets_text};
 use super::{
-    ALREADY_NEGOTIATED, COMMANDS, FdSetOps, NO_FD, QEMU_VERSION, QmpError, generic, not_found,
-    version_object,
+    ALREADY_NEGOTIATED, COMMANDS, EMPTY_RETURN, FdSetOps, NO_FD, QEMU_VERSION, Ret, generic,
+    not_found, version_object,
 };
 use crate::registry::{QuerySnapshot, RawFd};
 use std::collections::VecDeque;
 
 /// `qmp_capabilities`: leaves capabilities negotiation mode, once.
-pub(super) fn qmp_capabilities(mut args: Args, negotiated: &mut bool) -> Result<String, QmpError> {
+pub(super) fn qmp_capabilities(mut args: Args, negotiated: &mut bool) -> Ret {
     args.capabilities()?;
     args.done()?;
     if *negotiated {
         return Err(not_found(ALREADY_NEGOTIATED.to_string()));
     }
     *negotiated = true;
-    Ok("{}".to_string())
+    Ok(EMPTY_RETURN.into())
 }
 
 /// `add-fd`: the oldest received fd becomes a member. The fd is looked for
@@ -28,7 +28,7 @@ pub(super) fn add_fd(
     mut args: Args,
     received: &mut VecDeque<RawFd>,
     ops: &mut dyn FdSetOps,
-) -> Result<String, QmpError> {
+) -> Ret {
     let set = args.opt_int("fdset-id")?;
     let opaque = args.opt_str("opaque")?;
     args.done()?;
@@ -41,11 +41,15 @@ pub(super) fn add_fd(
         s => s.map(|s| s as u64),
     };
     let (set, fd) = ops.add_fd(fd, set, opaque).map_err(generic)?;
-    Ok(Obj::new().field("fdset-id", set).field("fd", fd).end())
+    Ok(Obj::new()
+        .field("fdset-id", set)
+        .field("fd", fd)
+        .end()
+        .into())
 }
 
 /// `remove-fd`: marks one member, or every member of the set, removed.
-pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Ret {
     let set = args.int("fdset-id")?;
     let fd = args.opt_int("fd")?;
     args.done()?;
@@ -60,35 +64,33 @@ pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Result<String
         };
         return Err(generic(format!("File descriptor named '{name}' not found")));
     }
-    Ok("{}".to_string())
+    Ok(EMPTY_RETURN.into())
 }
 
 /// `query-fdsets`: sets in descending id order, visible members only.
-pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps) -> Ret {
     args.done()?;
     let mut sets = QuerySnapshot::new();
     ops.query_fdsets_snapshot(&mut sets);
-    Ok(query_fdsets_text(&sets))
+    Ok(query_fdsets_text(&sets).into())
 }
 
 /// `cont`: releases a program started with `FDSET_WAIT=1`.
-pub(super) fn cont(args: Args, ops: &mut dyn FdSetOps) -> Result<String, QmpError> {
+pub(super) fn cont(args: Args, ops: &mut dyn FdSetOps) -> Ret {
     args.done()?;
     ops.cont();
-    Ok("{}".to_string())
+    Ok(EMPTY_RETURN.into())
 }
 
 /// `query-version`: the QEMU release whose behaviour this copies.
-pub(super) fn query_version(args: Args) -> Result<String, QmpError> {
+pub(super) fn query_version(args: Args) -> Ret {
     args.done()?;
     let (major, minor, micro) = QEMU_VERSION;
-    Ok(version_object(major, minor, micro))
+    Ok(version_object(major, minor, micro).into())
 }
 
 /// `query-commands`: every command this server knows.
-pub(super) fn query_commands(args: Args) -> Result<String, QmpError> {
+pub(super) fn query_commands(args: Args) -> Ret {
     args.done()?;
-    Ok(list(
-        COMMANDS.iter().map(|c| Obj::new().field("name", *c).end()),
-    ))
+    Ok(list(COMMANDS.iter().map(|c| Obj::new().field("name", *c).end())).into())
 }

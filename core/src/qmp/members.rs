@@ -5,19 +5,16 @@
 
 use super::args::Args;
 use super::json_text::{Obj, list};
-use super::{FdSetOps, QmpError};
+use super::{FdSetOps, Ret};
 use crate::registry::SetDetail;
 
 /// The command's name.
 pub const X_QUERY_FDSET_MEMBERS: &str = "x-query-fdset-members";
 
 /// The command: no arguments.
-pub(super) fn x_query_fdset_members(
-    args: Args,
-    ops: &mut dyn FdSetOps,
-) -> Result<String, QmpError> {
+pub(super) fn x_query_fdset_members(args: Args, ops: &mut dyn FdSetOps) -> Ret {
     args.done()?;
-    Ok(members_text(&ops.query_fdset_members()))
+    Ok(members_text(&ops.query_fdset_members()).into())
 }
 
 /// The reply's `return` value:

@@ -87,6 +87,9 @@ pub struct Connection {
     /// Bytes examined so far by the parser, all attempts counted (the work
     /// the control thread does for this connection).
     scanned: u64,
+    /// Tests compare the fast path with the `Value` path it stands for.
+    #[cfg(test)]
+    value_path_only: bool,
 }
 
 /// The greeting line sent on connect.
@@ -111,6 +114,9 @@ fn version_object(major: u32, minor: u32, micro: u32) -> String {
 
 mod args;
 mod commands;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod json_text;
 pub mod members;
 mod scan;
@@ -119,6 +125,13 @@ use json_text::Obj;
 use scan::{Found, Scanner};
 
 // ---------------------------------------------------------------- errors
+
+/// A command's `return` value as text, or its error (most commands'
+/// `{}` is not allocated).
+type Ret = Result<std::borrow::Cow<'static, str>, QmpError>;
+
+/// The `return` value of a command that returns nothing.
+const EMPTY_RETURN: &str = "{}";
 
 pub struct QmpError {
     pub class: &'static str,
@@ -205,6 +218,8 @@ impl Connection {
             fds,
             scan: Scanner::default(),
             scanned: 0,
+            #[cfg(test)]
+            value_path_only: false,
         })
     }
 
@@ -289,8 +304,10 @@ impl Connection {
     fn parse(&mut self, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
         let mut used = 0;
         self.incomplete = false;
-        while used < self.input.len() && out.len() < MAX_OUTPUT {
-            let rest = &self.input[used..];
+        // Taken out while commands run, so that a request may borrow it.
+        let input = std::mem::take(&mut self.input);
+        while used < input.len() && out.len() < MAX_OUTPUT {
+            let rest = &input[used..];
             let before = self.scan.position();
             let found = self.scan.scan(rest);
             self.scanned += (self.scan.position() - before) as u64;
@@ -301,7 +318,7 @@ impl Connection {
                         self.incomplete = true;
                     } else {
                         // Only blanks.
-                        used = self.input.len();
+                        used = input.len();
                         self.scan.reset();
                     }
                     break;
@@ -310,13 +327,14 @@ impl Connection {
                     self.scanned += end as u64;
                     self.scan.reset();
                     used += end;
-                    match serde_json::from_slice::<Value>(&rest[..end]) {
-                        Ok(v) => self.handle(v, ops, out),
+                    match self.parse_value(&rest[..end]) {
+                        Ok(fast::Parsed::Usual(request)) => self.handle_fast(request, ops, out),
+                        Ok(fast::Parsed::Other(v)) => self.handle(v, ops, out),
                         Err(e) => {
                             // The scanner follows serde_json's grammar, so this
                             // is not expected; resynchronise after the value.
                             reply_error(out, None, &generic(format!("JSON parse error, {e}")));
-                            used = self.skip_line(used - 1);
+                            used = self.skip_line(&input, used - 1);
                         }
                     }
                 }
@@ -331,10 +349,11 @@ impl Connection {
                     };
                     reply_error(out, None, &generic(text));
                     // Resynchronise after the end of the line the error is on.
-                    used = self.skip_line(used + at);
+                    used = self.skip_line(&input, used + at);
                 }
             }
         }
+        self.input = input;
         self.input.drain(..used);
         if self.input.is_empty() {
             // Keep no large allocation behind an idle connection.
@@ -345,13 +364,38 @@ impl Connection {
     /// The input offset after the end of the line that `at` is on; without
     /// a newline yet, all of it, and the rest of the line is dropped as it
     /// arrives.
-    fn skip_line(&mut self, at: usize) -> usize {
-        match self.input[at..].iter().position(|&b| b == b'\n') {
+    fn skip_line(&mut self, input: &[u8], at: usize) -> usize {
+        match input[at..].iter().position(|&b| b == b'\n') {
             Some(p) => at + p + 1,
             None => {
                 self.skipping = true;
-                self.input.len()
+                input.len()
             }
+        }
+    }
+
+    /// `value` parsed once: a request of the usual shape for
+    /// [`Connection::handle_fast`], anything else as a `Value`.
+    fn parse_value<'a>(&mut self, value: &'a [u8]) -> serde_json::Result<fast::Parsed<'a>> {
+        #[cfg(test)]
+        if self.value_path_only {
+            return serde_json::from_slice(value).map(fast::Parsed::Other);
+        }
+        fast::parse(value).or_else(|_| {
+            // Not expected (see the caller): the plain parse decides, as
+            // before, and is counted.
+            self.scanned += value.len() as u64;
+            serde_json::from_slice(value).map(fast::Parsed::Other)
+        })
+    }
+
+    /// A request of the usual shape: what [`Connection::handle`] does with
+    /// the same request as a `Value` (no member error is possible).
+    fn handle_fast(&mut self, req: fast::Request, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
+        let args = Args::new(args::Source::Pairs(&req.arguments));
+        match self.run(&req.execute, args, ops) {
+            Ok(ret) => reply(out, "return", &ret, req.id.as_ref()),
+            Err(e) => reply_error(out, req.id.as_ref(), &e),
         }
     }
 
@@ -367,11 +411,7 @@ impl Connection {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        req: &Map<String, Value>,
-        ops: &mut dyn FdSetOps,
-    ) -> Result<String, QmpError> {
+    fn dispatch(&mut self, req: &Map<String, Value>, ops: &mut dyn FdSetOps) -> Ret {
         let mut command = None;
         let mut arguments = None;
         for (k, v) in req {
@@ -390,7 +430,12 @@ impl Connection {
         }
         let command = command.ok_or_else(|| generic("QMP input lacks member 'execute'"))?;
         let empty = Map::new();
-        let args = Args::new(arguments.unwrap_or(&empty));
+        let args = Args::new(args::Source::Map(arguments.unwrap_or(&empty)));
+        self.run(command, args, ops)
+    }
+
+    /// Run `command`, its members checked.
+    fn run(&mut self, command: &str, args: Args, ops: &mut dyn FdSetOps) -> Ret {
         if !self.negotiated && command != "qmp_capabilities" {
             return Err(not_found(NEED_CAPABILITIES.to_string()));
         }

@@ -124,6 +124,12 @@ impl Default for Scanner {
     }
 }
 
+/// A byte that goes on a string and changes nothing: printable ASCII but
+/// the quote and the backslash.
+fn plain(b: u8) -> bool {
+    (0x20..0x80).contains(&b) && b != b'"' && b != b'\\'
+}
+
 fn blank(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\t' | b'\r')
 }
@@ -163,6 +169,15 @@ impl Scanner {
     /// examined once over all calls, up to what is returned.
     pub(crate) fn scan(&mut self, input: &[u8]) -> Found {
         while self.pos < input.len() {
+            if let State::Str(_) = self.state {
+                // A run of bytes that only go on the string, at once (the
+                // step of each would be `Step::Next` and no state change).
+                let rest = &input[self.pos..];
+                self.pos += rest.iter().position(|&b| !plain(b)).unwrap_or(rest.len());
+                if self.pos == input.len() {
+                    break;
+                }
+            }
             let b = input[self.pos];
             match self.step(b, input) {
                 Step::Next => self.pos += 1,

@@ -59,16 +59,5 @@ pub fn is_directory(fd: RawFd) -> bool {
 
 /// What `fstat` says of a member's file, for `x-query-fdset-members`.
 pub fn file_facts(fd: RawFd) -> Option<FileFacts> {
-    // SAFETY: plain data filled by fstat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a stat buffer.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    Some(FileFacts {
-        kind: st.st_mode & libc::S_IFMT,
-        size: st.st_size,
-        dev: st.st_dev,
-        ino: st.st_ino,
-    })
+    sys::fstat(fd).ok().map(|st| FileFacts::of_stat(&st))
 }

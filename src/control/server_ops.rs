@@ -12,15 +12,8 @@ fn member_file_facts(fd: RawFd) -> Option<FileFacts> {
     // SAFETY: plain data filled by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a stat buffer; fstat is not hooked.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    Some(FileFacts {
-        kind: st.st_mode & libc::S_IFMT,
-        size: st.st_size,
-        dev: st.st_dev,
-        ino: st.st_ino,
-    })
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    ok.then(|| FileFacts::of_stat(&st))
 }
 
 /// The protocol's commands, done on the registry (one short lock each).

@@ -91,6 +91,16 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
+    /// The facts `x-query-fdset-members` shows, from a member's `fstat`.
+    pub fn of_stat(st: &libc::stat) -> FileFacts {
+        FileFacts {
+            kind: st.st_mode & libc::S_IFMT,
+            size: st.st_size,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        }
+    }
+
     /// `regular`, `directory`, `fifo`, `socket`, `char`, `block`, `symlink`.
     pub fn kind_name(&self) -> &'static str {
         match self.kind {

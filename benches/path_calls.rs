@@ -30,15 +30,7 @@ fn instructions(bench: &Path, call: &str, path: &Path, n: u64, preload: bool, ou
         .arg(n.to_string());
     let o = cmd.output().expect("run valgrind (installed by .ci/setup)");
     assert!(o.status.success(), "valgrind {call}: {}", stderr_of(&o));
-    let text = std::fs::read_to_string(out).expect("callgrind output");
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("totals:")
-                .or_else(|| l.strip_prefix("summary:"))
-        })
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("callgrind totals line")
+    callgrind_totals(out)
 }
 
 fn added(bench: &Path, call: &str, path: &Path, dir: &Path) -> f64 {

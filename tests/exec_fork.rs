@@ -246,19 +246,7 @@ fn forged_state_memfd_naming_bad_fds_is_refused() {
         ),
         (r#"{"version":1,"sets":"#, "not valid JSON"),
     ] {
-        // SAFETY: creating a memfd in the test process.
-        let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
-        assert!(fd >= 0);
-        // SAFETY: writing the bytes of `json` to our memfd.
-        let written = unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) };
-        assert_eq!(written, json.len() as isize);
-        use std::os::fd::FromRawFd;
-        // SAFETY: fd is ours.
-        let file = unsafe { std::fs::File::from_raw_fd(fd) };
-        let mut cmd = preloaded(c_test("smoke_read"));
-        cmd.arg("/dev/null").env("FDSET_STATE", "9");
-        inherit_fds(&mut cmd, vec![(file, 9)]);
-        let out = cmd.output().expect("spawn");
+        let out = run_with_forged_state(json);
         let err = stderr_of(&out);
         assert_eq!(out.status.code(), Some(1), "{json}: {err}");
         assert!(err.contains(want), "{json}: {err}");

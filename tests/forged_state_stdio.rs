@@ -3,23 +3,10 @@
 //! socket would hand the program's standard I/O to the shim (no longer
 //! closable, close-on-exec): refused before `main`, saying why.
 use fdset_testkit::*;
-use std::os::fd::FromRawFd;
 
-/// Run `smoke_read` with a memfd named like the shim's holding `json` as
-/// FDSET_STATE; returns (exit code, stderr, stdout).
+/// A forged state's (exit code, stderr, stdout).
 fn with_state(json: &str) -> (Option<i32>, String, String) {
-    // SAFETY: creating a memfd in the test process.
-    let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
-    assert!(fd >= 0);
-    // SAFETY: writing the bytes of `json` to our memfd.
-    let written = unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) };
-    assert_eq!(written, json.len() as isize);
-    // SAFETY: fd is ours.
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
-    let mut cmd = preloaded(c_test("smoke_read"));
-    cmd.arg("/dev/null").env("FDSET_STATE", "9");
-    inherit_fds(&mut cmd, vec![(file, 9)]);
-    let out = cmd.output().expect("spawn");
+    let out = run_with_forged_state(json);
     (out.status.code(), stderr_of(&out), stdout_of(&out))
 }
 

@@ -114,15 +114,7 @@ pub(crate) fn instructions(bench: &Path, args: &[&str], preload: bool, out: &Pat
         .args(args);
     let o = cmd.output().expect("run valgrind (installed by .ci/setup)");
     assert!(o.status.success(), "valgrind failed: {}", stderr_of(&o));
-    let text = std::fs::read_to_string(out).expect("callgrind output");
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("totals:")
-                .or_else(|| l.strip_prefix("summary:"))
-        })
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("callgrind totals line")
+    callgrind_totals(out)
 }
 
 /// Instructions the shim adds to one call: the difference between loops of

@@ -363,3 +363,36 @@ pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
         .expect("write the program's stdin");
     child.wait_with_output().expect("wait")
 }
+
+/// The total instruction count of a callgrind output file (its `totals:`
+/// or `summary:` line).
+pub fn callgrind_totals(out: &std::path::Path) -> u64 {
+    let text = std::fs::read_to_string(out).expect("callgrind output");
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("callgrind totals line")
+}
+
+/// `c-tests/smoke_read /dev/null` under the shim, with a memfd named like
+/// the shim's own holding `json` as its `FDSET_STATE` (at fd 9): a forged
+/// state, as a test of what the constructor refuses.
+pub fn run_with_forged_state(json: &str) -> Output {
+    use std::os::fd::FromRawFd;
+    // SAFETY: creating a memfd in the test process.
+    let fd = unsafe { libc::memfd_create(c"fdset-state".as_ptr(), 0) };
+    assert!(fd >= 0, "memfd_create");
+    // SAFETY: writing the bytes of `json` to our memfd.
+    let written = unsafe { libc::write(fd, json.as_ptr().cast(), json.len()) };
+    assert_eq!(written, json.len() as isize);
+    // SAFETY: fd is ours.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut cmd = preloaded(c_test("smoke_read"));
+    cmd.arg("/dev/null").env("FDSET_STATE", "9");
+    inherit_fds(&mut cmd, vec![(file, 9)]);
+    cmd.output().expect("spawn smoke_read")
+}

@@ -35,8 +35,9 @@ pub fn resolve_all() {
     resolve(&SYSCALL_SLOT, b"syscall\0");
 }
 
-/// `syscall`'s slot, which the x86_64 hook jumps through directly
-/// (`hooks::syscall`): resolved on first use (0: not yet, 1: absent).
+/// The address of libc's `name` in `slot`, looked up once (1 marks
+/// "looked up, absent"): `syscall`'s slot is resolved by [`resolve_all`]
+/// and, for a call before the constructor, on first use.
 fn resolve(slot: &AtomicUsize, name: &'static [u8]) -> usize {
     let cached = slot.load(Ordering::Relaxed);
     if cached != 0 {

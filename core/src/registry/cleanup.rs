@@ -83,7 +83,7 @@ impl Registry {
     /// The closing part of cleanup (refcount 0): members removed, or all of
     /// them when the set is not in use.
     #[cold]
-    pub(super) fn close_unused_members(
+    fn close_unused_members(
         ops: &mut (impl FdOps + ?Sized),
         set: u64,
         s: &mut FdSet,

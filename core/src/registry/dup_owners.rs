@@ -115,7 +115,7 @@ impl DupOwners {
 impl FdSet {
     /// Take the dup at `pos` out of `dups` (the last one moves there) and
     /// tell the owner table where the moved one now is.
-    pub(super) fn take_dup_at(&mut self, set: u64, pos: usize, owners: &mut DupOwners) {
+    fn take_dup_at(&mut self, set: u64, pos: usize, owners: &mut DupOwners) {
         self.dups.swap_remove(pos);
         if let Some(&moved) = self.dups.get(pos) {
             owners.moved(moved, set, pos);

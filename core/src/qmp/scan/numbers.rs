@@ -6,7 +6,7 @@ use super::*;
 impl Scanner {
     /// A number ended at `self.pos` (exclusive): serde_json refuses one
     /// that does not fit an f64 (`1e400`), at that number.
-    pub(super) fn number_end(&mut self, input: &[u8]) -> Step {
+    fn number_end(&mut self, input: &[u8]) -> Step {
         let text = &input[self.number_start..self.pos];
         if serde_json::from_slice::<serde_json::Value>(text).is_err() {
             return Step::Done(Found::Error(self.pos - 1));
@@ -21,14 +21,7 @@ impl Scanner {
 
     /// The byte after a complete number part: digits continue it, anything
     /// else ends it (and is examined again in the state after the number).
-    pub(super) fn number_more(
-        &mut self,
-        b: u8,
-        input: &[u8],
-        next: State,
-        dot: bool,
-        exp: bool,
-    ) -> Step {
+    fn number_more(&mut self, b: u8, input: &[u8], next: State, dot: bool, exp: bool) -> Step {
         match b {
             b'0'..=b'9' => {
                 self.state = next;

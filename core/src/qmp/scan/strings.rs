@@ -132,7 +132,7 @@ impl Scanner {
 
     /// The first byte of a multi-byte UTF-8 sequence in a string, with the
     /// range its second byte must lie in (RFC 3629).
-    pub(super) fn utf8_lead(&mut self, s: Str, b: u8) -> Step {
+    fn utf8_lead(&mut self, s: Str, b: u8) -> Step {
         let (left, lo, hi) = match b {
             0xc2..=0xdf => (1, 0x80, 0xbf),
             0xe0 => (2, 0xa0, 0xbf),

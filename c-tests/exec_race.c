@@ -110,7 +110,10 @@ static void *spawner(void *arg) {
             if (system(cmd) < 0) FAIL("system");
             break;
         case 4: {
-            FILE *p = popen(cmd, "r");
+            /* "e": without it the stream's pipe is inheritable (as glibc
+             * makes it), and the other spawner's children would get this
+             * program's own pipe, which is not what is checked here. */
+            FILE *p = popen(cmd, "re");
             if (!p) FAIL("popen");
             pclose(p);
             break;

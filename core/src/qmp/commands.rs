@@ -3,10 +3,10 @@
 //! on the sets through [`FdSetOps`].
 
 use super::args::Args;
-use super::json_text::{Obj, list, query_fdsets_text};
+use super::json_text::{Obj, list};
 use super::{
-    ALREADY_NEGOTIATED, COMMANDS, EMPTY_RETURN, FdSetOps, NO_FD, QEMU_VERSION, Ret, generic,
-    not_found, version_object,
+    ALREADY_NEGOTIATED, Answer, COMMANDS, EMPTY_RETURN, FdSetOps, NO_FD, QEMU_VERSION, Ret,
+    generic, not_found, version_object,
 };
 use crate::registry::{QuerySnapshot, RawFd};
 use std::collections::VecDeque;
@@ -67,12 +67,12 @@ pub(super) fn remove_fd(mut args: Args, ops: &mut dyn FdSetOps) -> Ret {
     Ok(EMPTY_RETURN.into())
 }
 
-/// `query-fdsets`: sets in descending id order, visible members only.
-pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps) -> Ret {
+/// `query-fdsets`: sets in descending id order, visible members only,
+/// copied into `sets` (the reply is written from it).
+pub(super) fn query_fdsets(args: Args, ops: &mut dyn FdSetOps, sets: &mut QuerySnapshot) -> Ret {
     args.done()?;
-    let mut sets = QuerySnapshot::new();
-    ops.query_fdsets_snapshot(&mut sets);
-    Ok(query_fdsets_text(&sets).into())
+    ops.query_fdsets_snapshot(sets);
+    Ok(Answer::Sets)
 }
 
 /// `cont`: releases a program started with `FDSET_WAIT=1`.

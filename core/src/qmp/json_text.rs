@@ -82,49 +82,67 @@ pub(super) fn list(items: impl Iterator<Item = String>) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Written straight into one string, numbers with `itoa`: with 10,000 sets
-/// this is the largest reply there is (about 40 bytes a set).
-pub(super) fn query_fdsets_text(sets: &QuerySnapshot) -> String {
-    let mut s = String::with_capacity(sets.text_len_hint());
+/// The `query-fdsets` value appended to `out`, numbers with `itoa`: with
+/// 10,000 sets this is the largest reply there is (about 43 bytes a set),
+/// so it is written once, into the reply buffer the monitor keeps, rather
+/// than into a string of its own that would then be copied (a fresh
+/// 400 KiB block each time is a mapping of its own, page faults included).
+pub(super) fn write_query_fdsets(out: &mut Vec<u8>, sets: &QuerySnapshot) {
+    out.reserve(sets.text_len_hint());
     let mut num = itoa::Buffer::new();
-    s.push('[');
+    out.push(b'[');
     for (i, (id, fds)) in sets.sets().enumerate() {
         if i > 0 {
-            s.push_str(", ");
+            out.extend_from_slice(b", ");
         }
-        s.push_str("{\"fdset-id\": ");
-        s.push_str(num.format(id));
-        s.push_str(", \"fds\": [");
+        out.extend_from_slice(b"{\"fdset-id\": ");
+        out.extend_from_slice(num.format(id).as_bytes());
+        out.extend_from_slice(b", \"fds\": [");
         for (j, (fd, opaque)) in fds.enumerate() {
             if j > 0 {
-                s.push_str(", ");
+                out.extend_from_slice(b", ");
             }
-            s.push_str("{\"fd\": ");
-            s.push_str(num.format(fd));
+            out.extend_from_slice(b"{\"fd\": ");
+            out.extend_from_slice(num.format(fd).as_bytes());
             if let Some(o) = opaque {
-                s.push_str(", \"opaque\": ");
-                push_json_string(&mut s, o);
+                out.extend_from_slice(b", \"opaque\": ");
+                append_json_string(out, o);
             }
-            s.push('}');
+            out.push(b'}');
         }
-        s.push_str("]}");
+        out.extend_from_slice(b"]}");
     }
-    s.push(']');
-    s
+    out.push(b']');
 }
 
-/// A JSON string literal, escaped as serde_json escapes it, appended to `s`. A string with nothing to escape
-/// (serde_json escapes `"`, `\` and the control characters below U+0020,
-/// nothing else) is copied between quotes as it is; any other goes through
-/// serde_json.
+/// A JSON string literal, escaped as serde_json escapes it, appended to
+/// `s`. A string with nothing to escape (serde_json escapes `"`, `\` and
+/// the control characters below U+0020, nothing else) is copied between
+/// quotes as it is; any other goes through serde_json.
 pub(super) fn push_json_string(s: &mut String, v: &str) {
-    if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if needs_no_escape(v) {
         s.push('"');
         s.push_str(v);
         s.push('"');
     } else {
         s.push_str(&serde_json::to_string(v).unwrap_or_default());
     }
+}
+
+/// [`push_json_string`] onto bytes.
+fn append_json_string(out: &mut Vec<u8>, v: &str) {
+    if needs_no_escape(v) {
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+}
+
+fn needs_no_escape(v: &str) -> bool {
+    v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 #[cfg(test)]
@@ -148,11 +166,48 @@ mod tests {
             f in any::<f64>(),
         ) {
             prop_assert_eq!(json_string(&v), serde_json::to_string(&v).unwrap());
+            let mut bytes = b"x".to_vec();
+            append_json_string(&mut bytes, &v);
+            let expected = serde_json::to_string(&v).unwrap();
+            prop_assert_eq!(&bytes[1..], expected.as_bytes());
             for n in [Value::from(i), Value::from(u), Value::from(f), Value::Null, Value::Bool(i < 0)] {
                 let mut s = String::new();
                 write_value(&mut s, &n);
                 prop_assert_eq!(s, n.to_string());
             }
+        }
+    }
+
+    proptest! {
+        /// Spec 3 table: the `query-fdsets` value written straight into the
+        /// reply bytes is the text of the same sets as a JSON value in
+        /// QEMU's spacing (members in order, opaque only when given).
+        #[test]
+        fn query_fdsets_text_is_the_sets_as_json(
+            sets in prop::collection::vec(
+                (any::<u64>(), prop::collection::vec((any::<i32>(), prop::option::of("(\\PC|[\u{0}-\u{1f}\"\\\\])*")), 0..4)),
+                0..6,
+            ),
+        ) {
+            let mut snap = QuerySnapshot::new();
+            let mut expected = Vec::new();
+            for (id, fds) in &sets {
+                snap.push_set(*id);
+                let mut members = Vec::new();
+                for (fd, opaque) in fds {
+                    snap.push_fd(*fd, opaque.as_deref());
+                    let m = Obj::new().field("fd", *fd);
+                    members.push(match opaque {
+                        Some(o) => m.field("opaque", o.as_str()).end(),
+                        None => m.end(),
+                    });
+                }
+                expected.push(Obj::new().field("fdset-id", *id).raw("fds", &list(members.into_iter())).end());
+            }
+            let mut out = b"{".to_vec();
+            write_query_fdsets(&mut out, &snap);
+            let text = format!("{{{}", list(expected.into_iter()));
+            prop_assert_eq!(String::from_utf8(out).unwrap(), text);
         }
     }
 

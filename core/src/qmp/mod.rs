@@ -84,6 +84,9 @@ pub struct Connection {
     /// Where the scan of the incomplete value stopped, and in what state.
     scan: Scanner,
     fds: VecDeque<RawFd>,
+    /// `query-fdsets`' copy of the sets, kept with its buffers from one
+    /// command to the next (10,000 sets: some 500 KiB, faulted in once).
+    sets: QuerySnapshot,
     /// Bytes examined so far by the parser, all attempts counted (the work
     /// the control thread does for this connection).
     scanned: u64,
@@ -126,9 +129,28 @@ use scan::{Found, Scanner};
 
 // ---------------------------------------------------------------- errors
 
-/// A command's `return` value as text, or its error (most commands'
-/// `{}` is not allocated).
-type Ret = Result<std::borrow::Cow<'static, str>, QmpError>;
+/// A command's `return` value, or its error.
+type Ret = Result<Answer, QmpError>;
+
+enum Answer {
+    /// The value as text (most commands' `{}` is not allocated).
+    Text(std::borrow::Cow<'static, str>),
+    /// `query-fdsets`: the sets now in the connection's snapshot, written
+    /// straight into the reply.
+    Sets,
+}
+
+impl From<&'static str> for Answer {
+    fn from(t: &'static str) -> Answer {
+        Answer::Text(t.into())
+    }
+}
+
+impl From<String> for Answer {
+    fn from(t: String) -> Answer {
+        Answer::Text(t.into())
+    }
+}
 
 /// The `return` value of a command that returns nothing.
 const EMPTY_RETURN: &str = "{}";
@@ -216,6 +238,7 @@ impl Connection {
             skipping: flag("skipping"),
             incomplete: flag("incomplete"),
             fds,
+            sets: QuerySnapshot::default(),
             scan: Scanner::default(),
             scanned: 0,
             #[cfg(test)]
@@ -394,7 +417,7 @@ impl Connection {
     fn handle_fast(&mut self, req: fast::Request, ops: &mut dyn FdSetOps, out: &mut Vec<u8>) {
         let args = Args::new(args::Source::Pairs(&req.arguments));
         match self.run(&req.execute, args, ops) {
-            Ok(ret) => reply(out, "return", &ret, req.id.as_ref()),
+            Ok(ret) => self.reply(out, &ret, req.id.as_ref()),
             Err(e) => reply_error(out, req.id.as_ref(), &e),
         }
     }
@@ -406,7 +429,7 @@ impl Connection {
         };
         let id = req.get("id");
         match self.dispatch(&req, ops) {
-            Ok(ret) => reply(out, "return", &ret, id),
+            Ok(ret) => self.reply(out, &ret, id),
             Err(e) => reply_error(out, id, &e),
         }
     }
@@ -443,7 +466,7 @@ impl Connection {
             "qmp_capabilities" => commands::qmp_capabilities(args, &mut self.negotiated),
             "add-fd" => commands::add_fd(args, &mut self.fds, ops),
             "remove-fd" => commands::remove_fd(args, ops),
-            "query-fdsets" => commands::query_fdsets(args, ops),
+            "query-fdsets" => commands::query_fdsets(args, ops, &mut self.sets),
             members::X_QUERY_FDSET_MEMBERS => members::x_query_fdset_members(args, ops),
             "cont" => commands::cont(args, ops),
             "query-version" => commands::query_version(args),
@@ -453,15 +476,24 @@ impl Connection {
     }
 }
 
-/// `{"KEY": VALUE, "id": ID}` and the line end, written straight into `out`
-/// (a large value is copied once).
-fn reply(out: &mut Vec<u8>, key: &str, value_text: &str, id: Option<&Value>) {
+impl Connection {
+    /// The `return` line of `answer`.
+    fn reply(&self, out: &mut Vec<u8>, answer: &Answer, id: Option<&Value>) {
+        reply_with(out, "return", id, |out| match answer {
+            Answer::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Answer::Sets => json_text::write_query_fdsets(out, &self.sets),
+        });
+    }
+}
+
+/// `{"KEY": VALUE, "id": ID}` and the line end, the value written by
+/// `value` straight into `out` (a large value is written once).
+fn reply_with(out: &mut Vec<u8>, key: &str, id: Option<&Value>, value: impl FnOnce(&mut Vec<u8>)) {
     // Keys are "return" and "error": nothing to escape.
-    out.reserve(value_text.len() + key.len() + 16);
     out.extend_from_slice(b"{\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\": ");
-    out.extend_from_slice(value_text.as_bytes());
+    value(out);
     if let Some(id) = id {
         let mut t = String::new();
         json_text::write_value(&mut t, id);
@@ -476,7 +508,9 @@ fn reply_error(out: &mut Vec<u8>, id: Option<&Value>, e: &QmpError) {
         .field("class", e.class)
         .field("desc", e.desc.as_str())
         .end();
-    reply(out, "error", &err, id);
+    reply_with(out, "error", id, |out| {
+        out.extend_from_slice(err.as_bytes())
+    });
 }
 
 /// Lower-case hex of `b` (carried input bytes need not be UTF-8).

@@ -344,19 +344,28 @@ fn ids() -> (libc::pid_t, libc::pid_t) {
 /// plainly.
 fn raise_again(sig: libc::c_int, info: &mut libc::siginfo_t) {
     let (pid, tid) = ids();
+    let (pid, tid, sig) = (
+        pid as libc::c_long,
+        tid as libc::c_long,
+        sig as libc::c_long,
+    );
+    // libc's own `syscall` through its resolved slot: `libc::syscall` here
+    // would bind to the shim's own hook.
     // SAFETY: our own process and thread; `info` is a valid siginfo.
     let r = unsafe {
-        libc::syscall(
+        crate::libc_real::syscall(
             libc::SYS_rt_tgsigqueueinfo,
             pid,
             tid,
             sig,
-            info as *mut libc::siginfo_t,
+            info as *mut libc::siginfo_t as libc::c_long,
+            0,
+            0,
         )
     };
     if r != 0 {
         // SAFETY: as above.
-        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, sig) };
+        unsafe { crate::libc_real::syscall(libc::SYS_tgkill, pid, tid, sig, 0, 0, 0) };
     }
 }
 

@@ -9,13 +9,13 @@
 //! every message at once with a fixed line), shows the least a round trip
 //! costs on this machine. One client (std only; an `add-fd` sends its fd in
 //! the same `sendmsg` as the command, as libvirt does) sends each server
-//! blocks of 20 commands in turn, so that drift of the machine hits all
+//! blocks of 100 commands in turn, so that drift of the machine hits all
 //! alike; each block opens with five uncounted `query-version`s (the
 //! first commands after the others' turn are slow, see
 //! `samples::WARMUP`; the first is printed as a row of its own). The
 //! client waits for replies with `poll`, as libvirt does (see
-//! `client::Client`). Times are wall-clock round trips (command sent to reply line
-//! read); the server's CPU time (all its threads, from
+//! `client::Client`). Times are wall-clock round trips (command sent to
+//! reply line read); the server's CPU time (all its threads, from
 //! `/proc/PID/task/*/schedstat`) per operation is printed for information.
 //!
 //! Rows: `add-fd` + `remove-fd` pair; `add-fd` into a new set (while the

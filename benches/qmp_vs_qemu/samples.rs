@@ -35,19 +35,24 @@ pub(crate) fn us(d: Duration) -> f64 {
 }
 
 /// Commands sent to one server back to back before the next server's turn.
-pub(crate) const BLOCK: usize = 20;
+/// A server's first commands after another's turn are slow (see
+/// [`WARMUP`]), for QEMU and the shim alike; in blocks of 20 they were a
+/// good part of every row's p99, which then measured the switch between
+/// servers rather than a server in use. In blocks of 100, of the shim's
+/// round trips over 40 µs in a full run, 99 were among the first ten of
+/// their block and 14-31 among each later ten.
+pub(crate) const BLOCK: usize = 100;
 
 /// Uncounted `query-version`s that open each block. The first command
 /// after the other server's turn finds the thread asleep and the caches
 /// cold (on this machine 5 to 15 times a warm one, for QEMU and the shim
-/// alike): its time is kept in `cold`. The next few are still slow: with
-/// one warm-up, of the shim's round trips over 40 µs (3x its median and
-/// more) in a full run, 470 were the first of their block, 200 the second,
-/// then 134, 98, 86, 61, and about 35 at each place from the tenth on. A
-/// vCPU that has been idle for a server's whole turn wakes slowly for a
+/// alike): its time is kept in `cold`. The next ones are still slow: in
+/// blocks of 20 with one warm-up, of the shim's round trips over 40 µs in
+/// a full run, 470 were the first of their block, 200 the second, then
+/// 134, 98, 86, 61, and about 35 at each place from the tenth on. A vCPU
+/// that was idle for the other server's whole turn wakes slowly for a
 /// while (the host's halt polling, which adapts to how soon a halted vCPU
-/// is woken, is the likely cause; the guest's own is off here). With five
-/// the p99 is that of a server in use, not of the switch between servers.
+/// is woken, is the likely cause; the guest's own is off here).
 pub(crate) const WARMUP: usize = 5;
 
 /// `op` run `rounds` times on each server, in alternating blocks of

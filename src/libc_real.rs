@@ -274,6 +274,15 @@ pub mod direct {
             .map(drop)
             .map_err(errno)
     }
+
+    /// Whether `fd` is a regular file (`fstat`; a failure: not).
+    pub fn is_regular(fd: RawFd) -> bool {
+        borrow(fd).is_ok_and(|fd| {
+            rustix::fs::fstat(fd).is_ok_and(|st| {
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            })
+        })
+    }
 }
 
 /// `close(2)` itself: like libc's `close`, but not a cancellation point

@@ -201,6 +201,22 @@ fn regular_file_without_o_append_is_rewound_others_are_not() {
     }
 }
 
+// Open step 4, offset 0 for a regular file: the member's type is asked at
+// its first open (adding a member asks nothing of it) and kept, so that
+// later opens make no extra system call.
+#[test]
+fn a_members_type_is_asked_at_its_first_open_only() {
+    let (mut reg, mut fake) = monitored();
+    let (_, m) = add_full(&mut reg, &mut fake, Some(1), O_RDONLY, true, None);
+    assert_eq!(fake.type_asked, 0, "adding a member asks nothing");
+    for round in 0..3 {
+        fake.program_seek(m, 7);
+        open_ok(&mut reg, &mut fake, 1, O_RDONLY);
+        assert_eq!(fake.desc_of(m).offset, 0, "round {round}: rewound");
+        assert_eq!(fake.type_asked, 1, "round {round}: asked once");
+    }
+}
+
 // ---- Open, steps 5 and 6: recorded on success, nothing left on failure
 
 #[test]

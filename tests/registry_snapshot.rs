@@ -39,7 +39,7 @@ fn build(steps: &[Step]) -> Registry {
                 let fd = fake.open_file(libc::O_RDWR, true);
                 let info = MemberInfo {
                     status_flags: libc::O_RDWR,
-                    regular: true,
+                    regular: Some(true),
                 };
                 reg.add_member(Some(*set), fd, opaque.clone(), info);
             }

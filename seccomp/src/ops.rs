@@ -41,6 +41,10 @@ impl FdOps for LocalOps {
         let r = unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
         sys::check(r as libc::c_long).map(|_| ())
     }
+
+    fn is_regular(&mut self, fd: RawFd) -> bool {
+        sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
+    }
 }
 
 /// What the registry caches about a new member.
@@ -49,7 +53,7 @@ pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
     let st = sys::fstat(fd)?;
     Ok(MemberInfo {
         status_flags,
-        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        regular: Some(st.st_mode & libc::S_IFMT == libc::S_IFREG),
     })
 }
 

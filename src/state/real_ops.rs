@@ -33,22 +33,21 @@ impl FdOps for RealOps {
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno> {
         libc_real::direct::rewind(fd)
     }
+    fn is_regular(&mut self, fd: RawFd) -> bool {
+        libc_real::direct::is_regular(fd)
+    }
 }
 
 /// What a descriptor's member entry caches (spec: the access mode never
-/// changes and may be cached when it is added).
+/// changes and may be cached when it is added). The file's type is asked
+/// at the member's first open (`MemberInfo::regular`).
 pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
     // A direct system call: no variadic wrapper (carrying 1,000 sets
     // across an exec asks this of every member).
     let flags = libc_real::direct::status_flags(fd)?;
-    // SAFETY: st is plain data filled by fstat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to a stat buffer.
-    let regular =
-        unsafe { libc::fstat(fd, &mut st) } == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG;
     Ok(MemberInfo {
         status_flags: flags,
-        regular,
+        regular: None,
     })
 }
 

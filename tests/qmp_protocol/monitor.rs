@@ -30,7 +30,7 @@ impl FdSetOps for Sets {
         );
         let info = MemberInfo {
             status_flags: libc::O_RDWR,
-            regular: true,
+            regular: Some(true),
         };
         Ok((self.reg.add_member(set, fd, opaque, info), fd))
     }

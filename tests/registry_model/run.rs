@@ -125,7 +125,9 @@ impl Run {
             opaque.clone(),
             MemberInfo {
                 status_flags: flags,
-                regular,
+                // Known when added (fdset-run's members) or asked at the
+                // first open (the shim's): both must behave alike.
+                regular: self.rng.chance(50).then_some(regular),
             },
         );
         assert_eq!(got, want, "{}: add_member id", self.ctx());

@@ -116,7 +116,7 @@ mod look_tests {
     fn info(acc: i32) -> MemberInfo {
         MemberInfo {
             status_flags: acc,
-            regular: true,
+            regular: Some(true),
         }
     }
 

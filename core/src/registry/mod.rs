@@ -35,17 +35,23 @@ pub trait FdOps {
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno>;
     /// `lseek(fd, 0, SEEK_SET)`.
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno>;
+    /// Whether `fd` is a regular file (`fstat`; a failure counts as not).
+    fn is_regular(&mut self, fd: RawFd) -> bool;
 }
 
-/// What the registry caches about a member when it is added: none of it can
-/// change while the descriptor lives (Linux `F_SETFL` cannot touch the access
-/// mode or `O_SYNC`, and a file's type is fixed).
+/// What the registry caches about a member: none of it can change while
+/// the descriptor lives (Linux `F_SETFL` cannot touch the access mode or
+/// `O_SYNC`, and a file's type is fixed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemberInfo {
     /// `F_GETFL` at the time it was added.
     pub status_flags: i32,
-    /// A regular file (its offset is rewound on open).
-    pub regular: bool,
+    /// A regular file (its offset is rewound on open). `None`: not asked
+    /// yet. The member's first open asks (one `fstat`, with the caller's
+    /// lock held, as for every open's choice) and keeps the answer, so
+    /// that an `add-fd` and each member an exec carries cost one system
+    /// call fewer, and a member never opened costs none.
+    pub regular: Option<bool>,
 }
 
 /// What an open needs of the member it duplicates.
@@ -347,6 +353,9 @@ mod no_ops {
         }
         fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
             Ok(())
+        }
+        fn is_regular(&mut self, _: RawFd) -> bool {
+            true
         }
     }
 }

@@ -111,13 +111,21 @@ impl Registry {
         };
         // Only the number and the cached flags: no copy of the opaque text
         // on the hot path.
-        let Some(member) = Self::choose(s, ops, flags) else {
+        let Some(mut member) = Self::choose(s, ops, flags) else {
             return Err(OpenOutcome::NoMemberForMode {
                 set,
                 accmode: flags & O_ACCMODE,
                 present: PresentModes::of(s),
             });
         };
+        if member.info.regular.is_none() {
+            // The member's first open: its type is asked now and kept.
+            let regular = ops.is_regular(member.fd);
+            member.info.regular = Some(regular);
+            if let Some(m) = s.members.iter_mut().find(|m| m.fd == member.fd) {
+                m.info.regular = Some(regular);
+            }
+        }
         if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
             return Err(OpenOutcome::SyncMismatch {
                 set,
@@ -174,7 +182,7 @@ impl Registry {
         if flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create {
             ops.truncate(dup).map_err(|e| (e, "ftruncate"))?;
         }
-        if member.info.regular && flags & libc::O_APPEND == 0 {
+        if member.info.regular == Some(true) && flags & libc::O_APPEND == 0 {
             ops.rewind(dup).map_err(|e| (e, "lseek"))?;
         }
         Ok(())

@@ -85,10 +85,10 @@ impl Registry {
 }
 
 /// `O_DIRECTORY` (spec section 2, "Open" item 7): the chosen member must be
-/// a directory, else `ENOTDIR`. A member cached as a regular file is not
+/// a directory, else `ENOTDIR`. A member known to be a regular file is not
 /// one; for any other `is_directory` asks the descriptor.
 pub fn directory_check(info: MemberInfo, is_directory: impl FnOnce() -> bool) -> Result<(), Errno> {
-    if info.regular || !is_directory() {
+    if info.regular == Some(true) || !is_directory() {
         Err(libc::ENOTDIR)
     } else {
         Ok(())
@@ -106,7 +106,7 @@ mod pick_tests {
     fn info(acc: i32, regular: bool) -> MemberInfo {
         MemberInfo {
             status_flags: acc,
-            regular,
+            regular: Some(regular),
         }
     }
 
@@ -194,5 +194,12 @@ mod pick_tests {
             directory_check(info(libc::O_RDONLY, false), || true),
             Ok(())
         );
+        // A member whose type was not asked yet is asked.
+        let unknown = MemberInfo {
+            status_flags: libc::O_RDONLY,
+            regular: None,
+        };
+        assert_eq!(directory_check(unknown, || true), Ok(()));
+        assert_eq!(directory_check(unknown, || false), Err(libc::ENOTDIR));
     }
 }

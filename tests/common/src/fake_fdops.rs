@@ -52,6 +52,9 @@ pub struct FakeFds {
     pub fds: BTreeMap<RawFd, Slot>,
     pub descs: Vec<Description>,
     pub events: Vec<Event>,
+    /// How many times the registry asked a descriptor's type (`fstat`),
+    /// which changes nothing and so is no event.
+    pub type_asked: usize,
     fail: Option<(Op, Errno)>,
 }
 
@@ -86,6 +89,12 @@ impl FakeFds {
             },
         );
         fd
+    }
+
+    /// The program reads or writes through `fd`: its description's offset
+    /// moves to `offset`.
+    pub fn program_seek(&mut self, fd: RawFd, offset: u64) {
+        self.desc_mut(fd, "the program's read").offset = offset;
     }
 
     /// The program closes one of its own fds (not through the registry).
@@ -211,5 +220,9 @@ impl FdOps for FakeFds {
         self.desc_mut(fd, "lseek").offset = 0;
         self.events.push(Event::Rewind(fd));
         Ok(())
+    }
+    fn is_regular(&mut self, fd: RawFd) -> bool {
+        self.type_asked += 1;
+        self.desc_mut(fd, "fstat").regular
     }
 }

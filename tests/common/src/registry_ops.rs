@@ -12,6 +12,7 @@ pub fn add(reg: &mut Registry, fake: &mut FakeFds, set: u64, status: i32) -> i32
 
 /// A member added to `set` (`None`: the lowest free id), with `status`
 /// flags, a regular file or not, an `opaque` or not; its set and its fd.
+/// Its type is left for its first open to ask, as the shim adds members.
 pub fn add_full(
     reg: &mut Registry,
     fake: &mut FakeFds,
@@ -23,7 +24,7 @@ pub fn add_full(
     let fd = fake.open_file(status, regular);
     let info = MemberInfo {
         status_flags: status,
-        regular,
+        regular: None,
     };
     (
         reg.add_member(set, fd, opaque.map(str::to_string), info),

@@ -1,13 +1,9 @@
 # A client for run.sh: N add-fd+remove-fd pairs on the socket PATH, the fd
 # sent with add-fd in one sendmsg. Usage: pairs.py PATH N
-import socket, sys, os, array, re
+import socket, sys, array, re
+from qmp_client import connect
 path, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_UNIX)
-s.connect(path)
-f = s.makefile('rb')
-f.readline()
-s.sendall(b'{"execute": "qmp_capabilities"}'); f.readline()
-fd = os.open('/dev/null', os.O_RDONLY)
+s, f, fd = connect(path)
 for i in range(n):
     s.sendmsg([b'{"execute": "add-fd", "arguments": {"fdset-id": 0}}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [fd]))])
     r = f.readline()

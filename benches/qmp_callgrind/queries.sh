@@ -11,26 +11,12 @@
 set -euo pipefail
 repo=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-export FDSET_SHIM_LIB=$repo/target/release/libfdset_shim.so
-
-total() { # SETS QUERIES -> instructions of the whole program
-    local d run vg
-    d=$(mktemp -d)
-    "$repo/target/release/fdset-run" --qmp "$d/sock" -- \
-        valgrind --tool=callgrind --callgrind-out-file="$d/cg.out" sleep 1000 2>"$d/vg.log" &
-    run=$!
-    for _ in $(seq 300); do [ -S "$d/sock" ] && break; sleep 0.1; done
-    python3 "$here/queries.py" "$d/sock" "$1" "$2"
-    vg=$(pgrep -P "$run")
-    kill -TERM "$vg"
-    wait "$run" || true
-    awk '/^(summary|totals):/ {print $2; exit}' "$d/cg.out"
-    rm -rf "$d"
-}
+# shellcheck source=under_callgrind.sh
+. "$here/under_callgrind.sh"
 
 for sets in 100 1000 10000; do
-    none=$(total "$sets" 0)
-    twenty=$(total "$sets" 20)
+    none=$(instructions queries.py "$sets" 0)
+    twenty=$(instructions queries.py "$sets" 20)
     per_query=$(( (twenty - none) / 20 ))
     echo "$sets sets: $per_query instructions per query-fdsets, $(( per_query / sets )) per set"
 done

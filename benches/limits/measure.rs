@@ -2,6 +2,7 @@
 //! counts, and the table they are printed in.
 
 use fdset_testkit::*;
+use std::fs::File;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -159,26 +160,34 @@ pub(crate) fn start_ms(
 /// makes each one set.
 pub(crate) fn launch_sets(cmd: &mut Command, file: &Path, sets: usize) {
     let f = open_for_child(file, false, true);
-    let files = (0..sets)
-        .map(|i| (f.try_clone().expect("dup"), 3 + i as i32))
-        .collect();
-    inherit_fds(cmd, files);
-    let spec: Vec<String> = (0..sets)
-        .map(|i| format!("fd={},set={}", 3 + i, i + 1))
-        .collect();
-    cmd.env("FDSET_ADD_FD", spec.join(";"));
+    inherit_as_sets(
+        cmd,
+        (0..sets).map(|_| f.try_clone().expect("dup")).collect(),
+    );
 }
 
 /// Like [`launch_sets`], but each set's member is an open of its own (its
 /// own open file description), as separately opened files would be.
 pub(crate) fn launch_separate_sets(cmd: &mut Command, file: &Path, sets: usize) {
-    let files = (0..sets)
-        .map(|i| (open_for_child(file, false, true), 3 + i as i32))
-        .collect();
-    inherit_fds(cmd, files);
-    let spec: Vec<String> = (0..sets)
+    inherit_as_sets(
+        cmd,
+        (0..sets)
+            .map(|_| open_for_child(file, false, true))
+            .collect(),
+    );
+}
+
+/// `files` inherited at 3, 4, ..., each named set 1, 2, ... in `FDSET_ADD_FD`.
+fn inherit_as_sets(cmd: &mut Command, files: Vec<File>) {
+    let spec: Vec<String> = (0..files.len())
         .map(|i| format!("fd={},set={}", 3 + i, i + 1))
         .collect();
+    let numbered = files
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (f, 3 + i as i32))
+        .collect();
+    inherit_fds(cmd, numbered);
     cmd.env("FDSET_ADD_FD", spec.join(";"));
 }
 

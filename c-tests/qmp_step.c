@@ -16,15 +16,20 @@
  *   exec                 -> this program again, in place (prints "main" anew)
  *   execfail             -> an exec that fails: "err ERRNO"
  *   execfail PATH        -> execv(PATH), which should fail: "err ERRNO"
+ *   spawn PATH           -> posix_spawn(PATH) and wait: "exit N" or "err ERRNO"
+ *   system CMD           -> system(CMD): "exit N" or "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static FILE *streams[64];
 
@@ -109,6 +114,17 @@ int main(void) {
             char *argv[] = {"none", NULL};
             execv("/nonexistent/program", argv);
             printf("err %d\n", errno);
+        } else if (sscanf(line, "spawn %3999s", a) == 1) {
+            char *argv[] = {a, NULL};
+            pid_t pid;
+            int st, e = posix_spawn(&pid, a, NULL, NULL, argv, environ);
+            if (e != 0) printf("err %d\n", e);
+            else if (waitpid(pid, &st, 0) < 0) printf("err %d\n", errno);
+            else printf("exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        } else if (strncmp(line, "system ", 7) == 0) {
+            int st = system(line + 7);
+            if (st < 0) printf("err %d\n", errno);
+            else printf("exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         } else if (strcmp(line, "exit") == 0) {
             return 0;
         } else {

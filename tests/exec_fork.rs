@@ -384,6 +384,106 @@ fn qmp_monitor_survives_an_exec_in_place() {
     );
 }
 
+/// Sets 1..=`n`, each with one member of `path` and `opaque`; the members.
+fn sets_of(q: &mut Qmp, path: &std::path::Path, n: usize, opaque: &str) -> Vec<i32> {
+    (1..=n)
+        .map(|id| {
+            let file = std::fs::File::open(path).expect("open data");
+            ret_fd(&q.add_fd(&file, json!({"fdset-id": id, "opaque": opaque})))
+        })
+        .collect()
+}
+
+/// Spec 7 "exec in the same process", with a reply the client has not read
+/// yet: a `query-fdsets` of 3 MB (three sets, each member with an opaque
+/// string of 1,000,000 bytes) is answered, the socket takes a few hundred
+/// KB of it, and the program execs while the rest waits to be sent. The
+/// new image sends the rest: the client reads the whole reply, and the
+/// monitor and the sets keep working. (The pending output was once refused
+/// when it was over 2 MiB, and a refused state stops the new image.)
+#[test]
+fn an_exec_in_place_keeps_a_reply_not_yet_sent() {
+    let dir = TempDir::new("exec-pending-reply");
+    let path = dir.file("data.txt", b"pending\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let opaque = "o".repeat(1_000_000);
+    let members = sets_of(&mut q, &path, 3, &opaque);
+    let expected: Vec<_> = (1..=3)
+        .rev()
+        .map(|id| json!({"fdset-id": id, "fds": [{"fd": members[id - 1], "opaque": opaque}]}))
+        .collect();
+    q.send(b"{\"execute\": \"query-fdsets\", \"id\": 1}");
+    // The reply has started to arrive: the command has run, and most of
+    // its 3 MB waits in the program for the client to read.
+    let mut pfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&q.stream),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut pfd, 1, 10_000) };
+    assert_eq!(ready, 1, "no reply began within 10 s");
+    assert_eq!(p.step("exec"), "main", "the program image was replaced");
+    assert_eq!(q.reply(), json!({"return": expected, "id": 1}));
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 2})),
+        json!({"return": {}})
+    );
+    let after = q.exec("query-fdsets", json!({}));
+    assert_eq!(
+        after["return"].as_array().map(Vec::len),
+        Some(2),
+        "sets after the exec"
+    );
+    let fd = p
+        .open("/dev/fdset/3", "r")
+        .expect("open set 3 after the exec");
+    assert_eq!(p.step(&format!("read {fd}")), "data pending|");
+}
+
+/// Spec 7 "exec in the same process" and "exec in a forked child", and the
+/// state's bound: sets whose state is larger than a new image accepts (68
+/// members with an opaque string of 1,000,000 bytes each: more than the 64
+/// MiB a new image reads) cannot go along, and a new image given a state
+/// it refuses stops. So the exec, `posix_spawn` and `system` fail with
+/// `E2BIG`, and the program goes on with its sets and its monitor as they
+/// were.
+#[test]
+fn an_exec_that_cannot_carry_the_sets_fails_with_e2big() {
+    let dir = TempDir::new("exec-too-large");
+    let path = dir.file("data.txt", b"too large\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    sets_of(&mut q, &path, 68, &"o".repeat(1_000_000));
+    let e2big = format!("err {}", libc::E2BIG);
+    assert_eq!(p.step("exec"), e2big);
+    assert_eq!(p.step("spawn /bin/true"), e2big);
+    assert_eq!(p.step("system true"), e2big);
+    // Nothing lost: the monitor answers, the sets open and read.
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 68})),
+        json!({"return": {}})
+    );
+    let fd = p
+        .open("/dev/fdset/67", "r")
+        .expect("open set 67 after the failed exec");
+    assert_eq!(p.step(&format!("read {fd}")), "data too large|");
+    // Under the bound again, the exec carries everything.
+    for id in 1..=20 {
+        assert_eq!(
+            q.exec("remove-fd", json!({"fdset-id": id})),
+            json!({"return": {}})
+        );
+    }
+    assert_eq!(p.step("spawn /bin/true"), "exit 0");
+    assert_eq!(p.step("system true"), "exit 0");
+    assert_eq!(p.step("exec"), "main", "the program image was replaced");
+    // The dup kept across the exec: open, at the end it was read to.
+    assert_eq!(p.step(&format!("read {fd}")), "data");
+    assert_eq!(p.step(&format!("close {fd}")), "ok");
+    let sets = q.exec("query-fdsets", json!({}));
+    assert_eq!(sets["return"].as_array().map(Vec::len), Some(47));
+}
+
 /// spec 7 "fork" through `vfork`: the child runs on the parent's memory until
 /// it execs, yet closing a dup there must not change the parent's sets. With
 /// set 5 removed, its member must stay open until the parent closes its dup.

@@ -10,7 +10,7 @@ use crate::carry::environment;
 use crate::carry::privileged::Target;
 use crate::libc_real;
 use crate::state::exec_gate;
-use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState};
+use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState, MAX_STATE_BYTES};
 use fdset_core::registry::RawFd;
 use libc::c_char;
 use once_cell::sync::OnceCell;
@@ -238,6 +238,19 @@ fn write_memfd(text: &[u8], above: RawFd) -> Option<RawFd> {
     Some(fd)
 }
 
+/// What [`prepare`] found to carry.
+pub enum Carry {
+    /// Nothing to carry, or it could not be set up: the exec goes ahead
+    /// as asked.
+    Nothing,
+    Carried(Prepared),
+    /// The state is larger than a new image accepts
+    /// ([`fdset_core::exec_state::MAX_STATE_BYTES`]): the new image would
+    /// refuse it and stop, so the exec (or spawn) fails with `E2BIG`
+    /// instead, and this program keeps everything as it was.
+    TooLarge,
+}
+
 /// Prepare an exec with environment `envp` (NULL: `environ`). With
 /// `clear_cloexec` the descriptors are made inheritable here (exec in this
 /// process or a forked child); without, the caller arranges it
@@ -245,7 +258,7 @@ fn write_memfd(text: &[u8], above: RawFd) -> Option<RawFd> {
 ///
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of C strings.
-pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option<Prepared> {
+pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Carry {
     // SAFETY: per the contract.
     unsafe { prepare_with(envp, clear_cloexec, false, 0) }
 }
@@ -258,7 +271,7 @@ pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Option
 pub unsafe fn prepare_avoiding(
     envp: *const *const c_char,
     targets: &crate::carry::file_actions::Targets,
-) -> Option<Prepared> {
+) -> Carry {
     let above = targets
         .fds
         .iter()
@@ -283,7 +296,7 @@ unsafe fn prepare_with(
     clear_cloexec: bool,
     hold_exposure: bool,
     memfd_above: RawFd,
-) -> Option<Prepared> {
+) -> Carry {
     let envp = if envp.is_null() {
         // SAFETY: reading the process's environment pointer.
         unsafe { environ }
@@ -292,7 +305,7 @@ unsafe fn prepare_with(
     };
     // SAFETY: per the contract.
     if !unsafe { env_preloads_us(envp) } {
-        return None;
+        return Carry::Nothing;
     }
     // Monitors go along only with an exec in this very process (not from a
     // forked child, not through posix_spawn): spec section 7.
@@ -313,7 +326,7 @@ unsafe fn prepare_with(
     let had_control = control.is_some();
     let Some(state) = collect_state(control, clear_cloexec) else {
         resume(had_control);
-        return None;
+        return Carry::Nothing;
     };
     // The members come first in `inherit`: inheritable already when
     // `clear_cloexec` (collect_state made them so).
@@ -323,14 +336,25 @@ unsafe fn prepare_with(
         .flat_map(|s| s.members.iter().map(|m| m.fd))
         .collect();
     let exposed = if clear_cloexec { inherit.len() } else { 0 };
-    let give_up = |inherit: &[RawFd]| -> Option<Prepared> {
+    let give_up = |inherit: &[RawFd], why: Carry| -> Carry {
         hide(&inherit[..exposed]);
         resume(had_control);
-        None
+        why
     };
-    let Some(memfd) = write_memfd(state.to_json().as_bytes(), memfd_above) else {
-        return give_up(&inherit);
+    let text = state.to_json();
+    if text.len() > MAX_STATE_BYTES {
+        if crate::log::log_enabled() {
+            crate::log::log(&format!(
+                "exec refused (E2BIG): the sets' state is {} bytes, more than a new program image accepts ({MAX_STATE_BYTES})",
+                text.len()
+            ));
+        }
+        return give_up(&inherit, Carry::TooLarge);
+    }
+    let Some(memfd) = write_memfd(text.as_bytes(), memfd_above) else {
+        return give_up(&inherit, Carry::Nothing);
     };
+    drop(text);
     let dups: Vec<RawFd> = state
         .sets
         .iter()
@@ -340,7 +364,7 @@ unsafe fn prepare_with(
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
         libc_real::close(memfd);
-        return give_up(&inherit);
+        return give_up(&inherit, Carry::Nothing);
     };
     // SAFETY: as the caller promised.
     let env = unsafe { env_with_state(envp, &entry) };
@@ -356,7 +380,7 @@ unsafe fn prepare_with(
     if clear_cloexec && !hold_exposure {
         p.expose();
     }
-    Some(p)
+    Carry::Carried(p)
 }
 
 /// `envp` without any `FDSET_STATE` entry, then `entry`, then NULL.
@@ -424,8 +448,9 @@ pub unsafe fn run_exec(
         exec_gate::hide_exposed();
         // SAFETY: per the contract.
         return match unsafe { prepare(envp, true) } {
-            None => plain(),
-            Some(p) => {
+            Carry::Nothing => plain(),
+            Carry::TooLarge => too_large(),
+            Carry::Carried(p) => {
                 let r = with_state(p.envp());
                 p.restore();
                 r
@@ -440,11 +465,15 @@ pub unsafe fn run_exec(
         exec_gate::Hold::Held(mut held) => {
             // SAFETY: per the contract.
             match unsafe { prepare_with(envp, true, true, 0) } {
-                None => {
+                Carry::Nothing => {
                     held.unblock();
                     plain()
                 }
-                Some(mut p) => {
+                Carry::TooLarge => {
+                    held.unblock();
+                    too_large()
+                }
+                Carry::Carried(mut p) => {
                     held.exposing(&p.inherit);
                     p.expose();
                     held.unblock();
@@ -458,4 +487,11 @@ pub unsafe fn run_exec(
             }
         }
     }
+}
+
+/// An exec that cannot carry the sets fails as an exec with too much to
+/// pass does ([`Carry::TooLarge`]).
+fn too_large() -> libc::c_int {
+    libc_real::set_errno(libc::E2BIG);
+    -1
 }

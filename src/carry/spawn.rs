@@ -69,9 +69,11 @@ pub unsafe fn spawn(
     };
     // SAFETY: envp is the caller's; the state memfd is put above every number
     // the actions write.
-    let Some(prep) = (unsafe { exec::prepare_avoiding(envp, &targets) }) else {
+    let prep = match unsafe { exec::prepare_avoiding(envp, &targets) } {
+        exec::Carry::Carried(p) => p,
+        exec::Carry::TooLarge => return libc::E2BIG,
         // SAFETY: forwarded as given.
-        return unsafe { real(pid, path, fa, attr, argv, envp) };
+        exec::Carry::Nothing => return unsafe { real(pid, path, fa, attr, argv, envp) },
     };
     if prep.collides(&targets) {
         prep.restore();
@@ -179,7 +181,14 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         return None;
     }
     // SAFETY: NULL means environ.
-    let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
+    let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
+        exec::Carry::Carried(p) => p,
+        exec::Carry::TooLarge => {
+            libc_real::set_errno(libc::E2BIG);
+            return Some(-1);
+        }
+        exec::Carry::Nothing => return None,
+    };
     // SAFETY: plain signal and spawn calls on local objects.
     let status = unsafe {
         let mut ign: libc::sigaction = std::mem::zeroed();
@@ -276,7 +285,14 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         return None;
     }
     // SAFETY: NULL means environ.
-    let prep = unsafe { exec::prepare(std::ptr::null(), false) }?;
+    let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
+        exec::Carry::Carried(p) => p,
+        exec::Carry::TooLarge => {
+            libc_real::set_errno(libc::E2BIG);
+            return Some(std::ptr::null_mut());
+        }
+        exec::Carry::Nothing => return None,
+    };
     let mut fds = [0 as c_int; 2];
     // SAFETY: plain syscall wrapper.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {

@@ -398,8 +398,9 @@ fn sets_of(q: &mut Qmp, path: &std::path::Path, n: usize, opaque: &str) -> Vec<i
 /// yet: a `query-fdsets` of 3 MB (three sets, each member with an opaque
 /// string of 1,000,000 bytes) is answered, the socket takes a few hundred
 /// KB of it, and the program execs while the rest waits to be sent. The
-/// new image sends the rest: the client reads the whole reply, and the
-/// monitor and the sets keep working. (The pending output was once refused
+/// new image sends the rest: the client reads the whole reply, then the
+/// answer to a command sent behind it, and the monitor and the sets keep
+/// working. (The pending output was once refused
 /// when it was over 2 MiB, and a refused state stops the new image.)
 #[test]
 fn an_exec_in_place_keeps_a_reply_not_yet_sent() {
@@ -412,7 +413,10 @@ fn an_exec_in_place_keeps_a_reply_not_yet_sent() {
         .rev()
         .map(|id| json!({"fdset-id": id, "fds": [{"fd": members[id - 1], "opaque": opaque}]}))
         .collect();
-    q.send(b"{\"execute\": \"query-fdsets\", \"id\": 1}");
+    // A second command behind it, which waits until the reply is out.
+    q.send(
+        b"{\"execute\": \"query-fdsets\", \"id\": 1}{\"execute\": \"query-version\", \"id\": 2}",
+    );
     // The reply has started to arrive: the command has run, and most of
     // its 3 MB waits in the program for the client to read.
     let mut pfd = libc::pollfd {
@@ -425,6 +429,9 @@ fn an_exec_in_place_keeps_a_reply_not_yet_sent() {
     assert_eq!(ready, 1, "no reply began within 10 s");
     assert_eq!(p.step("exec"), "main", "the program image was replaced");
     assert_eq!(q.reply(), json!({"return": expected, "id": 1}));
+    let version = q.reply();
+    assert_eq!(version["id"], json!(2), "{version}");
+    assert!(version["return"]["qemu"]["major"].is_u64(), "{version}");
     assert_eq!(
         q.exec("remove-fd", json!({"fdset-id": 2})),
         json!({"return": {}})

@@ -18,6 +18,8 @@
  *   execfail PATH        -> execv(PATH), which should fail: "err ERRNO"
  *   spawn PATH           -> posix_spawn(PATH) and wait: "exit N" or "err ERRNO"
  *   system CMD           -> system(CMD): "exit N" or "err ERRNO"
+ *   popen CMD            -> popen(CMD, "r"), its output drained, pclose:
+ *                           "exit N" or "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
@@ -125,6 +127,16 @@ int main(void) {
             int st = system(line + 7);
             if (st < 0) printf("err %d\n", errno);
             else printf("exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        } else if (strncmp(line, "popen ", 6) == 0) {
+            FILE *f = popen(line + 6, "r");
+            if (!f) {
+                printf("err %d\n", errno);
+            } else {
+                while (fgetc(f) != EOF) {
+                }
+                int st = pclose(f);
+                printf("exit %d\n", st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            }
         } else if (strcmp(line, "exit") == 0) {
             return 0;
         } else {

@@ -452,7 +452,7 @@ fn an_exec_in_place_keeps_a_reply_not_yet_sent() {
 /// state's bound: sets whose state is larger than a new image accepts (68
 /// members with an opaque string of 1,000,000 bytes each: more than the 64
 /// MiB a new image reads) cannot go along, and a new image given a state
-/// it refuses stops. So the exec, `posix_spawn` and `system` fail with
+/// it refuses stops. So the exec, `posix_spawn`, `system` and `popen` fail with
 /// `E2BIG`, and the program goes on with its sets and its monitor as they
 /// were.
 #[test]
@@ -465,6 +465,7 @@ fn an_exec_that_cannot_carry_the_sets_fails_with_e2big() {
     assert_eq!(p.step("exec"), e2big);
     assert_eq!(p.step("spawn /bin/true"), e2big);
     assert_eq!(p.step("system true"), e2big);
+    assert_eq!(p.step("popen true"), e2big);
     // Nothing lost: the monitor answers, the sets open and read.
     assert_eq!(
         q.exec("remove-fd", json!({"fdset-id": 68})),
@@ -483,6 +484,7 @@ fn an_exec_that_cannot_carry_the_sets_fails_with_e2big() {
     }
     assert_eq!(p.step("spawn /bin/true"), "exit 0");
     assert_eq!(p.step("system true"), "exit 0");
+    assert_eq!(p.step("popen true"), "exit 0");
     assert_eq!(p.step("exec"), "main", "the program image was replaced");
     // The dup kept across the exec: open, at the end it was read to.
     assert_eq!(p.step(&format!("read {fd}")), "data");

@@ -345,7 +345,7 @@ unsafe fn prepare_with(
     if text.len() > MAX_STATE_BYTES {
         if crate::log::log_enabled() {
             crate::log::log(&format!(
-                "exec refused (E2BIG): the sets' state is {} bytes, more than a new program image accepts ({MAX_STATE_BYTES})",
+                "exec or spawn refused (E2BIG): the sets' state is {} bytes, more than a new program image accepts ({MAX_STATE_BYTES})",
                 text.len()
             ));
         }
@@ -354,6 +354,7 @@ unsafe fn prepare_with(
     let Some(memfd) = write_memfd(text.as_bytes(), memfd_above) else {
         return give_up(&inherit, Carry::Nothing);
     };
+    // Up to 64 MiB: not kept through the exec.
     drop(text);
     let dups: Vec<RawFd> = state
         .sets
@@ -491,7 +492,7 @@ pub unsafe fn run_exec(
 
 /// An exec that cannot carry the sets fails as an exec with too much to
 /// pass does ([`Carry::TooLarge`]).
-fn too_large() -> libc::c_int {
+pub(crate) fn too_large() -> libc::c_int {
     libc_real::set_errno(libc::E2BIG);
     -1
 }

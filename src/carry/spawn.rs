@@ -183,10 +183,7 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
     // SAFETY: NULL means environ.
     let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
         exec::Carry::Carried(p) => p,
-        exec::Carry::TooLarge => {
-            libc_real::set_errno(libc::E2BIG);
-            return Some(-1);
-        }
+        exec::Carry::TooLarge => return Some(exec::too_large()),
         exec::Carry::Nothing => return None,
     };
     // SAFETY: plain signal and spawn calls on local objects.
@@ -288,7 +285,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
     let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
         exec::Carry::Carried(p) => p,
         exec::Carry::TooLarge => {
-            libc_real::set_errno(libc::E2BIG);
+            exec::too_large();
             return Some(std::ptr::null_mut());
         }
         exec::Carry::Nothing => return None,

@@ -493,6 +493,19 @@ fn an_exec_that_cannot_carry_the_sets_fails_with_e2big() {
     assert_eq!(sets["return"].as_array().map(Vec::len), Some(47));
 }
 
+/// Spec 7 "exec in the same process", from a program that closed its
+/// standard input under a low RLIMIT_NOFILE (20, below the numbers the
+/// shim keeps its own descriptors at): the state then goes to the lowest
+/// free number the limit allows, never to 0-2, which the new image would
+/// refuse (and stop). `cat` reads the set.
+#[test]
+fn an_exec_with_stdin_closed_under_a_low_fd_limit_carries_the_sets() {
+    let dir = TempDir::new("exec-low-limit");
+    let mut cmd = with_set("bash", &dir, DATA);
+    cmd.args(["-c", "ulimit -n 20; exec 0<&-; exec cat /dev/fdset/1"]);
+    assert_eq!(run_ok(cmd), text());
+}
+
 /// spec 7 "fork" through `vfork`: the child runs on the parent's memory until
 /// it execs, yet closing a dup there must not change the parent's sets. With
 /// set 5 removed, its member must stay open until the parent closes its dup.

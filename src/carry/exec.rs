@@ -207,21 +207,15 @@ fn write_memfd(text: &[u8], above: RawFd) -> Option<RawFd> {
     if first < 0 {
         return None;
     }
-    let high = libc_real::fcntl_int(
-        first,
-        libc::F_DUPFD_CLOEXEC,
-        crate::state::OWNED_FD_BASE.max(above),
-    );
-    let fd = if high >= 0 {
-        libc_real::close(first);
-        high
-    } else if above <= first {
-        // A low RLIMIT_NOFILE: the first number is fine when above the rest.
-        first
-    } else {
-        libc_real::close(first);
-        return None;
-    };
+    // A low RLIMIT_NOFILE: any number from 3 up will do. Never 0-2 (free
+    // when the program closed its standard I/O), which the new image
+    // refuses: it would stop.
+    let moved = [crate::state::OWNED_FD_BASE.max(above), above.max(3)]
+        .into_iter()
+        .map(|min| libc_real::fcntl_int(first, libc::F_DUPFD_CLOEXEC, min))
+        .find(|&fd| fd >= 0);
+    libc_real::close(first);
+    let fd = moved?;
     let mut off = 0;
     while off < text.len() {
         // SAFETY: valid buffer slice.

@@ -61,9 +61,43 @@ fn qmp_capabilities_rejects_oob_and_unknown_arguments() {
         m.one(r#"{"execute": "qmp_capabilities", "arguments": {"x": 1}}"#),
         generic("Parameter 'x' is unexpected")
     );
+    // QEMU 7.2's texts, checked against it: every element's shape before
+    // anything else, unexpected members next.
+    for (enable, desc) in [
+        (r#"["x"]"#, "Parameter 'null' does not accept value 'x'"),
+        (
+            r#"["oob", "x"]"#,
+            "Parameter 'null' does not accept value 'x'",
+        ),
+        (
+            "[1]",
+            "Invalid parameter type for 'enable[0]', expected: string",
+        ),
+        (
+            r#"["oob", 1]"#,
+            "Invalid parameter type for 'enable[1]', expected: string",
+        ),
+    ] {
+        let cmd =
+            format!(r#"{{"execute": "qmp_capabilities", "arguments": {{"enable": {enable}}}}}"#);
+        assert_eq!(m.one(&cmd), generic(desc), "{cmd}");
+    }
+    assert_eq!(
+        m.one(r#"{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"], "x": 1}}"#),
+        generic("Parameter 'x' is unexpected")
+    );
     assert_eq!(
         m.one(r#"{"execute": "qmp_capabilities", "arguments": {"enable": []}}"#),
         json!({"return": {}})
+    );
+    // Negotiated: a second negotiation is refused as such even when it asks
+    // for what this monitor does not offer (QEMU checks in that order).
+    assert_eq!(
+        m.one(r#"{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}}"#),
+        err(
+            "CommandNotFound",
+            "Capabilities negotiation is already complete, command ignored"
+        )
     );
 }
 

@@ -73,21 +73,32 @@ impl<'a> Args<'a> {
 
     /// `qmp_capabilities`' `enable`: a list of capabilities, none of which
     /// this monitor offers.
-    pub(super) fn capabilities(&mut self) -> Result<(), QmpError> {
+    /// `enable`, checked element by element as QEMU's visitor does (before
+    /// the command runs); whether it asks for `oob`.
+    pub(super) fn capabilities(&mut self) -> Result<bool, QmpError> {
         match self.get("enable") {
-            None => Ok(()),
-            Some(Value::Array(caps)) => match caps.first() {
-                None => Ok(()),
-                Some(Value::String(c)) if c == "oob" => {
-                    Err(generic("This monitor does not support Out-Of-Band (OOB)"))
+            None => Ok(false),
+            Some(Value::Array(caps)) => {
+                let mut oob = false;
+                for (i, c) in caps.iter().enumerate() {
+                    match c {
+                        Value::String(c) if c == "oob" => oob = true,
+                        // QEMU 7.2's own text: its visitor names a list
+                        // element of an enum 'null'.
+                        Value::String(c) => {
+                            return Err(generic(format!(
+                                "Parameter 'null' does not accept value '{c}'"
+                            )));
+                        }
+                        _ => {
+                            return Err(generic(format!(
+                                "Invalid parameter type for 'enable[{i}]', expected: string"
+                            )));
+                        }
+                    }
                 }
-                Some(Value::String(c)) => Err(generic(format!(
-                    "Parameter 'enable[0]' does not accept value '{c}'"
-                ))),
-                Some(_) => Err(generic(
-                    "Invalid parameter type for 'enable[0]', expected: string",
-                )),
-            },
+                Ok(oob)
+            }
             Some(_) => Err(generic(
                 "Invalid parameter type for 'enable', expected: array",
             )),

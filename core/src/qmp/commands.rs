@@ -13,10 +13,15 @@ use std::collections::VecDeque;
 
 /// `qmp_capabilities`: leaves capabilities negotiation mode, once.
 pub(super) fn qmp_capabilities(mut args: Args, negotiated: &mut bool) -> Ret {
-    args.capabilities()?;
+    let oob = args.capabilities()?;
     args.done()?;
+    // As QEMU: the arguments' shape first, then a second negotiation, then
+    // what this monitor cannot offer.
     if *negotiated {
         return Err(not_found(ALREADY_NEGOTIATED.to_string()));
+    }
+    if oob {
+        return Err(generic("This monitor does not support Out-Of-Band (OOB)"));
     }
     *negotiated = true;
     Ok(EMPTY_RETURN.into())

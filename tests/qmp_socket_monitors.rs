@@ -85,6 +85,44 @@ fn socketpair_monitor_from_start_and_half_close() {
     assert!(p.owned_sockets().is_empty(), "control socket closed");
 }
 
+// Spec section 3, "every reply is one JSON object on one line", with the
+// README's promise for a half-close (socat's, at the end of its input):
+// the replies to what was sent before it still arrive, all of them, even
+// when they are far more than the socket holds (here 120 replies of about
+// 10 KB, read only after the half-close). The monitor leaves once they are
+// out.
+#[test]
+fn a_half_close_still_gets_every_reply() {
+    let dir = TempDir::new("qmp-half-close-replies");
+    let path = dir.file("f", b"x");
+    let (_p, mut q) = ready_socketpair(|_| {});
+    let opaque = "o".repeat(10_000);
+    let f = File::open(&path).unwrap();
+    ret_fd(&q.add_fd(&f, json!({"fdset-id": 1, "opaque": opaque})));
+    let mut commands = Vec::new();
+    for id in 0..120 {
+        commands.extend_from_slice(
+            json!({"execute": "query-fdsets", "id": id})
+                .to_string()
+                .as_bytes(),
+        );
+    }
+    q.send(&commands);
+    q.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    // The client reads later, as a slow consumer of socat's output does.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for id in 0..120 {
+        let r = q.reply();
+        assert_eq!(r["id"], json!(id), "reply {id}");
+        assert_eq!(
+            r["return"][0]["fds"][0]["opaque"],
+            json!(opaque),
+            "reply {id}"
+        );
+    }
+    assert!(q.at_eof(), "the monitor left once every reply was out");
+}
+
 /// Inherit `f` as fd 4 besides the control socket at 3. The child's
 /// earlier step puts the socket at 3, which may be `f`'s own number here (a
 /// test thread's fds come and go): so `f` is first copied above every

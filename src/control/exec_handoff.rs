@@ -159,6 +159,7 @@ pub fn resume_from_exec(v: &serde_json::Value) -> Result<(), String> {
             out,
             sent: 0,
             gone: false,
+            eof: false,
         });
     }
     serve_from_now(&mut st, &mut thread)?;

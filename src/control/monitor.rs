@@ -8,9 +8,14 @@ pub(crate) struct Monitor {
     pub(crate) conn: Connection,
     pub(crate) out: Vec<u8>,
     pub(crate) sent: usize,
-    /// Disconnect at the next reap: the peer closed or shut down its side,
-    /// an error, or the input bound.
+    /// Disconnect at the next reap: the peer closed, an error, or the input
+    /// bound.
     pub(crate) gone: bool,
+    /// The peer shut down its side (EOF): nothing more is read, and the
+    /// monitor is gone once every reply to what it sent before is out (a
+    /// client such as `socat` half-closes at the end of its input, then
+    /// reads).
+    pub(crate) eof: bool,
 }
 
 impl Monitor {
@@ -21,6 +26,7 @@ impl Monitor {
             out: qmp::greeting().into_bytes(),
             sent: 0,
             gone: false,
+            eof: false,
         }
     }
 
@@ -31,7 +37,12 @@ impl Monitor {
     /// Read more only while replies are being taken and no command waits
     /// (a client that sends without reading is not buffered for).
     pub(crate) fn wants_input(&self) -> bool {
-        self.backlog() < qmp::MAX_OUTPUT && !self.conn.held_back()
+        !self.eof && self.backlog() < qmp::MAX_OUTPUT && !self.conn.held_back()
+    }
+
+    /// Every reply owed is out: nothing to send, no command waiting.
+    pub(crate) fn answered(&self) -> bool {
+        self.backlog() == 0 && !self.conn.held_back()
     }
 
     /// Send what the socket takes now. Call with `MOVES` held.

@@ -266,7 +266,10 @@ impl ControlThread {
             match received {
                 Received::WouldBlock => return,
                 Received::Closed => {
-                    self.monitors[i].gone = true;
+                    // The replies to what came before the EOF still go out.
+                    let m = &mut self.monitors[i];
+                    m.eof = true;
+                    m.gone = m.answered();
                     return;
                 }
                 Received::Data { len, .. } => {
@@ -315,6 +318,9 @@ impl ControlThread {
     /// Disconnect the monitors marked gone: their queued fds and sockets are
     /// closed, and the last one leaving runs cleanup on every set.
     pub(crate) fn reap(&mut self) {
+        for m in &mut self.monitors {
+            m.gone |= m.eof && m.answered();
+        }
         if !self.monitors.iter().any(|m| m.gone) && self.broken_listeners.is_empty() {
             return;
         }

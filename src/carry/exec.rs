@@ -55,8 +55,11 @@ pub fn init_our_name() {
     our_file_name();
 }
 
-/// Whether an environment preloads this library (an entry of `LD_PRELOAD`
-/// with the same file name).
+/// Whether an environment preloads this library, as the loader will read
+/// it: its last `LD_PRELOAD` (the loader takes the last of several) has an
+/// entry with this library's file name, and an entry that is a path (from
+/// the current directory when relative) names a file that is there. A
+/// name without a slash is searched by the loader and taken as ours.
 ///
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of C strings.
@@ -64,11 +67,27 @@ pub unsafe fn env_preloads_us(envp: *const *const c_char) -> bool {
     let ours = our_file_name();
     // SAFETY: as the caller promised.
     let preload = unsafe { environment::entries(envp) }
-        .find_map(|(_, entry)| environment::value_of(entry, b"LD_PRELOAD"));
+        .filter_map(|(_, entry)| environment::value_of(entry, b"LD_PRELOAD"))
+        .last();
     preload.is_some_and(|v| {
         v.split(|&b| b == b' ' || b == b':')
-            .any(|item| item.rsplit(|&b| b == b'/').next() == Some(ours))
+            .any(|item| loads_us(item, ours))
     })
+}
+
+/// One `LD_PRELOAD` entry: ours, and there to be loaded.
+fn loads_us(item: &[u8], ours: &[u8]) -> bool {
+    if item.rsplit(|&b| b == b'/').next() != Some(ours) {
+        return false;
+    }
+    if !item.contains(&b'/') {
+        return true;
+    }
+    let Ok(path) = CString::new(item) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path; only reports.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::R_OK, 0) == 0 }
 }
 
 /// An environment and descriptors ready for an exec that carries the sets.

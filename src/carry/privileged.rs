@@ -5,6 +5,13 @@
 //! members close-on-exec again: they would stay open, inheritable, in a
 //! program that runs with more rights than the one that had them.
 //!
+//! Nor into a program that cannot load the shim whatever its environment
+//! says (spec section 7, "nothing of this leaks to a program started
+//! without the shim"): a statically linked one, one whose loader is not
+//! glibc's, a 32-bit one (`fdset_core::launch::elf::reason`, as fdset-run
+//! judges its program). The members would stay open in it, and its
+//! `FDSET_STATE` would reach the programs it starts.
+//!
 //! The target is looked at as the kernel will see it: the path (followed
 //! through symlinks), the file `PATH` gives an `execvp`-style call (the
 //! first executable candidate, as glibc picks it), the descriptor of
@@ -17,7 +24,8 @@
 
 use crate::libc_real;
 use libc::{c_char, c_int};
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
 
 /// What an exec-family call starts.
 #[derive(Clone, Copy)]
@@ -198,7 +206,7 @@ fn privileged_fd(fd: c_int, depth: usize) -> bool {
     }
     match interpreter(&p) {
         Interpreter::None => false,
-        Interpreter::Unknown => true,
+        Interpreter::Unknown | Interpreter::CannotPreload => true,
         Interpreter::Path(_) if depth + 1 >= MAX_INTERPRETERS => true,
         Interpreter::Path(interp) => {
             // SAFETY: a NUL-terminated path.
@@ -226,9 +234,16 @@ enum Interpreter {
     /// A `#!` line that could not be read or understood.
     Unknown,
     Path(CString),
+    /// An ELF program `LD_PRELOAD` cannot reach.
+    CannotPreload,
 }
 
-/// The interpreter a `#!` script names (the kernel reads at most 256 bytes).
+/// The ELF headers looked at: the program headers and `PT_INTERP` of
+/// usual programs lie in the first page.
+const ELF_HEAD: usize = 4096;
+
+/// The interpreter a `#!` script names (the kernel reads at most 256 bytes),
+/// or whether an ELF program cannot load the shim.
 fn interpreter(proc_path: &CString) -> Interpreter {
     // SAFETY: a NUL-terminated path.
     let fd = unsafe {
@@ -244,7 +259,7 @@ fn interpreter(proc_path: &CString) -> Interpreter {
         // their interpreter.
         return Interpreter::None;
     }
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; ELF_HEAD];
     // SAFETY: reading into a local buffer from our descriptor.
     let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
     libc_real::close(fd);
@@ -252,6 +267,14 @@ fn interpreter(proc_path: &CString) -> Interpreter {
         return Interpreter::None;
     }
     let head = &buf[..n as usize];
+    if head.starts_with(b"\x7fELF") {
+        return if cannot_preload(head, proc_path) {
+            Interpreter::CannotPreload
+        } else {
+            Interpreter::None
+        };
+    }
+    let head = &head[..head.len().min(256)];
     let Some(rest) = head.strip_prefix(b"#!") else {
         return Interpreter::None;
     };
@@ -268,5 +291,23 @@ fn interpreter(proc_path: &CString) -> Interpreter {
     match CString::new(name) {
         Ok(c) => Interpreter::Path(c),
         Err(_) => Interpreter::Unknown,
+    }
+}
+
+/// An ELF program the loader will not preload the shim into, by its
+/// headers (`head`, its first bytes). Headers that cannot be read from
+/// there say nothing: the program is taken to load it, as before.
+fn cannot_preload(head: &[u8], proc_path: &CString) -> bool {
+    use fdset_core::launch::elf;
+    let Ok(Some(facts)) = elf::inspect(&mut std::io::Cursor::new(head)) else {
+        return false;
+    };
+    match elf::reason(&facts) {
+        None => false,
+        // glibc's loader run as a program has no loader of its own, yet
+        // preloads for the program it runs.
+        Some(elf::Reason::Static) => !std::fs::read_link(OsStr::from_bytes(proc_path.as_bytes()))
+            .is_ok_and(|p| elf::is_glibc_loader(&p)),
+        Some(_) => true,
     }
 }

@@ -277,7 +277,7 @@ pub fn reason(facts: &ElfFacts) -> Option<Reason> {
 
 /// glibc's dynamic loader run as a program (`ld-linux-x86-64.so.2 PROG`)
 /// has no `PT_INTERP` of its own, yet honours `LD_PRELOAD` for `PROG`.
-fn is_glibc_loader(path: &Path) -> bool {
+pub fn is_glibc_loader(path: &Path) -> bool {
     path.file_name()
         .map(|n| n.as_bytes())
         .is_some_and(|n| n.starts_with(b"ld-linux") || n.starts_with(b"ld64.so"))

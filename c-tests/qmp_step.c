@@ -20,11 +20,13 @@
  *   system CMD           -> system(CMD): "exit N" or "err ERRNO"
  *   popen CMD            -> popen(CMD, "r"), its output drained, pclose:
  *                           "exit N" or "err ERRNO"
+ *   nofile N             -> setrlimit(RLIMIT_NOFILE, N soft and hard): "ok" or "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +139,9 @@ int main(void) {
                 int st = pclose(f);
                 printf("exit %d\n", st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
             }
+        } else if (sscanf(line, "nofile %d", &x) == 1) {
+            struct rlimit rl = {(rlim_t)x, (rlim_t)x};
+            reply_rc(setrlimit(RLIMIT_NOFILE, &rl));
         } else if (strcmp(line, "exit") == 0) {
             return 0;
         } else {

@@ -506,6 +506,31 @@ fn an_exec_with_stdin_closed_under_a_low_fd_limit_carries_the_sets() {
     assert_eq!(run_ok(cmd), text());
 }
 
+/// Spec 7 "exec in a child", after the program lowered RLIMIT_NOFILE below
+/// the numbers its members sit at (100 and up): spawn file actions cannot
+/// name them then (glibc refuses a number over the limit), so
+/// `posix_spawn`, `system` and `popen` start their child without the sets,
+/// as when the caller's own actions close the members, instead of failing
+/// (`system` said 127, `popen` EBADF). An exec in place still carries them.
+#[test]
+fn spawns_under_a_lowered_fd_limit_start_without_the_sets() {
+    let dir = TempDir::new("spawn-low-limit");
+    let path = dir.file("data.txt", b"limit\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let member = sets_of(&mut q, &path, 1, "")[0];
+    assert!(member >= 100, "member at {member}");
+    assert_eq!(p.step("nofile 20"), "ok");
+    assert_eq!(p.step("spawn /bin/true"), "exit 0");
+    assert_eq!(p.step("system true"), "exit 0");
+    assert_eq!(p.step("popen true"), "exit 0");
+    // The sets are still the program's, and an exec in place carries them.
+    assert_eq!(p.step("exec"), "main", "the program image was replaced");
+    let fd = p
+        .open("/dev/fdset/1", "r")
+        .expect("open set 1 after the exec");
+    assert_eq!(p.step(&format!("read {fd}")), "data limit|");
+}
+
 /// spec 7 "fork" through `vfork`: the child runs on the parent's memory until
 /// it execs, yet closing a dup there must not change the parent's sets. With
 /// set 5 removed, its member must stay open until the parent closes its dup.

@@ -107,6 +107,32 @@ fn garbage_then_newline_then_command_answers() {
     assert!(text.ends_with("{\"return\": {}, \"id\": 4}\r\n"), "{text}");
 }
 
+// Spec 3, malformed JSON: a key twice in one object, at any depth, is
+// malformed, as QEMU 7.2's parser says in these words (checked against
+// it); nothing runs (not the last `execute`, as a map keeping the last key
+// would), and the next value, on the same line too, is answered.
+#[test]
+fn a_repeated_key_is_malformed_json_and_runs_nothing() {
+    let mut m = Monitor::negotiated();
+    let refused =
+        json!({"error": {"class": "GenericError", "desc": "JSON parse error, duplicate key"}});
+    for text in [
+        r#"{"execute": "query-fdsets", "execute": "cont", "id": 1}"#,
+        r#"{"execute": "cont", "id": 1, "id": 2}"#,
+        r#"{"execute": "cont", "arguments": {}, "arguments": {}}"#,
+        r#"{"execute": "remove-fd", "arguments": {"fdset-id": 1, "fdset-id": 2}}"#,
+        r#"{"execute": "cont", "id": {"a": 1, "a": 2}}"#,
+    ] {
+        let r = m.replies(&format!(
+            "{text}{{\"execute\": \"query-version\", \"id\": 5}}\n"
+        ));
+        assert_eq!(r.len(), 2, "{text}: {r:?}");
+        assert_eq!(r[0], refused, "{text}");
+        assert_eq!(r[1]["id"], 5, "{text}: the next value is answered");
+    }
+    assert_eq!(m.sets.conts, 0, "no cont ran");
+}
+
 // a 10 MB line ends the connection instead of growing the buffer.
 #[test]
 fn oversize_value_disconnects() {

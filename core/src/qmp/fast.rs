@@ -2,15 +2,17 @@
 //! usual shape, `{"execute": "NAME", "arguments": {...}, "id": ID}`: the
 //! keys and the command name borrowed from the input (copied only when
 //! they hold an escape), at most [`MAX_ARGS`] arguments in a fixed array.
-//! Whatever the pass meets that the shape does not cover (a repeated or
-//! unexpected member, `execute` not a string, `arguments` not an object or
-//! with more members, a top level that is not an object) turns the rest of
-//! the pass into the `Value` the plain parse would have made, with what was
-//! already read put into it: so every request is parsed once, and the
+//! Whatever the pass meets that the shape does not cover (an unexpected
+//! member, `execute` not a string, `arguments` not an object or with more
+//! members, a top level that is not an object) turns the rest of the pass
+//! into the `Value` the plain parse would have made, with what was already
+//! read put into it; a key met twice in an object is an error, as in the
+//! plain parse ([`Strict`]): so every request is parsed once, and the
 //! caller handles an [`Parsed::Other`] exactly as before. A request of the
 //! usual shape is one the `Value` path runs without a member error, with
 //! the same command, arguments and id, so the replies are the same bytes.
 
+use super::strict::{Strict, duplicate, insert_once};
 use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
@@ -26,7 +28,7 @@ pub(super) const MAX_ARGS: usize = 2;
 /// What one pass over a request made.
 pub(super) enum Parsed<'a> {
     Usual(Request<'a>),
-    /// Anything else, as `serde_json::from_slice::<Value>` parses it.
+    /// Anything else, as the plain parse ([`Strict`]) makes it.
     Other(Value),
 }
 
@@ -71,7 +73,7 @@ pub(super) fn parse(bytes: &[u8]) -> serde_json::Result<Parsed<'_>> {
     // serde_json then does not check each string again.
     match std::str::from_utf8(bytes) {
         Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes).map(Parsed::Other),
+        Err(_) => serde_json::from_slice::<Strict>(bytes).map(|v| Parsed::Other(v.0)),
     }
 }
 
@@ -111,7 +113,7 @@ macro_rules! scalars_as_value {
             Ok($wrap(Value::Null))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            Value::deserialize(SeqAccessDeserializer::new(seq)).map($wrap)
+            Strict::deserialize(SeqAccessDeserializer::new(seq)).map(|v| $wrap(v.0))
         }
     };
 }
@@ -131,7 +133,7 @@ impl<'de> Visitor<'de> for StrVisitor {
         Ok(StrOr::Str(Cow::Owned(v.to_owned())))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrOr<'de>, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(StrOr::Value)
+        Strict::deserialize(MapAccessDeserializer::new(map)).map(|v| StrOr::Value(v.0))
     }
 }
 
@@ -151,17 +153,17 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The rest of a map, after `m` (what was read of it) and `key`: `Value`'s
-/// own way (a repeated key: the last one counts).
+/// The rest of a map, after `m` (what was read of it) and `key`, as the
+/// plain parse makes it (a repeated key: an error).
 fn rest_of_map<'de, A: MapAccess<'de>>(
     mut map: A,
     mut m: Map<String, Value>,
     key: Key<'de>,
     value: Value,
 ) -> Result<Map<String, Value>, A::Error> {
-    m.insert(key.0.into_owned(), value);
-    while let Some((k, v)) = map.next_entry::<String, Value>()? {
-        m.insert(k, v);
+    insert_once(&mut m, key.0.into_owned(), value)?;
+    while let Some((k, Strict(v))) = map.next_entry::<String, Strict>()? {
+        insert_once(&mut m, k, v)?;
     }
     Ok(m)
 }
@@ -180,8 +182,11 @@ impl<'de> Visitor<'de> for ArgsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ArgsOr<'de>, A::Error> {
         let mut pairs = Pairs::default();
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let value = map.next_value::<Value>()?;
-            if pairs.len == MAX_ARGS || pairs.get(&key.0).is_some() {
+            let Strict(value) = map.next_value::<Strict>()?;
+            if pairs.get(&key.0).is_some() {
+                return Err(duplicate());
+            }
+            if pairs.len == MAX_ARGS {
                 let m = rest_of_map(map, pairs.into_map(), key, value)?;
                 return Ok(ArgsOr::Value(Value::Object(m)));
             }
@@ -252,10 +257,10 @@ impl<'de> Visitor<'de> for RequestVisitor {
                     ArgsOr::Value(v) => v,
                 },
                 "id" if r.id.is_none() => {
-                    r.id = Some(map.next_value::<Value>()?);
+                    r.id = Some(map.next_value::<Strict>()?.0);
                     continue;
                 }
-                _ => map.next_value::<Value>()?,
+                _ => map.next_value::<Strict>()?.0,
             };
             let m = rest_of_map(map, r.into_map(), key, other)?;
             return Ok(Parsed::Other(Value::Object(m)));

@@ -214,14 +214,12 @@ fn which_requests_take_the_fast_path() {
         assert!(usual(ok), "{ok}");
     }
     for other in [
-        r#"{"execute": "cont", "execute": "cont"}"#,
         r#"{"execute": "cont", "foo": 1}"#,
         r#"{"arguments": {}}"#,
         r#"{"execute": 1}"#,
         r#"{"execute": "cont", "arguments": []}"#,
-        r#"{"execute": "cont", "arguments": {"a": 1, "a": 2}}"#,
         r#"{"execute": "cont", "arguments": {"a": 1, "b": 2, "c": 3}}"#,
-        r#"{"id": 1, "arguments": {"a": [1, {"b": null}]}, "id": 2, "execute": "x", "z": -0}"#,
+        r#"{"id": 1, "arguments": {"a": [1, {"b": null}]}, "execute": "x", "z": -0}"#,
         r#"[1, {"a": "b"}]"#,
         r#""execute""#,
         "-1.5e3",
@@ -232,5 +230,31 @@ fn which_requests_take_the_fast_path() {
             }
             _ => panic!("{other}: not parsed as a Value"),
         }
+    }
+}
+
+/// A key twice in one object, at any depth, on either path: an error, as
+/// QEMU's parser says (`JSON parse error, duplicate key`), never the last
+/// value winning.
+#[test]
+fn a_repeated_key_is_an_error_at_any_depth() {
+    for text in [
+        r#"{"execute": "cont", "execute": "cont"}"#,
+        r#"{"execute": "query-fdsets", "execute": "cont"}"#,
+        r#"{"execute": "cont", "arguments": {"a": 1, "a": 2}}"#,
+        r#"{"execute": "cont", "arguments": {"a": 1, "b": 2, "a": 3}}"#,
+        r#"{"id": 1, "execute": "x", "id": 2}"#,
+        r#"{"execute": "x", "id": {"a": [{"b": 1, "b": 2}]}}"#,
+        r#"{"execute": "x", "arguments": {"a": {"c": 1, "c": 1}}}"#,
+        r#"[{"a": 1, "a": 1}]"#,
+        r#"{"z": 1, "z": 2}"#,
+    ] {
+        let e = match fast::parse(text.as_bytes()) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{text}: parsed"),
+        };
+        assert!(e.starts_with("duplicate key"), "{text}: {e}");
+        let plain = serde_json::from_str::<super::strict::Strict>(text).map(|v| v.0);
+        assert!(plain.is_err(), "{text}: the plain parse took it");
     }
 }

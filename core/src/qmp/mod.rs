@@ -123,6 +123,7 @@ mod fast_tests;
 mod json_text;
 pub mod members;
 mod scan;
+mod strict;
 use args::Args;
 use json_text::Obj;
 use scan::{Found, Scanner};
@@ -354,10 +355,16 @@ impl Connection {
                         Ok(fast::Parsed::Usual(request)) => self.handle_fast(request, ops, out),
                         Ok(fast::Parsed::Other(v)) => self.handle(v, ops, out),
                         Err(e) => {
-                            // The scanner follows serde_json's grammar, so this
-                            // is not expected; resynchronise after the value.
-                            reply_error(out, None, &generic(format!("JSON parse error, {e}")));
-                            used = self.skip_line(&input, used - 1);
+                            // A key repeated in an object, refused in QEMU's
+                            // words (serde's would add where). The value's end
+                            // is known: the next one is read from there, as
+                            // QEMU does.
+                            let text = if e.to_string().starts_with(strict::DUPLICATE) {
+                                format!("JSON parse error, {}", strict::DUPLICATE)
+                            } else {
+                                format!("JSON parse error, {e}")
+                            };
+                            reply_error(out, None, &generic(text));
                         }
                     }
                 }
@@ -400,15 +407,16 @@ impl Connection {
     /// `value` parsed once: a request of the usual shape for
     /// [`Connection::handle_fast`], anything else as a `Value`.
     fn parse_value<'a>(&mut self, value: &'a [u8]) -> serde_json::Result<fast::Parsed<'a>> {
+        let plain = |value| serde_json::from_slice::<strict::Strict>(value).map(|v| v.0);
         #[cfg(test)]
         if self.value_path_only {
-            return serde_json::from_slice(value).map(fast::Parsed::Other);
+            return plain(value).map(fast::Parsed::Other);
         }
         fast::parse(value).or_else(|_| {
-            // Not expected (see the caller): the plain parse decides, as
-            // before, and is counted.
+            // A repeated key, or what is not expected (see the caller): the
+            // plain parse decides, as before, and is counted.
             self.scanned += value.len() as u64;
-            serde_json::from_slice(value).map(fast::Parsed::Other)
+            plain(value).map(fast::Parsed::Other)
         })
     }
 

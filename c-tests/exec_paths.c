@@ -130,6 +130,20 @@ int main(int argc, char **argv) {
         if (r != 0) { errno = r; die("second posix_spawn"); }
         wait_ok(pid);
         posix_spawn_file_actions_destroy(&fa);
+    } else if (!strcmp(how, "posix_spawn_closing_a_dup")) {
+        /* the caller's actions close one of its own dups of the set in the
+         * child: the child still gets the sets (only that dup is not its) */
+        int dup = open(path, O_RDONLY);
+        if (dup < 0) die("open");
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addclose(&fa, dup);
+        fflush(stdout);
+        r = posix_spawn(&pid, "/bin/cat", &fa, NULL, cat_argv, environ);
+        if (r != 0) { errno = r; die(how); }
+        wait_ok(pid);
+        posix_spawn_file_actions_destroy(&fa);
+        close(dup);
     } else if (!strcmp(how, "system")) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "cat '%s'", path);

@@ -70,6 +70,18 @@ fn posix_spawn_keeps_the_callers_file_actions() {
     assert_eq!(run_ok(cmd), format!("{0}{0}parent: {0}", text()));
 }
 
+/// Spec 7 "`posix_spawn` whose own file actions write to a member's
+/// number": only a member's number makes the child go without the sets.
+/// Actions that close one of the program's dups leave the child the sets;
+/// that dup is not recorded in it.
+#[test]
+fn posix_spawn_closing_a_dup_still_carries_the_sets() {
+    let dir = TempDir::new("exec");
+    let mut cmd = with_set(c_test("exec_paths"), &dir, DATA);
+    cmd.args(["posix_spawn_closing_a_dup", "/dev/fdset/1"]);
+    assert_eq!(run_ok(cmd), format!("{0}parent: {0}", text()));
+}
+
 /// spec 7 "exec in the same process": the new image sees the same sets.
 #[test]
 fn exec_in_place_through_each_exec_function() {

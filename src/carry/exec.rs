@@ -96,8 +96,6 @@ pub struct Prepared {
     env: Vec<*const c_char>,
     /// Descriptors that must survive the exec (members, the state memfd).
     pub inherit: Vec<RawFd>,
-    /// The dups the state names (they survive the exec as the program's).
-    dups: Vec<RawFd>,
     /// How many of `inherit`, from its start, are inheritable now: the
     /// members are made so as they are collected (one `fcntl` each, which
     /// also tells that the member is still open), the rest by [`expose`].
@@ -114,9 +112,10 @@ impl Prepared {
         self.env.as_ptr()
     }
 
-    /// Whether a spawn's file actions write a number the state names.
+    /// Whether a spawn's file actions write a number a member or the state
+    /// memfd is at (the dups they write were left out of the state).
     pub fn collides(&self, targets: &crate::carry::file_actions::Targets) -> bool {
-        targets.hits(self.inherit.iter().chain(&self.dups).copied())
+        targets.hits(self.inherit.iter().copied())
     }
 
     /// Make the descriptors inheritable, for the exec that follows (those
@@ -164,7 +163,11 @@ fn member_open(fd: RawFd, expose: bool) -> bool {
 /// the members carried are made inheritable as they are found open (the
 /// caller makes them close-on-exec again when the exec does not happen):
 /// one system call per member.
-fn collect_state(control: Option<serde_json::Value>, expose: bool) -> Option<ExecState> {
+fn collect_state(
+    control: Option<serde_json::Value>,
+    expose: bool,
+    written: Option<&crate::carry::file_actions::Targets>,
+) -> Option<ExecState> {
     let st = crate::state::lock()?;
     let cfg = crate::state::config();
     let mut out = ExecState {
@@ -195,6 +198,11 @@ fn collect_state(control: Option<serde_json::Value>, expose: bool) -> Option<Exe
             }
         }
         for &d in &set.dups {
+            // A number a spawn's own file actions write is another file in
+            // the child: not the dup.
+            if written.is_some_and(|t| t.hits([d])) {
+                continue;
+            }
             // Only dups that survive the exec stay recorded.
             let f = libc_real::fcntl_int(d, libc::F_GETFD, 0);
             if f >= 0 && f & libc::FD_CLOEXEC == 0 {
@@ -273,11 +281,12 @@ pub enum Carry {
 /// `envp` is NULL or a NULL-terminated array of C strings.
 pub unsafe fn prepare(envp: *const *const c_char, clear_cloexec: bool) -> Carry {
     // SAFETY: per the contract.
-    unsafe { prepare_with(envp, clear_cloexec, false, 0) }
+    unsafe { prepare_with(envp, clear_cloexec, false, None) }
 }
 
-/// [`prepare`] for a spawn whose file actions write `targets` (the state
-/// memfd is put above all of them).
+/// [`prepare`] for a spawn whose file actions write `targets`: the state
+/// memfd is put above all of them, and a dup at one of them is left out of
+/// the state (the child has another file there).
 ///
 /// # Safety
 /// As for [`prepare`].
@@ -285,14 +294,8 @@ pub unsafe fn prepare_avoiding(
     envp: *const *const c_char,
     targets: &crate::carry::file_actions::Targets,
 ) -> Carry {
-    let above = targets
-        .fds
-        .iter()
-        .copied()
-        .max()
-        .map_or(0, |m| m.saturating_add(1));
     // SAFETY: per the contract.
-    unsafe { prepare_with(envp, false, false, above) }
+    unsafe { prepare_with(envp, false, false, Some(targets)) }
 }
 
 /// [`prepare`]; with `hold_exposure`, an exec in this process whose caller
@@ -308,8 +311,11 @@ unsafe fn prepare_with(
     envp: *const *const c_char,
     clear_cloexec: bool,
     hold_exposure: bool,
-    memfd_above: RawFd,
+    written: Option<&crate::carry::file_actions::Targets>,
 ) -> Carry {
+    let memfd_above = written
+        .and_then(|t| t.fds.iter().copied().max())
+        .map_or(0, |m| m.saturating_add(1));
     let envp = if envp.is_null() {
         // SAFETY: reading the process's environment pointer.
         unsafe { environ }
@@ -337,7 +343,7 @@ unsafe fn prepare_with(
         None => (None, Vec::new()),
     };
     let had_control = control.is_some();
-    let Some(state) = collect_state(control, clear_cloexec) else {
+    let Some(state) = collect_state(control, clear_cloexec, written) else {
         resume(had_control);
         return Carry::Nothing;
     };
@@ -369,11 +375,6 @@ unsafe fn prepare_with(
     };
     // Up to 64 MiB: not kept through the exec.
     drop(text);
-    let dups: Vec<RawFd> = state
-        .sets
-        .iter()
-        .flat_map(|s| s.dups.iter().copied())
-        .collect();
     inherit.extend(control_fds);
     inherit.push(memfd);
     let Ok(entry) = CString::new(format!("{STATE_VAR}={memfd}")) else {
@@ -386,7 +387,6 @@ unsafe fn prepare_with(
         _state_entry: entry,
         env,
         inherit,
-        dups,
         exposed,
         memfd,
         control: had_control,
@@ -478,7 +478,7 @@ pub unsafe fn run_exec(
         }
         exec_gate::Hold::Held(mut held) => {
             // SAFETY: per the contract.
-            match unsafe { prepare_with(envp, true, true, 0) } {
+            match unsafe { prepare_with(envp, true, true, None) } {
                 Carry::Nothing => {
                     held.unblock();
                     plain()

@@ -302,8 +302,14 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
     if unsafe { exec::carries_nothing(Target::Path(SHELL.as_ptr()), std::ptr::null()) } {
         return None;
     }
+    // The child's end of the pipe goes to its standard input or output: a
+    // dup of the program's there is not the child's.
+    let written = file_actions::Targets {
+        fds: vec![if reading { 1 } else { 0 }],
+        closefrom: None,
+    };
     // SAFETY: NULL means environ.
-    let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
+    let prep = match unsafe { exec::prepare_avoiding(std::ptr::null(), &written) } {
         exec::Carry::Carried(p) => p,
         exec::Carry::TooLarge => {
             exec::too_large();

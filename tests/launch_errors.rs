@@ -128,6 +128,33 @@ fn bad_prefix_and_alias_values() {
     }
 }
 
+/// A setting that is not UTF-8 is a bad value too (taken with replacement
+/// characters, a prefix or an alias would silently never match, and an
+/// opaque string would be changed): it stops the program with its name.
+#[test]
+fn a_value_that_is_not_utf8_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    for (var, value) in [
+        ("FDSET_PREFIX", &b"/r\xff/"[..]),
+        ("FDSET_ALIAS", b"/img/\xff=1"),
+        ("FDSET_ADD_FD", b"fd=3,set=1,opaque=\xff"),
+    ] {
+        let mut cmd = preloaded(c_test("shim_env_report"));
+        cmd.env(var, std::ffi::OsStr::from_bytes(value));
+        if var != "FDSET_ADD_FD" {
+            cmd.env("FDSET_ADD_FD", "fd=3,set=1");
+        }
+        let out = cmd.output().expect("run shim_env_report");
+        assert_eq!(
+            stderr_of(&out),
+            format!("fdset-shim: {var} is not valid UTF-8\n"),
+            "{var}"
+        );
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        assert_eq!(stdout_of(&out), "", "{var}: main must not run");
+    }
+}
+
 /// Spec section 5: read once, then removed from the environment; neither
 /// the program nor a child it starts sees them.
 #[test]

@@ -55,11 +55,17 @@ fn getenv_bytes(name: &CStr) -> Option<Vec<u8>> {
     unsafe { find_entry(environ, name.to_bytes()) }.map(|(_, v)| v.to_vec())
 }
 
-/// The value of `name` in `environ`.
-fn getenv(name: &CStr) -> Option<String> {
+/// The value of `name` in `environ`, which must be text: a value that is
+/// not UTF-8 is a bad setting (taken with replacement characters, a path
+/// would silently never match).
+fn getenv(name: &CStr) -> Result<Option<String>, String> {
     // SAFETY: the constructor runs alone; environ is the process's.
-    unsafe { find_entry(environ, name.to_bytes()) }
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    let Some((_, v)) = (unsafe { find_entry(environ, name.to_bytes()) }) else {
+        return Ok(None);
+    };
+    String::from_utf8(v.to_vec())
+        .map(Some)
+        .map_err(|_| format!("{} is not valid UTF-8", name.to_string_lossy()))
 }
 
 /// Remove every `name=` entry from `environ`, in place.
@@ -88,10 +94,10 @@ fn fatal(text: &str) -> ! {
 
 fn load() -> Result<(), String> {
     let mut paths = PathConfig::default();
-    if let Some(p) = getenv(c"FDSET_PREFIX") {
+    if let Some(p) = getenv(c"FDSET_PREFIX")? {
         paths.prefixes = PathConfig::parse_prefixes(&p)?;
     }
-    if let Some(a) = getenv(c"FDSET_ALIAS") {
+    if let Some(a) = getenv(c"FDSET_ALIAS")? {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
     let log_target = match getenv_bytes(c"FDSET_LOG") {
@@ -99,13 +105,13 @@ fn load() -> Result<(), String> {
         None => None,
     };
     let mut log = log_target.is_some();
-    let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING").as_deref())?;
+    let io_uring_off = fdset_core::syscalls::parse_io_uring(getenv(c"FDSET_IO_URING")?.as_deref())?;
     crate::ops::syscall::set_io_uring_off(io_uring_off);
     crate::state::process_owner::record_owner_pid();
     crate::carry::exec::init_our_name();
     // Sets carried across an exec (spec section 7) come first: the new image
     // sees the same sets, with launch-time sets of its own added after.
-    if let Some(v) = getenv(c"FDSET_STATE") {
+    if let Some(v) = getenv(c"FDSET_STATE")? {
         crate::carry::exec::restore_from_env(&v, &mut paths, &mut log)?;
     }
     let extra_paths = !paths.prefixes.is_empty() || !paths.aliases.is_empty();
@@ -118,19 +124,19 @@ fn load() -> Result<(), String> {
         None => {}
     }
 
-    let specs = match getenv(c"FDSET_ADD_FD") {
+    let specs = match getenv(c"FDSET_ADD_FD")? {
         Some(s) => add_fd::parse_add_fd(&s)?,
         None => Vec::new(),
     };
     // Checked before any fd changes hands.
-    let control = match getenv(c"FDSET_CONTROL_FD") {
+    let control = match getenv(c"FDSET_CONTROL_FD")? {
         Some(s) => {
             let launch_fds: Vec<i64> = specs.iter().filter_map(|s| s.fd).collect();
             crate::control::parse_control_fds(&s, &launch_fds)?
         }
         None => Vec::new(),
     };
-    let wait = crate::control::parse_wait(getenv(c"FDSET_WAIT").as_deref())?;
+    let wait = crate::control::parse_wait(getenv(c"FDSET_WAIT")?.as_deref())?;
     if wait && control.is_empty() {
         return Err("FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont'".to_string());
     }

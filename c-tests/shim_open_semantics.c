@@ -3,6 +3,7 @@
  * descriptor left behind by a failure.
  * Set 1: an O_RDONLY and an O_RDWR member of the same file, "set one\n".
  * Set 3: an O_RDWR member of a scratch file.
+ * Set 4: an O_WRONLY and an O_RDWR member of the same scratch file.
  *   shim_open_semantics SET3_FILE */
 #include "shim_checks.h"
 
@@ -114,6 +115,25 @@ int main(int argc, char **argv) {
     CHECK(pread(t, buf, 4, 0) == 4 && !memcmp(buf, "Xbcd", 4), "file is Xbcd");
     CHECK(close(t) == 0, "close");
     ok("o-append");
+
+    /* fopen's append modes start where glibc's own fopen does on a plain
+     * file, whatever an earlier dup did to the member's shared offset: "a"
+     * at the end (ftell tells the size), "a+" at 0 for its reads. Set 4:
+     * an O_WRONLY and an O_RDWR member of the scratch file, now "Xbcd". */
+    t = open("/dev/fdset/4", O_WRONLY);
+    CHECK(t >= 0 && lseek(t, 1, SEEK_SET) == 1 && close(t) == 0, "move the O_WRONLY member's offset to 1");
+    FILE *fa = fopen("/dev/fdset/4", "a");
+    CHECK(fa && ftell(fa) == 4, "fopen a: ftell is the size (4), got %ld", fa ? ftell(fa) : -1L);
+    CHECK(fputc('e', fa) == 'e' && fclose(fa) == 0, "fopen a: append");
+    fa = freopen("/dev/fdset/4", "a", fopen("/dev/null", "r"));
+    CHECK(fa && ftell(fa) == 5, "freopen a: ftell is the size (5), got %ld", fa ? ftell(fa) : -1L);
+    CHECK(fclose(fa) == 0, "fclose");
+    t = open("/dev/fdset/4", O_RDWR);
+    CHECK(t >= 0 && read(t, buf, 2) == 2 && close(t) == 0, "move the O_RDWR member's offset to 2");
+    FILE *fp = fopen("/dev/fdset/4", "a+");
+    CHECK(fp && fgetc(fp) == 'X', "fopen a+: reads start at 0");
+    CHECK(fclose(fp) == 0, "fclose a+");
+    ok("fopen-append");
 
     /* Every dup was closed: the table is as it was. */
     snapshot_fds(&after);

@@ -148,11 +148,13 @@ fn open_semantics_as_seen_by_a_c_program() {
     let out = run(
         "shim_open_semantics",
         &[&three],
-        "fd=3,set=1;fd=4,set=1;fd=5,set=3",
+        "fd=3,set=1;fd=4,set=1;fd=5,set=3;fd=6,set=4;fd=7,set=4",
         vec![
             (open_for_child(&one, false, true), 3),
             (open_for_child(&one, true, true), 4),
             (open_for_child(&three, true, true), 5),
+            (open_for_child(&three, true, false), 6),
+            (open_for_child(&three, true, true), 7),
         ],
     );
     expect_parts(
@@ -167,6 +169,7 @@ fn open_semantics_as_seen_by_a_c_program() {
             "errno-preserved",
             "o-trunc",
             "o-append",
+            "fopen-append",
             "end",
         ],
     );
@@ -175,7 +178,7 @@ fn open_semantics_as_seen_by_a_c_program() {
         CONTENT,
         "reading never changed set 1's file"
     );
-    assert_eq!(std::fs::read(&three).unwrap(), b"Xbcd");
+    assert_eq!(std::fs::read(&three).unwrap(), b"Xbcde");
 }
 
 /// Spec section 2 "Close" and section 6 (members are the shim's).

@@ -122,6 +122,26 @@ fn fopen_flags(mode: &[u8]) -> Option<c_int> {
     Some(acc | extra)
 }
 
+/// Where glibc's own `fopen` leaves a fresh stream, for the append modes:
+/// `"a"` at the end (glibc seeks there), `"a+"` at the start (a fresh
+/// open's offset, where its reads begin). The set's open leaves an
+/// `O_APPEND` open where the shared description is (spec section 2, Open
+/// step 4), and `fdopen` seeks only when it adds `O_APPEND` itself.
+fn place_like_fopen(fd: c_int, flags: c_int) {
+    if flags & libc::O_APPEND == 0 {
+        return;
+    }
+    let whence = if flags & libc::O_ACCMODE == libc::O_WRONLY {
+        libc::SEEK_END
+    } else {
+        libc::SEEK_SET
+    };
+    let saved = libc_real::errno();
+    // SAFETY: our fresh descriptor; a pipe or socket member only says ESPIPE.
+    unsafe { libc::lseek(fd, 0, whence) };
+    libc_real::set_errno(saved);
+}
+
 /// The slow path of `fopen`: the open's flags from the mode string, then
 /// `fdopen` of the dup (closed again if `fdopen` fails).
 fn fopen_fdset(path: &[u8], number: SetNumber, mode: *const c_char) -> *mut FILE {
@@ -139,6 +159,7 @@ fn fopen_fdset(path: &[u8], number: SetNumber, mode: *const c_char) -> *mut FILE
     if fd < 0 {
         return std::ptr::null_mut();
     }
+    place_like_fopen(fd, flags);
     let saved = libc_real::errno();
     // SAFETY: fd is a fresh descriptor; mode is the caller's string.
     let fp = unsafe { libc_real::fdopen(fd, mode) };
@@ -222,6 +243,7 @@ unsafe fn freopen_any(
             libc_real::set_errno(e);
             return std::ptr::null_mut();
         }
+        place_like_fopen(fd, flags);
         crate::ops::close::forget_before_implicit_close(old);
         // /dev/null accepts any mode but 'x' (it exists).
         let null_mode: Vec<u8> = m

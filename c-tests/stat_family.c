@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Programs built against glibc before 2.33 call these instead of stat(). */
@@ -78,6 +79,19 @@ int main(int argc, char **argv) {
     access_line("faccessat-eaccess-R_OK", faccessat(AT_FDCWD, p, R_OK, AT_EACCESS));
     access_line("euidaccess-R_OK", euidaccess(p, R_OK));
     access_line("eaccess-W_OK", eaccess(p, W_OK));
+    /* Flags the kernel refuses (EINVAL before it looks at the path), also
+     * through syscall(). */
+    STAT("badflags-fstatat", fstatat(AT_FDCWD, p, &st, 0x8000));
+    {
+        struct statx stx;
+        int r = statx(AT_FDCWD, p, 0x40000000, STATX_BASIC_STATS, &stx);
+        report("badflags-statx", r, 0, 0);
+        r = statx(AT_FDCWD, p, AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &stx);
+        report("badflags-statx-both-syncs", r, 0, 0);
+    }
+    access_line("badflags-faccessat", faccessat(AT_FDCWD, p, R_OK, 0x1));
+    STAT("badflags-syscall-newfstatat", (int)syscall(SYS_newfstatat, AT_FDCWD, p, &st, 0x8000));
+    access_line("badflags-syscall-faccessat2", (int)syscall(SYS_faccessat2, AT_FDCWD, p, R_OK, 0x1));
     /* What an open of the path sees, to compare with. */
     int fd = open(p, O_RDONLY);
     STAT("fstat-of-open", fd < 0 ? -1 : fstat(fd, &st));

@@ -63,6 +63,24 @@ fn every_stat_call_answers_like_fstat_of_the_member() {
     assert_eq!(get(&lines, "errno-after-success"), "1234");
 }
 
+/// Spec section 8, "as the kernel would answer for the member's file":
+/// flags the kernel refuses are `EINVAL` on a set path as on the file
+/// itself, through libc and through `syscall()`.
+#[test]
+fn flags_the_kernel_refuses_are_einval_on_a_set_as_on_its_file() {
+    let d = TempDir::new("stat-badflags");
+    let f = d.file("f", b"x");
+    let on_set = look("/dev/fdset/1", &[(&f, false, true)], &[]);
+    let on_file = look(f.to_str().unwrap(), &[(&f, false, true)], &[]);
+    let mut seen = 0;
+    for (k, v) in on_set.iter().filter(|(k, _)| k.starts_with("badflags-")) {
+        assert_eq!(get(&on_file, k), "err EINVAL", "{k} on the file");
+        assert_eq!(v, "err EINVAL", "{k} on the set");
+        seen += 1;
+    }
+    assert_eq!(seen, 6, "every bad-flag call was made");
+}
+
 /// "access honours the modes the set can serve": R_OK needs an
 /// O_RDONLY or O_RDWR member, W_OK an O_WRONLY or O_RDWR one.
 #[test]

@@ -15,6 +15,9 @@
 ///     fail: EXPR;                // the failure value (errno says why)
 ///     dir: EXPR;                 // optional: the prefix directory's answer
 ///                                // when none is on disk (default: libc's)
+///     refuse: EXPR;              // optional: true when the arguments are
+///                                // ones the kernel refuses before it looks
+///                                // at the path (EINVAL, for every name)
 ///     set |SET, TEXT| EXPR       // the slow path for set number SET
 /// }
 /// ```
@@ -26,6 +29,7 @@ macro_rules! look_hook {
         real: $real:path;
         fail: $fail:expr;
         $(dir: $dir:expr;)?
+        $(refuse: $refuse:expr;)?
         set |$set:ident, $text:ident| $slow:expr
     ) => {
         path_hook! {
@@ -35,16 +39,27 @@ macro_rules! look_hook {
             test: crate::ops::look_path::look_path_after, crate::ops::look_path::may_be_look_path;
             real: $real;
             fail: $fail;
-            set |number, $text| match number {
-                Ok($set) => $slow,
-                Err(_) => crate::ops::prefix_dir::not_a_set(
-                    stringify!($name),
-                    $text(),
-                    || look_hook!(@dir $real; $($arg),*; $($dir)?),
-                    $fail,
-                ),
+            set |number, $text| if look_hook!(@refuse $($refuse)?) {
+                crate::libc_real::set_errno(libc::EINVAL);
+                $fail
+            } else {
+                match number {
+                    Ok($set) => $slow,
+                    Err(_) => crate::ops::prefix_dir::not_a_set(
+                        stringify!($name),
+                        $text(),
+                        || look_hook!(@dir $real; $($arg),*; $($dir)?),
+                        $fail,
+                    ),
+                }
             }
         }
+    };
+    (@refuse) => {
+        false
+    };
+    (@refuse $refuse:expr) => {
+        $refuse
     };
     (@dir $real:path; $($arg:ident),*; ) => {
         // SAFETY: the caller's arguments, passed on as libc expects them.

@@ -22,14 +22,29 @@ macro_rules! stat_hook {
     };
 }
 
+/// The flags the kernel takes for `fstatat`, `statx` and `faccessat2`; any
+/// other bit is `EINVAL` there, on a set path as on a file.
+const STAT_FLAGS: c_int = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH;
+const STATX_FLAGS: c_int = STAT_FLAGS | libc::AT_STATX_SYNC_TYPE;
+const ACCESS_FLAGS: c_int = libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
+
+/// A flag the kernel would refuse (and both of `statx`'s sync bits at once,
+/// which it refuses too).
+fn bad_flags(flags: c_int, allowed: c_int) -> bool {
+    let sync = flags & libc::AT_STATX_SYNC_TYPE;
+    flags & !allowed != 0 || (allowed == STATX_FLAGS && sync == libc::AT_STATX_SYNC_TYPE)
+}
+
 macro_rules! fstatat_hook {
     ($name:ident, $real:path) => {
         look_hook! {
-            /// An absolute fdset path ignores `dirfd` and `flags`.
+            /// An absolute fdset path ignores `dirfd`; its flags are checked
+            /// as the kernel checks them.
             fn $name(dirfd: c_int, path: *const c_char, buf: *mut libc::stat, flags: c_int) -> c_int;
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer, as for libc's fstatat.
             dir: unsafe { stat_dir(path, buf) };
+            refuse: bad_flags(flags, STAT_FLAGS);
             // SAFETY: as above.
             set |n, text| unsafe { stat_set(stringify!($name), text(), Ok(n), buf) }
         }
@@ -103,6 +118,7 @@ look_hook! {
     path: path; real: libc_real::statx; fail: -1;
     // SAFETY: buf is the caller's statx buffer.
     dir: unsafe { statx_dir(path, buf) };
+    refuse: bad_flags(flags, STATX_FLAGS);
     // SAFETY: as above.
     set |n, text| unsafe { statx_set(text(), Ok(n), flags, mask, buf) }
 }
@@ -128,5 +144,6 @@ look_hook! {
     fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
     path: path; real: libc_real::faccessat; fail: -1;
     dir: access_dir(mode);
+    refuse: bad_flags(flags, ACCESS_FLAGS);
     set |n, text| access_set("faccessat", text(), Ok(n), mode, flags & libc::AT_EACCESS != 0)
 }

@@ -9,6 +9,9 @@
  *                                    mtime to SEC + k (k = 1.. in call order),
  *                                    then stat says what the file has
  *   path_calls opath PATH            O_PATH and O_DIRECTORY opens
+ *   path_calls full PATH             the process at its descriptor limit
+ *                                    (every number taken): stat, access,
+ *                                    statx, then `look`
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -159,13 +163,33 @@ static void opath(const char *p) {
     else printf("size-after ok %ld\n", (long)st.st_size);
 }
 
+/* Take every free descriptor number (RLIMIT_NOFILE lowered to 200 first),
+ * then look at the path: no call of these may say EMFILE. */
+static void full(const char *p) {
+    struct rlimit rl = {200, 200};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return err_line("setrlimit");
+    int taken = 0;
+    while (dup(0) >= 0) taken++;
+    printf("full %s taken=%s\n", errno == EMFILE ? "ok" : "err", taken > 0 ? "some" : "none");
+    struct stat st;
+    if (stat(p, &st) < 0) err_line("full-stat");
+    else printf("full-stat ok %ld\n", (long)st.st_size);
+    if (access(p, R_OK) < 0) err_line("full-access");
+    else printf("full-access ok\n");
+    struct statx stx;
+    if (statx(AT_FDCWD, p, 0, STATX_SIZE, &stx) < 0) err_line("full-statx");
+    else printf("full-statx ok %lld\n", (long long)stx.stx_size);
+    look(p);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "look")) look(argv[2]);
     else if (argc == 4 && !strcmp(argv[1], "truncate")) truncate_calls(argv[2], atol(argv[3]));
     else if (argc == 4 && !strcmp(argv[1], "times")) times_calls(argv[2], atol(argv[3]));
     else if (argc == 3 && !strcmp(argv[1], "opath")) opath(argv[2]);
+    else if (argc == 3 && !strcmp(argv[1], "full")) full(argv[2]);
     else {
-        fprintf(stderr, "usage: path_calls look|truncate|times|opath PATH [N]\n");
+        fprintf(stderr, "usage: path_calls look|truncate|times|opath|full PATH [N]\n");
         return 2;
     }
     return 0;

@@ -126,6 +126,34 @@ fn looking_calls_answer_like_the_members_file() {
     assert_eq!(get(&set, "errno-after-success"), "ok 1234");
 }
 
+/// Spec section 8, "as the kernel would answer for the member's file": at
+/// the descriptor limit (every number taken), the calls that look at a set
+/// path answer as they do for the file (through the member itself, where
+/// no private copy of it can be made): none says EMFILE.
+#[test]
+fn looking_calls_answer_at_the_descriptor_limit() {
+    let d = TempDir::new("calls-full");
+    let f = file_with_xattr(&d, "f", b"0123456789");
+    let plain = run_plain("path_calls", &["full", f.to_str().unwrap()]);
+    let set = run_with(
+        "path_calls",
+        &["full", "/dev/fdset/1"],
+        &[(&f, false, true)],
+        &[],
+    );
+    assert_eq!(get(&set, "full"), "ok taken=some", "the table was full");
+    assert_eq!(get(&set, "full-stat"), "ok 10");
+    assert_eq!(plain.len(), set.len());
+    for ((k, want), (k2, got)) in plain.iter().zip(&set) {
+        assert_eq!(k, k2);
+        if k.starts_with("realpath") || k == "canonicalize_file_name" {
+            assert_eq!(got, "ok /dev/fdset/1", "{k}");
+        } else {
+            assert_eq!(got, want, "{k}");
+        }
+    }
+}
+
 /// The same through a prefix and an alias path (spec section 5).
 #[test]
 fn prefix_and_alias_paths_look_the_same() {

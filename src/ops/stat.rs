@@ -15,18 +15,24 @@ use libc::{c_int, c_uint};
 /// A private duplicate of the answering member, closed on drop: taken under
 /// the registry lock (so the member cannot be closed and its number reused
 /// meanwhile) and used after it (`fstat` may block on a network file system).
+/// With no descriptor free for it (the process at its limit: the kernel
+/// never says `EMFILE` for a stat), the member itself, the lock held until
+/// the answer is in.
 struct Answer {
     fd: RawFd,
     set: u64,
     member: RawFd,
     modes: ServedModes,
+    held: Option<crate::state::Locked>,
 }
 
 impl Drop for Answer {
     fn drop(&mut self) {
-        let saved = libc_real::errno();
-        libc_real::close(self.fd);
-        libc_real::set_errno(saved);
+        if self.held.is_none() {
+            let saved = libc_real::errno();
+            libc_real::close(self.fd);
+            libc_real::set_errno(saved);
+        }
     }
 }
 
@@ -57,7 +63,7 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
         }
         _ => None,
     };
-    drop(st);
+    let held = crate::ops::through::keep_lock_at_fd_limit(dup, st);
     let (member, modes) = match outcome {
         LookOutcome::Answered { member, modes, .. } => (member, modes),
         LookOutcome::NoSuchSet { .. } => {
@@ -82,6 +88,14 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
             set,
             member,
             modes,
+            held: None,
+        }),
+        _ if held.is_some() => Ok(Answer {
+            fd: member,
+            set,
+            member,
+            modes,
+            held,
         }),
         _ => {
             let e = libc_real::errno();

@@ -9,20 +9,40 @@ use crate::libc_real;
 use crate::log::{errno_name, log, log_enabled};
 use fdset_core::registry::{Errno, Need, PickOutcome, RawFd};
 
-/// The private duplicate; closed on drop, errno kept.
+/// The private duplicate; closed on drop, errno kept. With no descriptor
+/// free for it, the member itself, with the lock held until the call is
+/// done ([`keep_lock_at_fd_limit`]).
 pub struct Through {
     pub fd: RawFd,
     pub set: u64,
     pub member: RawFd,
+    held: Option<crate::state::Locked>,
 }
 
 impl Drop for Through {
     fn drop(&mut self) {
-        let saved = libc_real::errno();
-        // Our own temporary descriptor.
-        libc_real::close(self.fd);
-        libc_real::set_errno(saved);
+        if self.held.is_none() {
+            let saved = libc_real::errno();
+            // Our own temporary descriptor.
+            libc_real::close(self.fd);
+            libc_real::set_errno(saved);
+        }
     }
+}
+
+/// After the private duplicate of a member was asked for (`dup`, under
+/// `st`): the lock, kept, when the duplicate failed only because the
+/// process is at its descriptor limit (`EMFILE`, `ENFILE`). The call then
+/// goes through the member itself, which the held lock keeps from being
+/// closed or renumbered; the kernel would not say `EMFILE` for a path call.
+/// Otherwise the lock is released here.
+pub fn keep_lock_at_fd_limit(
+    dup: Option<RawFd>,
+    st: crate::state::Locked,
+) -> Option<crate::state::Locked> {
+    let at_limit =
+        dup.is_some_and(|fd| fd < 0) && matches!(libc_real::errno(), libc::EMFILE | libc::ENFILE);
+    at_limit.then_some(st)
 }
 
 /// The member of `set` that a call with `need` goes through. Failures are
@@ -40,7 +60,7 @@ pub fn through(what: &dyn Fn() -> String, set: u64, need: Need) -> Result<Throug
         }
         _ => None,
     };
-    drop(st);
+    let held = keep_lock_at_fd_limit(dup, st);
     let member = match outcome {
         PickOutcome::Picked { member, .. } => member,
         PickOutcome::NoSuchSet { .. } => {
@@ -69,7 +89,18 @@ pub fn through(what: &dyn Fn() -> String, set: u64, need: Need) -> Result<Throug
         }
     };
     match dup {
-        Some(fd) if fd >= 0 => Ok(Through { fd, set, member }),
+        Some(fd) if fd >= 0 => Ok(Through {
+            fd,
+            set,
+            member,
+            held: None,
+        }),
+        _ if held.is_some() => Ok(Through {
+            fd: member,
+            set,
+            member,
+            held,
+        }),
         _ => {
             let e = libc_real::errno();
             if log_enabled() {

@@ -21,9 +21,11 @@
  *   popen CMD            -> popen(CMD, "r"), its output drained, pclose:
  *                           "exit N" or "err ERRNO"
  *   nofile N             -> setrlimit(RLIMIT_NOFILE, N soft and hard): "ok" or "err ERRNO"
+ *   listdir PATH         -> opendir, readdir to the end, closedir: "entries N" or "err ERRNO"
  *   exit                 -> exits 0
  * It prints "main" first thing in main (FDSET_WAIT tests wait for it). */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -138,6 +140,16 @@ int main(void) {
                 }
                 int st = pclose(f);
                 printf("exit %d\n", st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            }
+        } else if (sscanf(line, "listdir %3999s", a) == 1) {
+            DIR *d = opendir(a);
+            if (!d) {
+                printf("err %d\n", errno);
+            } else {
+                int n = 0;
+                while (readdir(d)) n++;
+                if (closedir(d) != 0) printf("err %d\n", errno);
+                else printf("entries %d\n", n);
             }
         } else if (sscanf(line, "nofile %d", &x) == 1) {
             struct rlimit rl = {(rlim_t)x, (rlim_t)x};

@@ -188,6 +188,9 @@ real_fns! {
     freopen64 = "freopen64": fn(path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE, missing std::ptr::null_mut();
     fdopen = "fdopen": fn(fd: c_int, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     fclose = "fclose": fn(stream: *mut FILE) -> c_int, missing libc::EOF;
+    opendir = "opendir": fn(path: *const c_char) -> *mut libc::DIR, missing std::ptr::null_mut();
+    fdopendir = "fdopendir": fn(fd: c_int) -> *mut libc::DIR, missing std::ptr::null_mut();
+    closedir = "closedir": fn(dir: *mut libc::DIR) -> c_int, missing -1;
     // The stat/access family; `stat64` is `stat` on 64-bit glibc.
     stat = "stat": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;
     stat64 = "stat64": fn(path: *const c_char, buf: *mut libc::stat) -> c_int, missing -1;

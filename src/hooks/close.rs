@@ -1,4 +1,4 @@
-//! `close`, `fclose`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
+//! `close`, `fclose`, `closedir`, `dup2`, `dup3`, `close_range`, `closefrom`: a dup
 //! closes by the refcount rules, a shim-owned number is not the program's.
 
 use super::{guarded, guarded_at_point, guarded_cancellation_point};
@@ -45,6 +45,26 @@ pub unsafe extern "C-unwind" fn fclose(stream: *mut FILE) -> c_int {
     }
     // SAFETY: the caller's stream.
     unsafe { libc_real::fclose(stream) }
+}
+
+/// `closedir` closes its descriptor inside libc, where no hook sees it: a
+/// dup behind the stream (an `opendir` of a set, an `fdopendir` of a dup)
+/// is forgotten first, as for `fclose`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn closedir(dir: *mut libc::DIR) -> c_int {
+    if !dir.is_null() {
+        // SAFETY: the caller's directory stream.
+        let fd = unsafe { libc::dirfd(dir) };
+        if fdtable::kind(fd) != FdKind::Free {
+            return guarded_cancellation_point(-1, || {
+                crate::ops::close::forget_before_implicit_close(fd);
+                // SAFETY: the caller's directory stream.
+                unsafe { libc_real::closedir(dir) }
+            });
+        }
+    }
+    // SAFETY: the caller's directory stream.
+    unsafe { libc_real::closedir(dir) }
 }
 
 #[unsafe(no_mangle)]

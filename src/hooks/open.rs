@@ -1,5 +1,6 @@
-//! `open`, `openat`, `creat`, `fopen`, `freopen` and their 64-bit and
-//! fortified twins: a set path gets a dup of a member (spec section 2).
+//! `open`, `openat`, `creat`, `fopen`, `freopen`, `opendir` and their
+//! 64-bit and fortified twins: a set path gets a dup of a member (spec
+//! section 2).
 
 use super::{cancel, guarded};
 use crate::libc_real;
@@ -186,6 +187,39 @@ macro_rules! fopen_hook {
 
 fopen_hook!(fopen, libc_real::fopen);
 fopen_hook!(fopen64, libc_real::fopen64);
+
+/// The slow path of `opendir`: a dup of a directory member (`O_DIRECTORY`:
+/// `ENOTDIR` for a member that is not one), then `fdopendir` of it (closed
+/// again if that fails), rewound: the dup shares the member's position,
+/// which an earlier listing left at the end, and a fresh `opendir` starts
+/// at the first entry. `closedir` forgets the dup (hooks::close).
+fn opendir_fdset(path: &[u8], number: SetNumber) -> *mut libc::DIR {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    let fd = crate::ops::open::open_set(|| path, number, flags);
+    if fd < 0 {
+        return std::ptr::null_mut();
+    }
+    let saved = libc_real::errno();
+    // SAFETY: fd is a fresh descriptor of a directory.
+    let dir = unsafe { libc_real::fdopendir(fd) };
+    if dir.is_null() {
+        let e = libc_real::errno();
+        crate::ops::close::close_marked(fd, fdtable::kind(fd));
+        libc_real::set_errno(e);
+    } else {
+        // SAFETY: the stream just made.
+        unsafe { libc::rewinddir(dir) };
+        libc_real::set_errno(saved);
+    }
+    dir
+}
+
+path_hook! {
+    /// glibc's `opendir` opens through an internal call no preload sees.
+    fn opendir(path: *const c_char) -> *mut libc::DIR;
+    path: path; real: libc_real::opendir; cancellation point; fail: std::ptr::null_mut();
+    set |n, text| opendir_fdset(text(), n)
+}
 
 /// `freopen` closes the stream's descriptor internally: forget it first if
 /// it was a dup. An fdset path is opened by the shim and put in place of the

@@ -1,0 +1,76 @@
+//! A set whose member is a directory (spec section 2, Open item 7: an
+//! `O_DIRECTORY` open needs a directory member): programs list it as they
+//! list the directory itself. glibc's `opendir` opens through an internal
+//! call no preload sees, so the shim answers `opendir` of a set path, and
+//! `closedir`, which closes inside libc too, forgets the dup behind it.
+use fdset_testkit::qmp::*;
+use fdset_testkit::*;
+use serde_json::json;
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A folder with two files in it.
+fn folder(d: &TempDir) -> PathBuf {
+    let dir = d.path().join("folder");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a"), b"a").unwrap();
+    std::fs::write(dir.join("b"), b"b").unwrap();
+    dir
+}
+
+#[test]
+fn ls_and_python_list_a_directory_member_as_its_directory() {
+    let d = TempDir::new("dir-member");
+    let dir = folder(&d);
+    let list = "import os, sys; print(sorted(os.listdir(sys.argv[1])))";
+    for (program, args) in [("ls", vec!["-1"]), ("python3", vec!["-c", list])] {
+        let run = |path: &str, with_set: bool| {
+            let mut cmd = if with_set {
+                let mut c = preloaded(program);
+                members_of_set_one(&mut c, &[(&dir, false, true)]);
+                c
+            } else {
+                Command::new(program)
+            };
+            cmd.args(&args).arg(path);
+            stdout_if_ok(&cmd.output().expect("run"))
+        };
+        let listed = run("/dev/fdset/1", true);
+        assert_eq!(listed, run(dir.to_str().unwrap(), false), "{program}");
+        assert!(
+            listed.contains('a') && listed.contains('b'),
+            "{program}: {listed}"
+        );
+    }
+    // A member that is not a directory: opendir says ENOTDIR, as for a file.
+    let f = d.file("file", b"x");
+    let mut cmd = preloaded("python3");
+    cmd.args([
+        "-c",
+        "import os\ntry: os.listdir('/dev/fdset/1')\nexcept NotADirectoryError: print('ENOTDIR')",
+    ]);
+    members_of_set_one(&mut cmd, &[(&f, false, true)]);
+    assert_eq!(stdout_if_ok(&cmd.output().expect("run")), "ENOTDIR\n");
+}
+
+/// Spec section 2, Close: a dup closed inside libc is no longer counted.
+/// After `opendir` + `closedir` of the set, removing the set closes its
+/// member at once (no dup left), as it does after `open` + `close`.
+#[test]
+fn closedir_forgets_the_dup_so_removing_the_set_closes_its_member() {
+    let d = TempDir::new("dir-member-closedir");
+    let dir = folder(&d);
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let member = ret_fd(&q.add_fd(&File::open(&dir).unwrap(), json!({"fdset-id": 1})));
+    assert_eq!(p.step("listdir /dev/fdset/1"), "entries 4", ". .. a b");
+    assert_eq!(p.step("listdir /dev/fdset/1"), "entries 4", "and again");
+    assert_eq!(
+        q.exec("remove-fd", json!({"fdset-id": 1})),
+        json!({"return": {}})
+    );
+    assert!(
+        !p.fds().contains_key(&member),
+        "the member stayed open: a closedir left its dup counted"
+    );
+}

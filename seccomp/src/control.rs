@@ -51,7 +51,9 @@ impl FdSetOps for Ops<'_> {
             Ok(info) => {
                 let id = self.sh.lock().registry.add_member(set, fd, opaque, info);
                 if self.sh.verbose {
-                    eprintln!("fdset-run: monitor: add-fd: fd {fd} into set {id}");
+                    fdset_core::cli::warn(format_args!(
+                        "fdset-run: monitor: add-fd: fd {fd} into set {id}"
+                    ));
                 }
                 Ok((id, fd))
             }
@@ -275,7 +277,9 @@ impl Control {
         self.sh.sync_count(&st);
         drop(st);
         if self.sh.verbose {
-            eprintln!("fdset-run: process {pid} ended: its dups are closed");
+            fdset_core::cli::warn(format_args!(
+                "fdset-run: process {pid} ended: its dups are closed"
+            ));
         }
         self.sh.log_closed(&closed);
     }
@@ -353,14 +357,16 @@ impl Control {
             };
             if !peer_allowed(&sock) {
                 if self.sh.verbose {
-                    eprintln!("fdset-run: refused a control connection from another uid");
+                    fdset_core::cli::warn(format_args!(
+                        "fdset-run: refused a control connection from another uid"
+                    ));
                 }
                 continue;
             }
             if self.monitors.len() >= MAX_MONITORS {
-                eprintln!(
+                fdset_core::cli::warn(format_args!(
                     "fdset-run: refused a control connection: {MAX_MONITORS} monitors are connected"
-                );
+                ));
                 continue;
             }
             let _ = sock.set_nonblocking(true);
@@ -374,7 +380,7 @@ impl Control {
             );
             self.sh.lock().registry.monitor_connected();
             if self.sh.verbose {
-                eprintln!("fdset-run: monitor connected");
+                fdset_core::cli::warn(format_args!("fdset-run: monitor connected"));
             }
             self.monitors.insert(
                 tag,
@@ -469,7 +475,7 @@ impl Control {
                 drop(st);
                 sh.log_closed(&closed);
                 if sh.verbose {
-                    eprintln!("fdset-run: monitor disconnected");
+                    fdset_core::cli::warn(format_args!("fdset-run: monitor disconnected"));
                 }
             }
         }

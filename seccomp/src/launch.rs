@@ -88,11 +88,11 @@ pub fn run(opts: &LaunchOptions, members: Vec<Member>, qmp: Option<UnixListener>
     let code = match launch(opts, members, qmp) {
         Ok(code) => code,
         Err(Failure::Launcher(msg)) => {
-            eprintln!("fdset-run: {msg}");
+            fdset_core::cli::warn(format_args!("fdset-run: {msg}"));
             125
         }
         Err(Failure::Exec(code, msg)) => {
-            eprintln!("fdset-run: {msg}");
+            fdset_core::cli::warn(format_args!("fdset-run: {msg}"));
             code
         }
     };
@@ -164,12 +164,12 @@ fn registry_with(opts: &LaunchOptions, members: Vec<Member>) -> Result<Registry,
             )
         })?;
         if opts.verbose {
-            eprintln!(
+            fdset_core::cli::warn(format_args!(
                 "fdset-run: set {}: fd {} = {} (held by fdset-run, seccomp mode)",
                 m.set,
                 m.fd.as_raw_fd(),
                 m.what
-            );
+            ));
         }
         registry.add_member(Some(m.set), m.fd.into_raw_fd(), m.opaque, info);
     }
@@ -268,7 +268,9 @@ fn launch(
         } else {
             "not offered by this kernel (Linux 6.6+)"
         };
-        eprintln!("fdset-run: seccomp listener: synchronous wake-up {how}");
+        fdset_core::cli::warn(format_args!(
+            "fdset-run: seccomp listener: synchronous wake-up {how}"
+        ));
     }
     let sh = Arc::new(Shared {
         state: std::sync::Mutex::new(State {

@@ -60,7 +60,7 @@ impl Shared {
     pub fn log(&self, tid: i32, msg: &str) {
         if self.verbose {
             let comm = std::fs::read_to_string(format!("/proc/{tid}/comm")).unwrap_or_default();
-            eprintln!("fdset-run: [{tid} {}] {msg}", comm.trim_end());
+            fdset_core::cli::warn(format_args!("fdset-run: [{tid} {}] {msg}", comm.trim_end()));
         }
     }
 
@@ -72,10 +72,10 @@ impl Shared {
                 } else {
                     "not in use, no dup left"
                 };
-                eprintln!(
+                fdset_core::cli::warn(format_args!(
                     "fdset-run: set {}: member fd {} closed ({why})",
                     c.set, c.fd
-                );
+                ));
             }
         }
     }
@@ -105,10 +105,10 @@ pub fn serve(sh: &Shared) {
             Err(libc::ENOENT) if sys::listener_ended(sh.listener) => return,
             Err(libc::ENOENT) => continue,
             Err(e) => {
-                eprintln!(
+                fdset_core::cli::warn(format_args!(
                     "fdset-run: the seccomp listener failed ({}); the program's path calls are no longer served",
                     std::io::Error::from_raw_os_error(e)
-                );
+                ));
                 return;
             }
         }

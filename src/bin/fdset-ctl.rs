@@ -421,21 +421,28 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let text = e.render().to_string();
-            println!("{}", text.trim_end());
-            return ExitCode::SUCCESS;
+            return match cli::print(&format!("{}\n", text.trim_end())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(1),
+            };
         }
         Err(e) => {
-            eprintln!("fdset-ctl: {}", cli::error_text(&e));
+            cli::warn(format_args!("fdset-ctl: {}", cli::error_text(&e)));
             return ExitCode::from(2);
         }
     };
     match run(args) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
+        // What was done is done; output that cannot be written is an error
+        // the exit status says.
+        Ok(out) => match cli::print(&out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                cli::warn(format_args!("fdset-ctl: cannot write the output: {e}"));
+                ExitCode::from(1)
+            }
+        },
         Err(Failure(msg)) => {
-            eprintln!("fdset-ctl: {msg}");
+            cli::warn(format_args!("fdset-ctl: {msg}"));
             ExitCode::from(1)
         }
     }

@@ -12,6 +12,22 @@
 pub mod ctl;
 pub mod run;
 
+use std::io::Write;
+
+/// A line on stderr that never panics (`eprintln!` does when the write
+/// fails): a full or closed stderr (`2>/dev/full`, a reader gone) must
+/// neither stop a launch nor turn an exit status into Rust's 101.
+pub fn warn(args: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
+/// `text` on stdout, flushed; the error instead of `print!`'s panic.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// A clap error (not `--help`/`--version`) as one block of text without
 /// clap's `error: `, so that the tool can begin it with its own name like
 /// its other messages; clap's hint and usage line follow the first line.

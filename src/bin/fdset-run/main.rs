@@ -22,6 +22,7 @@ mod program;
 mod qmp_socket;
 mod signals;
 
+use fdset_core::cli;
 use fdset_core::launch::identity::{self, Identity};
 use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
 use members::Member;
@@ -36,7 +37,7 @@ use std::process::Command;
 pub(crate) const EXIT_LAUNCHER_FAILED: i32 = 125;
 
 pub(crate) fn die(msg: &str) -> ! {
-    eprintln!("fdset-run: {msg}");
+    cli::warn(format_args!("fdset-run: {msg}"));
     std::process::exit(EXIT_LAUNCHER_FAILED)
 }
 
@@ -122,7 +123,9 @@ fn main() {
     let opts = match launch_options::parse(std::env::args_os().skip(1)) {
         Ok(Parsed::Run(o)) => o,
         Ok(Parsed::Info(text)) => {
-            print!("{text}");
+            if cli::print(&text).is_err() {
+                std::process::exit(EXIT_LAUNCHER_FAILED);
+            }
             return;
         }
         Err(e) => die(&e),
@@ -154,14 +157,17 @@ fn main() {
     }
     if opts.verbose {
         for line in &add_fd_shown {
-            eprintln!("{line}");
+            cli::warn(format_args!("{line}"));
         }
     }
     for m in &members {
         let fd = m.fd.as_raw_fd();
         add_fd.push(launch_options::add_fd_spec(fd, m.set, m.opaque.as_deref()));
         if opts.verbose {
-            eprintln!("fdset-run: set {}: fd {fd} = {}", m.set, m.what);
+            cli::warn(format_args!(
+                "fdset-run: set {}: fd {fd} = {}",
+                m.set, m.what
+            ));
         }
     }
     let cmd = program_command(&program, &opts, &lib, &add_fd, ident.as_ref());

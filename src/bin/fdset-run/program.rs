@@ -2,6 +2,7 @@
 //! to be one the preload reaches, and the library it preloads.
 
 use crate::die;
+use fdset_core::cli;
 use fdset_core::launch::identity::{self, Identity};
 use fdset_core::launch::options::LaunchOptions;
 use fdset_core::launch::{elf, library};
@@ -46,9 +47,9 @@ fn needs_seccomp(program: &Path) -> bool {
     match elf::cannot_preload(program, path_var.as_deref()) {
         None => false,
         Some(why) if why.reason.served_by_seccomp() => {
-            eprintln!(
+            cli::warn(format_args!(
                 "fdset-run: {why}: serving its sets from outside it with seccomp (as --seccomp)"
-            );
+            ));
             true
         }
         Some(why) => die(&format!(
@@ -75,7 +76,10 @@ pub(crate) fn program_and_mode(opts: &LaunchOptions) -> (PathBuf, bool) {
 
 /// 127 when the program is not found, 126 when it cannot be run (as `env`).
 pub(crate) fn cannot_run(name: &OsStr, e: &io::Error) -> ! {
-    eprintln!("fdset-run: cannot run {}: {e}", Path::new(name).display());
+    cli::warn(format_args!(
+        "fdset-run: cannot run {}: {e}",
+        Path::new(name).display()
+    ));
     std::process::exit(if e.kind() == io::ErrorKind::NotFound {
         127
     } else {

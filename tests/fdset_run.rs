@@ -186,24 +186,37 @@ fn exit_status_is_the_programs() {
     assert!(stderr_of(&out).contains("cannot run /nonexistent/program"));
 }
 
-/// SIGINT, SIGTERM and SIGHUP sent to fdset-run reach the program: with
-/// --qmp fdset-run forwards them to its child; without, fdset-run's
-/// process is the program.
+/// The signals a user or a supervisor sends to stop or notify a program
+/// (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) sent to
+/// fdset-run reach the program: with --qmp, and in seccomp mode, fdset-run
+/// forwards them to its child (and removes its socket file when the program
+/// has ended); without, fdset-run's process is the program.
 #[test]
 fn signals_are_forwarded() {
     let d = TempDir::new("run-signals");
     let script = "import signal, sys, time\n\
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    signal.signal(s, lambda n, f: sys.exit(40 + n))\n\
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,\n\
+                  signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):\n    signal.signal(s, lambda n, f: sys.exit(40 + n))\n\
         print('ready', flush=True)\n\
         time.sleep(30)\n\
         sys.exit(99)\n";
-    for (sig, qmp) in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
-        .into_iter()
-        .flat_map(|s| [(s, false), (s, true)])
-    {
+    let signals = [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+    ];
+    let modes = [(false, false), (true, false), (false, true)];
+    for (sig, (qmp, seccomp)) in signals.into_iter().flat_map(|s| modes.map(|m| (s, m))) {
         let mut cmd = fdset_run();
         if qmp {
             cmd.arg("--qmp").arg(d.path().join(format!("q{sig}")));
+        }
+        if seccomp {
+            cmd.arg("--seccomp");
         }
         let mut child = cmd
             .args(["--", python().to_str().unwrap(), "-c", script])
@@ -218,7 +231,17 @@ fn signals_are_forwarded() {
         // SAFETY: signalling our own child.
         assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(40 + sig), "signal {sig}, --qmp {qmp}");
+        assert_eq!(
+            status.code(),
+            Some(40 + sig),
+            "signal {sig}, --qmp {qmp}, --seccomp {seccomp}"
+        );
+        if qmp {
+            assert!(
+                !d.path().join(format!("q{sig}")).exists(),
+                "signal {sig}: the socket file stayed"
+            );
+        }
     }
 }
 

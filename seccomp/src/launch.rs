@@ -109,7 +109,8 @@ fn block_signals() -> (libc::sigset_t, OwnedFd) {
     // single-threaded, so the mask is every later thread's too.
     let fd = unsafe {
         libc::sigemptyset(&mut set);
-        for s in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        for s in fdset_core::launch::FORWARDED_SIGNALS {
             libc::sigaddset(&mut set, s);
         }
         libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);

@@ -18,7 +18,8 @@ Without --qmp, fdset-run execs PROGRAM in its own place: no process stays
 behind, PROGRAM's signals and exit status are its own, and PROGRAM gets no
 control socket and no helper thread (its launch-time sets stay for its whole
 life). With --qmp, fdset-run starts PROGRAM as its child, stays as a monitor,
-forwards SIGINT, SIGTERM and SIGHUP, and exits with PROGRAM's status.";
+forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM,
+and exits with PROGRAM's status.";
 
 const AFTER_HELP: &str = "\
 Access modes (mode=): ro gives one O_RDONLY member, wo one O_WRONLY member,

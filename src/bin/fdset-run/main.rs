@@ -7,7 +7,8 @@
 //! stays behind, and the program gets no control socket and no helper
 //! thread (its launch-time sets stay in use for its life). With `--qmp` it
 //! starts the program as its child, stays connected as a monitor through a
-//! socketpair in `FDSET_CONTROL_FD`, forwards SIGINT/SIGTERM/SIGHUP and exits
+//! socketpair in `FDSET_CONTROL_FD`, forwards SIGINT, SIGTERM, SIGHUP and the
+//! other signals of `fdset_core::launch::FORWARDED_SIGNALS`, and exits
 //! with the program's status. It is a normal binary: it does not link the
 //! hooks.
 //!

@@ -1,9 +1,10 @@
-//! With `--qmp` fdset-run stays as the program's parent: SIGINT, SIGTERM
-//! and SIGHUP sent to it are forwarded to the program.
+//! With `--qmp` fdset-run stays as the program's parent: the signals of
+//! `fdset_core::launch::FORWARDED_SIGNALS` sent to it are forwarded to the
+//! program.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-pub(crate) const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+pub(crate) const FORWARDED: [libc::c_int; 7] = fdset_core::launch::FORWARDED_SIGNALS;
 
 static LAUNCHER_PID: AtomicI32 = AtomicI32::new(0);
 pub(crate) static CHILD_PID: AtomicI32 = AtomicI32::new(0);

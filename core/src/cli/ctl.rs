@@ -113,8 +113,10 @@ fn parse_timeout(s: &str) -> Result<Timeout, String> {
     if secs == 0.0 {
         return Ok(Timeout(None));
     }
+    // A time below a nanosecond is still a time, not 0 (for ever), and a
+    // socket refuses a zero timeout: the least one it takes.
     Duration::try_from_secs_f64(secs)
-        .map(|d| Timeout(Some(d)))
+        .map(|d| Timeout(Some(d.max(Duration::from_nanos(1)))))
         .map_err(|_| format!("'{s}' seconds is too long (0 waits for ever)"))
 }
 
@@ -245,5 +247,11 @@ mod tests {
         assert!(parse_timeout("inf").is_err());
         assert!(parse_timeout("NaN").is_err());
         assert!(parse_timeout("1e30").unwrap_err().contains("too long"));
+        // Below a nanosecond: the shortest timeout there is, not 0 and not
+        // for ever.
+        assert_eq!(
+            parse_timeout("0.0000000001"),
+            Ok(Timeout(Some(Duration::from_nanos(1))))
+        );
     }
 }

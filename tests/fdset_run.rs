@@ -341,6 +341,12 @@ fn bad_options_are_refused_before_the_program_starts() {
                 missing.display()
             ),
         ),
+        // An endless source is refused at 1 GiB, not read until memory
+        // runs out.
+        (
+            vec!["--data".into(), "set=1,path=/dev/zero".into()],
+            "fdset-run: --data set=1,path=/dev/zero: /dev/zero holds more than 1 GiB: --data keeps its content in memory (pass a file with --file instead)".into(),
+        ),
     ];
     for (args, message) in cases {
         let out = run(fdset_run().args(&args).arg("--").arg("touch").arg(&marker));

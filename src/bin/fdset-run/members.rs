@@ -4,7 +4,7 @@
 use fdset_core::launch::{add_fd as launch_spec, open_modes, options as launch_options};
 use launch_options::{DataSource, DataSpec, FileSpec, LaunchOptions, access_mode_name};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// A descriptor the program inherits under the same number as a member.
@@ -113,34 +113,43 @@ pub(crate) fn open_file(spec: &FileSpec) -> Result<Vec<Member>, String> {
         .collect())
 }
 
+/// The most `--data` reads, in bytes (its content lives in memory).
+const MAX_DATA: u64 = 1 << 30;
+
 /// `--data`: the content in a sealed memfd, handed over read-only (a new
 /// O_RDONLY description of it from /proc, so not even `F_SETFL` can write).
 pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", spec.option);
-    let mut content = Vec::new();
-    let (name, read) = match &spec.source {
+    let mfd = memfd::MemfdOptions::default()
+        .allow_sealing(true)
+        .create(format!("fdset-data-{}", spec.set))
+        .map_err(|e| fail("memfd_create", &e))?;
+    // Copied straight into the memfd (one copy in memory, not two), and at
+    // most MAX_DATA: an endless source (/dev/zero, a pipe that never ends)
+    // gets a clear refusal instead of the machine's memory.
+    let mut into = mfd.as_file();
+    let (name, copied) = match &spec.source {
         DataSource::Stdin => (
             "stdin".to_string(),
-            io::stdin().lock().read_to_end(&mut content),
+            io::copy(&mut io::stdin().lock().take(MAX_DATA + 1), &mut into),
         ),
         DataSource::File(p) => (
             p.display().to_string(),
-            File::open(p).and_then(|mut f| f.read_to_end(&mut content)),
+            File::open(p).and_then(|f| io::copy(&mut f.take(MAX_DATA + 1), &mut into)),
         ),
     };
-    read.map_err(|e| {
+    let len = copied.map_err(|e| {
         fail(
             &format!("cannot read {name}"),
             &format!("{e} (check the path)"),
         )
     })?;
-    let mfd = memfd::MemfdOptions::default()
-        .allow_sealing(true)
-        .create(format!("fdset-data-{}", spec.set))
-        .map_err(|e| fail("memfd_create", &e))?;
-    mfd.as_file()
-        .write_all(&content)
-        .map_err(|e| fail("memfd write", &e))?;
+    if len > MAX_DATA {
+        return Err(fail(
+            &format!("{name} holds more than {} GiB", MAX_DATA >> 30),
+            &"--data keeps its content in memory (pass a file with --file instead)",
+        ));
+    }
     use memfd::FileSeal::*;
     mfd.add_seals(&[SealShrink, SealGrow, SealWrite, SealSeal])
         .map_err(|e| fail("sealing", &e))?;
@@ -150,9 +159,6 @@ pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
         fd: ro.into(),
         set: spec.set,
         opaque: None,
-        what: format!(
-            "data from {name}, {} bytes (O_RDONLY, sealed)",
-            content.len()
-        ),
+        what: format!("data from {name}, {len} bytes (O_RDONLY, sealed)"),
     })
 }

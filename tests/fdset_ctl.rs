@@ -177,6 +177,30 @@ fn query_fdsets_lists_both(s: &str, data: &Path, m1: i32, m2: i32) {
     );
 }
 
+// fdset-ctl's tables keep one row a line: an opaque string with a newline
+// (or another control character) is shown escaped, as in the JSON.
+#[test]
+fn an_opaque_with_a_newline_stays_on_its_row() {
+    let dir = TempDir::new("ctl-newline");
+    let data = dir.file("disk.img", b"x");
+    let (_p, sock) = with_listener(&dir, |_| {});
+    let s = sock.to_str().unwrap();
+    let _holder = Qmp::ready(&sock);
+    let path = data.to_str().unwrap();
+    added(&ctl_ok(&[
+        "--socket",
+        s,
+        "add-fd",
+        "--path",
+        path,
+        "--opaque",
+        "two\nlines\u{1b}",
+    ]));
+    let table = ctl_ok(&["--socket", s, "query-fdsets"]);
+    assert_eq!(table.lines().count(), 2, "{table:?}");
+    assert!(table.contains("two\\nlines\\u{1b}"), "{table:?}");
+}
+
 // Spec section 2: fdset-ctl's connection is a monitor; when it was the last
 // one, its disconnect closes members that have no dup open.
 #[test]

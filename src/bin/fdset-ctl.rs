@@ -269,6 +269,13 @@ fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, 
 
 /// Rows of columns, each padded to its widest cell.
 fn columns(rows: &[Vec<String>]) -> String {
+    // One row a line: a newline or another control character in a cell (an
+    // opaque string may hold any) is shown escaped, as Rust writes it.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| visible(c)).collect())
+        .collect();
+    let rows = &rows;
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|i| {
@@ -286,6 +293,22 @@ fn columns(rows: &[Vec<String>]) -> String {
                 .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
                 .collect();
             line.join("  ").trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+/// `cell` with its control characters escaped (`\n`, `\u{1b}`).
+fn visible(cell: &str) -> String {
+    if !cell.chars().any(char::is_control) {
+        return cell.to_string();
+    }
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
         })
         .collect()
 }

@@ -25,6 +25,15 @@ fn open_fdset<'p>(text: impl Fn() -> &'p [u8], number: SetNumber, flags: c_int) 
     crate::ops::open::open_set(text, number, flags)
 }
 
+/// The same for the stream openers (`fopen`, `freopen`, `opendir`), which
+/// have their path at hand: one instance of the open between them, kept
+/// out of line, so that the open hooks' own stays as the compiler made it
+/// before there were three.
+#[inline(never)]
+fn open_for_stream(path: &[u8], number: SetNumber, flags: c_int) -> c_int {
+    crate::ops::open::open_set(|| path, number, flags)
+}
+
 // Rust cannot define a C-variadic function; on the Linux ABIs this shim
 // supports (x86_64, aarch64) the one variadic integer argument of open()
 // arrives exactly where a third named argument would.
@@ -156,7 +165,7 @@ fn fopen_fdset(path: &[u8], number: SetNumber, mode: *const c_char) -> *mut FILE
         libc_real::set_errno(libc::EINVAL);
         return std::ptr::null_mut();
     };
-    let fd = crate::ops::open::open_set(|| path, number, flags);
+    let fd = open_for_stream(path, number, flags);
     if fd < 0 {
         return std::ptr::null_mut();
     }
@@ -195,7 +204,7 @@ fopen_hook!(fopen64, libc_real::fopen64);
 /// at the first entry. `closedir` forgets the dup (hooks::close).
 fn opendir_fdset(path: &[u8], number: SetNumber) -> *mut libc::DIR {
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-    let fd = crate::ops::open::open_set(|| path, number, flags);
+    let fd = open_for_stream(path, number, flags);
     if fd < 0 {
         return std::ptr::null_mut();
     }
@@ -267,7 +276,7 @@ unsafe fn freopen_any(
             libc_real::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
         };
-        let fd = crate::ops::open::open_set(|| p, number, flags);
+        let fd = open_for_stream(p, number, flags);
         if fd < 0 {
             // C: the original stream is closed even when the open fails.
             let e = libc_real::errno();

@@ -393,6 +393,37 @@ fn sockets_that_do_not_answer_are_reported(dir: &TempDir) {
     t.join().unwrap();
 }
 
+// A peer whose reply to the listing is not a list of sets gets an error
+// (exit 1) naming the command, not a table made of whatever came.
+#[test]
+fn a_listing_that_is_not_a_list_of_sets_is_an_error() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("ctl-malformed");
+    let sock = dir.path().join("odd.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let t = std::thread::spawn(move || {
+        let (c, _) = l.accept().unwrap();
+        let mut w = c.try_clone().unwrap();
+        w.write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n")
+            .unwrap();
+        let mut r = BufReader::new(c);
+        for reply in [
+            &b"{\"return\": {}}\r\n"[..],
+            b"{\"return\": [{\"fdset-id\": \"x\", \"fds\": 5}]}\r\n",
+        ] {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            w.write_all(reply).unwrap();
+        }
+    });
+    assert_eq!(
+        ctl_err(&["--socket", sock.to_str().unwrap(), "query-fdsets"], 1),
+        "fdset-ctl: x-query-fdset-members: the reply is not a list of sets \
+         ([{\"fds\":5,\"fdset-id\":\"x\"}])\n"
+    );
+    t.join().unwrap();
+}
+
 // fdset-ctl must not link the hook symbols into itself (it would
 // interpose on its own open/close). Its dynamic symbol table defines none.
 #[test]

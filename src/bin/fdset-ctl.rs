@@ -313,6 +313,35 @@ fn visible(cell: &str) -> String {
         .collect()
 }
 
+/// `v` if it is a list of sets as `command` returns them (each with a
+/// numeric `fdset-id` and a list `fds` of members with a numeric `fd`);
+/// a peer that answers otherwise is not printed as if it had.
+fn sets_shaped<'v>(command: &str, v: &'v Value) -> Result<&'v Value, Failure> {
+    let member_ok = |f: &Value| f["fd"].is_i64() && f.get("opaque").is_none_or(Value::is_string);
+    let set_ok = |s: &Value| {
+        s["fdset-id"].is_u64()
+            && s["fds"]
+                .as_array()
+                .is_some_and(|fds| fds.iter().all(member_ok))
+    };
+    if v.as_array().is_some_and(|sets| sets.iter().all(set_ok)) {
+        Ok(v)
+    } else {
+        Err(Failure(format!(
+            "{command}: the reply is not a list of sets ({})",
+            cut(&v.to_string(), 200)
+        )))
+    }
+}
+
+/// `text`, or its first `n` characters and `...`.
+fn cut(text: &str, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// `query-fdsets` as QEMU answers it (no access modes there).
 fn table(sets: &Value) -> String {
     let Some(sets) = sets.as_array() else {
@@ -423,10 +452,11 @@ fn run(args: CtlArgs) -> Result<String, Failure> {
                 return Ok(format!("{}\n", c.ok("query-fdsets", json!({}))?));
             }
             match c.execute(X_QUERY_FDSET_MEMBERS, json!({}))? {
-                Reply::Return(v) => Ok(members_table(&v)),
+                Reply::Return(v) => Ok(members_table(sets_shaped(X_QUERY_FDSET_MEMBERS, &v)?)),
                 // A QEMU monitor: its own command only.
                 Reply::Error(e) if e.class == "CommandNotFound" => {
-                    Ok(table(&c.ok("query-fdsets", json!({}))?))
+                    let v = c.ok("query-fdsets", json!({}))?;
+                    Ok(table(sets_shaped("query-fdsets", &v)?))
                 }
                 Reply::Error(e) => Err(Failure(format!("{X_QUERY_FDSET_MEMBERS}: {}", e.desc))),
             }

@@ -7,33 +7,18 @@
 //! `registry::access_allowed`, `registry::exec_permitted`).
 
 use crate::libc_real;
-use crate::log::errno_name;
+use crate::ops::through::MemberFd;
 use fdset_core::paths::SetNumber;
 use fdset_core::registry::{self, Errno, LookOutcome, PresentModes, RawFd, ServedModes};
 use libc::{c_int, c_uint};
 
-/// A private duplicate of the answering member, closed on drop: taken under
-/// the registry lock (so the member cannot be closed and its number reused
-/// meanwhile) and used after it (`fstat` may block on a network file system).
-/// With no descriptor free for it (the process at its limit: the kernel
-/// never says `EMFILE` for a stat), the member itself, the lock held until
-/// the answer is in.
+/// The answering member: the descriptor to ask (see
+/// [`crate::ops::through::MemberFd`]) and the modes the set serves.
 struct Answer {
-    fd: RawFd,
+    file: MemberFd,
     set: u64,
     member: RawFd,
     modes: ServedModes,
-    held: Option<crate::state::Locked>,
-}
-
-impl Drop for Answer {
-    fn drop(&mut self) {
-        if self.held.is_none() {
-            let saved = libc_real::errno();
-            libc_real::close(self.fd);
-            libc_real::set_errno(saved);
-        }
-    }
 }
 
 fn path_text(path: &[u8]) -> std::borrow::Cow<'_, str> {
@@ -57,22 +42,17 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
         return Err(libc::EAGAIN);
     };
     let outcome = st.registry.look(set);
-    let dup = match outcome {
-        LookOutcome::Answered { member, .. } => {
-            Some(libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0))
-        }
-        _ => None,
-    };
-    let held = crate::ops::through::keep_lock_at_fd_limit(dup, st);
     let (member, modes) = match outcome {
         LookOutcome::Answered { member, modes, .. } => (member, modes),
         LookOutcome::NoSuchSet { .. } => {
+            drop(st);
             if crate::log::log_enabled() {
                 crate::log::log(&format!("{}: ENOENT: set {set} does not exist", what()));
             }
             return Err(libc::ENOENT);
         }
         LookOutcome::NoVisibleMember { .. } => {
+            drop(st);
             if crate::log::log_enabled() {
                 crate::log::log(&format!(
                     "{}: ENOENT: set {set} has no member left (all removed; only open dups keep it)",
@@ -82,33 +62,13 @@ fn answer(what: &dyn Fn() -> String, number: SetNumber) -> Result<Answer, Errno>
             return Err(libc::ENOENT);
         }
     };
-    match dup {
-        Some(fd) if fd >= 0 => Ok(Answer {
-            fd,
-            set,
-            member,
-            modes,
-            held: None,
-        }),
-        _ if held.is_some() => Ok(Answer {
-            fd: member,
-            set,
-            member,
-            modes,
-            held,
-        }),
-        _ => {
-            let e = libc_real::errno();
-            if crate::log::log_enabled() {
-                crate::log::log(&format!(
-                    "{}: set {set} member fd {member}: dup failed: {}",
-                    what(),
-                    errno_name(e)
-                ));
-            }
-            Err(e)
-        }
-    }
+    let file = MemberFd::take(what, set, member, st)?;
+    Ok(Answer {
+        file,
+        set,
+        member,
+        modes,
+    })
 }
 
 /// Finish a call: 0 with errno as it was, or -1 with `e`.
@@ -144,7 +104,7 @@ pub unsafe fn stat_set(call: &str, path: &[u8], number: SetNumber, buf: *mut lib
     let what = || format!("{call} {}", path_text(path));
     let r = answer(&what, number).and_then(|a| {
         // SAFETY: buf is the caller's stat buffer; fstat is not hooked.
-        last_errno(unsafe { libc::fstat(a.fd, buf) })?;
+        last_errno(unsafe { libc::fstat(a.file.fd, buf) })?;
         log_answer(&what, &a);
         Ok(())
     });
@@ -178,8 +138,8 @@ pub unsafe fn statx_set(
     let what = || format!("statx {}", path_text(path));
     let r = answer(&what, number).and_then(|a| {
         let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_STATX_SYNC_TYPE);
-        // SAFETY: an empty path with AT_EMPTY_PATH names a.fd; buf is the caller's.
-        last_errno(unsafe { libc_real::statx(a.fd, c"".as_ptr(), flags, mask, buf) })?;
+        // SAFETY: an empty path with AT_EMPTY_PATH names a.file.fd; buf is the caller's.
+        last_errno(unsafe { libc_real::statx(a.file.fd, c"".as_ptr(), flags, mask, buf) })?;
         log_answer(&what, &a);
         Ok(())
     });
@@ -264,7 +224,7 @@ pub fn access_set(
             // SAFETY: st is plain data filled by fstat.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
             // SAFETY: valid buffer; fstat is not hooked.
-            last_errno(unsafe { libc::fstat(a.fd, &mut st) })?;
+            last_errno(unsafe { libc::fstat(a.file.fd, &mut st) })?;
             // SAFETY: plain id queries.
             let uid = unsafe { if effective { libc::geteuid() } else { libc::getuid() } };
             if !registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, uid, |g| in_group(g, effective)) {

@@ -9,17 +9,55 @@ use crate::libc_real;
 use crate::log::{errno_name, log, log_enabled};
 use fdset_core::registry::{Errno, Need, PickOutcome, RawFd};
 
-/// The private duplicate; closed on drop, errno kept. With no descriptor
-/// free for it, the member itself, with the lock held until the call is
-/// done ([`keep_lock_at_fd_limit`]).
-pub struct Through {
+/// The descriptor one call goes through: a private duplicate of a member,
+/// taken under the registry lock (so the member cannot be closed and its
+/// number reused meanwhile) and used after it (the call may block on a
+/// network file system); closed on drop, errno kept. Where no duplicate
+/// can be made (the process at its descriptor limit: the kernel never says
+/// `EMFILE` for a path call), the member itself, with the lock held until
+/// drop.
+pub struct MemberFd {
     pub fd: RawFd,
-    pub set: u64,
-    pub member: RawFd,
     held: Option<crate::state::Locked>,
 }
 
-impl Drop for Through {
+impl MemberFd {
+    /// The descriptor for `member` of `set`, taken under `st` (released
+    /// here unless it must be held); a failure is logged with `what`.
+    pub fn take(
+        what: &dyn Fn() -> String,
+        set: u64,
+        member: RawFd,
+        st: crate::state::Locked,
+    ) -> Result<MemberFd, Errno> {
+        let dup = libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0);
+        if dup >= 0 {
+            drop(st);
+            return Ok(MemberFd {
+                fd: dup,
+                held: None,
+            });
+        }
+        let e = libc_real::errno();
+        if matches!(e, libc::EMFILE | libc::ENFILE) {
+            return Ok(MemberFd {
+                fd: member,
+                held: Some(st),
+            });
+        }
+        drop(st);
+        if log_enabled() {
+            log(&format!(
+                "{}: set {set} member fd {member}: dup failed: {}",
+                what(),
+                errno_name(e)
+            ));
+        }
+        Err(e)
+    }
+}
+
+impl Drop for MemberFd {
     fn drop(&mut self) {
         if self.held.is_none() {
             let saved = libc_real::errno();
@@ -30,19 +68,11 @@ impl Drop for Through {
     }
 }
 
-/// After the private duplicate of a member was asked for (`dup`, under
-/// `st`): the lock, kept, when the duplicate failed only because the
-/// process is at its descriptor limit (`EMFILE`, `ENFILE`). The call then
-/// goes through the member itself, which the held lock keeps from being
-/// closed or renumbered; the kernel would not say `EMFILE` for a path call.
-/// Otherwise the lock is released here.
-pub fn keep_lock_at_fd_limit(
-    dup: Option<RawFd>,
-    st: crate::state::Locked,
-) -> Option<crate::state::Locked> {
-    let at_limit =
-        dup.is_some_and(|fd| fd < 0) && matches!(libc_real::errno(), libc::EMFILE | libc::ENFILE);
-    at_limit.then_some(st)
+/// What a call goes through: the descriptor, and which member it is.
+pub struct Through {
+    pub file: MemberFd,
+    pub set: u64,
+    pub member: RawFd,
 }
 
 /// The member of `set` that a call with `need` goes through. Failures are
@@ -54,22 +84,17 @@ pub fn through(what: &dyn Fn() -> String, set: u64, need: Need) -> Result<Throug
         return Err(libc::EAGAIN);
     };
     let outcome = st.registry.pick(set, need);
-    let dup = match outcome {
-        PickOutcome::Picked { member, .. } => {
-            Some(libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, 0))
-        }
-        _ => None,
-    };
-    let held = keep_lock_at_fd_limit(dup, st);
     let member = match outcome {
         PickOutcome::Picked { member, .. } => member,
         PickOutcome::NoSuchSet { .. } => {
+            drop(st);
             if log_enabled() {
                 log(&format!("{}: ENOENT: set {set} does not exist", what()));
             }
             return Err(libc::ENOENT);
         }
         PickOutcome::NoVisibleMember { .. } => {
+            drop(st);
             if log_enabled() {
                 log(&format!(
                     "{}: ENOENT: set {set} has no member left (all removed; only open dups keep it)",
@@ -79,6 +104,7 @@ pub fn through(what: &dyn Fn() -> String, set: u64, need: Need) -> Result<Throug
             return Err(libc::ENOENT);
         }
         PickOutcome::NoWritableMember { .. } => {
+            drop(st);
             if log_enabled() {
                 log(&format!(
                     "{}: EACCES: set {set} has no O_WRONLY or O_RDWR member",
@@ -88,31 +114,8 @@ pub fn through(what: &dyn Fn() -> String, set: u64, need: Need) -> Result<Throug
             return Err(libc::EACCES);
         }
     };
-    match dup {
-        Some(fd) if fd >= 0 => Ok(Through {
-            fd,
-            set,
-            member,
-            held: None,
-        }),
-        _ if held.is_some() => Ok(Through {
-            fd: member,
-            set,
-            member,
-            held,
-        }),
-        _ => {
-            let e = libc_real::errno();
-            if log_enabled() {
-                log(&format!(
-                    "{}: set {set} member fd {member}: dup failed: {}",
-                    what(),
-                    errno_name(e)
-                ));
-            }
-            Err(e)
-        }
-    }
+    let file = MemberFd::take(what, set, member, st)?;
+    Ok(Through { file, set, member })
 }
 
 /// Whether set `set` has a member a program could find (for `readlink`
@@ -153,7 +156,7 @@ pub fn call_through<R: Copy + PartialOrd + From<i8>>(
             return R::from(-1);
         }
     };
-    let r = f(t.fd);
+    let r = f(t.file.fd);
     let failed = r < R::from(0);
     let e = libc_real::errno();
     if log_enabled() {

@@ -28,43 +28,43 @@ extern "C-unwind" fn close_slow(fd: c_int) -> c_int {
     guarded_at_point(-1, || crate::ops::close::close_marked(fd, kind))
 }
 
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn fclose(stream: *mut FILE) -> c_int {
-    if !stream.is_null() {
-        // SAFETY: the caller's stream.
-        let fd = unsafe { libc::fileno(stream) };
-        if fdtable::kind(fd) != FdKind::Free {
-            // Forgotten and closed with cancellation disabled: a dup is
-            // never forgotten while its fd stays open.
-            return guarded_cancellation_point(libc::EOF, || {
-                crate::ops::close::forget_before_implicit_close(fd);
-                // SAFETY: the caller's stream.
-                unsafe { libc_real::fclose(stream) }
-            });
-        }
+/// A stream that libc closes inside (`fclose`, `closedir`), where no hook
+/// sees the descriptor go: a dup at `fd` is forgotten first, with
+/// cancellation disabled, so that a dup is never forgotten while its fd
+/// stays open.
+fn close_stream<R>(fd: c_int, fail: R, close: impl FnOnce() -> R) -> R {
+    if fdtable::kind(fd) == FdKind::Free {
+        return close();
     }
-    // SAFETY: the caller's stream.
-    unsafe { libc_real::fclose(stream) }
+    guarded_cancellation_point(fail, || {
+        crate::ops::close::forget_before_implicit_close(fd);
+        close()
+    })
 }
 
-/// `closedir` closes its descriptor inside libc, where no hook sees it: a
-/// dup behind the stream (an `opendir` of a set, an `fdopendir` of a dup)
-/// is forgotten first, as for `fclose`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn fclose(stream: *mut FILE) -> c_int {
+    // SAFETY: the caller's stream.
+    let close = || unsafe { libc_real::fclose(stream) };
+    if stream.is_null() {
+        return close();
+    }
+    // SAFETY: the caller's stream.
+    close_stream(unsafe { libc::fileno(stream) }, libc::EOF, close)
+}
+
+/// `closedir` closes its descriptor inside libc as `fclose` does: a dup
+/// behind the stream (an `opendir` of a set, an `fdopendir` of a dup) is
+/// forgotten first.
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn closedir(dir: *mut libc::DIR) -> c_int {
-    if !dir.is_null() {
-        // SAFETY: the caller's directory stream.
-        let fd = unsafe { libc::dirfd(dir) };
-        if fdtable::kind(fd) != FdKind::Free {
-            return guarded_cancellation_point(-1, || {
-                crate::ops::close::forget_before_implicit_close(fd);
-                // SAFETY: the caller's directory stream.
-                unsafe { libc_real::closedir(dir) }
-            });
-        }
+    // SAFETY: the caller's directory stream.
+    let close = || unsafe { libc_real::closedir(dir) };
+    if dir.is_null() {
+        return close();
     }
     // SAFETY: the caller's directory stream.
-    unsafe { libc_real::closedir(dir) }
+    close_stream(unsafe { libc::dirfd(dir) }, -1, close)
 }
 
 #[unsafe(no_mangle)]

@@ -170,17 +170,23 @@ fn fopen_fdset(path: &[u8], number: SetNumber, mode: *const c_char) -> *mut FILE
         return std::ptr::null_mut();
     }
     place_like_fopen(fd, flags);
-    let saved = libc_real::errno();
     // SAFETY: fd is a fresh descriptor; mode is the caller's string.
-    let fp = unsafe { libc_real::fdopen(fd, mode) };
-    if fp.is_null() {
+    stream_on(fd, || unsafe { libc_real::fdopen(fd, mode) })
+}
+
+/// `make`'s stream on the fresh dup `fd` (errno as it was), or, when it
+/// fails, the dup closed again and `make`'s errno.
+fn stream_on<T>(fd: c_int, make: impl FnOnce() -> *mut T) -> *mut T {
+    let saved = libc_real::errno();
+    let stream = make();
+    if stream.is_null() {
         let e = libc_real::errno();
         crate::ops::close::close_marked(fd, fdtable::kind(fd));
         libc_real::set_errno(e);
     } else {
         libc_real::set_errno(saved);
     }
-    fp
+    stream
 }
 
 macro_rules! fopen_hook {
@@ -208,19 +214,17 @@ fn opendir_fdset(path: &[u8], number: SetNumber) -> *mut libc::DIR {
     if fd < 0 {
         return std::ptr::null_mut();
     }
-    let saved = libc_real::errno();
-    // SAFETY: fd is a fresh descriptor of a directory.
-    let dir = unsafe { libc_real::fdopendir(fd) };
-    if dir.is_null() {
-        let e = libc_real::errno();
-        crate::ops::close::close_marked(fd, fdtable::kind(fd));
-        libc_real::set_errno(e);
-    } else {
-        // SAFETY: the stream just made.
-        unsafe { libc::rewinddir(dir) };
-        libc_real::set_errno(saved);
-    }
-    dir
+    stream_on(fd, || {
+        // SAFETY: fd is a fresh descriptor of a directory; rewinddir gets
+        // the stream just made.
+        unsafe {
+            let dir = libc_real::fdopendir(fd);
+            if !dir.is_null() {
+                libc::rewinddir(dir);
+            }
+            dir
+        }
+    })
 }
 
 path_hook! {

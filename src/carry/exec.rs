@@ -394,7 +394,27 @@ unsafe fn prepare_with(
     if clear_cloexec && !hold_exposure {
         p.expose();
     }
+    if !clear_cloexec && !actions_can_name(&p.inherit) {
+        // The child is started without the sets, as when the caller's own
+        // actions close the members.
+        p.restore();
+        return Carry::Nothing;
+    }
     Carry::Carried(p)
+}
+
+/// Whether spawn file actions (the way a child without `clear_cloexec`
+/// gets the descriptors) can name every one of `fds`: glibc refuses
+/// (`EBADF`) a number at or above the soft `RLIMIT_NOFILE`, which a program
+/// may have lowered below the members' numbers after they were placed.
+fn actions_can_name(fds: &[RawFd]) -> bool {
+    // SAFETY: plain data filled by getrlimit.
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid buffer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return false;
+    }
+    fds.iter().all(|&fd| (fd as libc::rlim_t) < rl.rlim_cur)
 }
 
 /// `envp` without any `FDSET_STATE` entry, then `entry`, then NULL.

@@ -75,7 +75,7 @@ pub unsafe fn spawn(
         // SAFETY: forwarded as given.
         exec::Carry::Nothing => return unsafe { real(pid, path, fa, attr, argv, envp) },
     };
-    if prep.collides(&targets) || !actions_can_name(&prep) {
+    if prep.collides(&targets) {
         prep.restore();
         // SAFETY: forwarded as given.
         return unsafe { real(pid, path, fa, attr, argv, envp) };
@@ -90,23 +90,6 @@ pub unsafe fn spawn(
         return unsafe { real(pid, path, fa, attr, argv, envp) };
     }
     r
-}
-
-/// Whether file actions can name every descriptor `prep` passes on: glibc
-/// refuses (`EBADF`) a number at or above the soft `RLIMIT_NOFILE`, which a
-/// program may have lowered below the members' numbers after they were
-/// placed. Then the child is started without the sets, as when the
-/// caller's own actions close them.
-fn actions_can_name(prep: &Prepared) -> bool {
-    // SAFETY: plain data filled by getrlimit.
-    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid buffer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
-        return false;
-    }
-    prep.inherit
-        .iter()
-        .all(|&fd| (fd as libc::rlim_t) < rl.rlim_cur)
 }
 
 /// # Safety
@@ -203,10 +186,6 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         exec::Carry::TooLarge => return Some(exec::too_large()),
         exec::Carry::Nothing => return None,
     };
-    if !actions_can_name(&prep) {
-        prep.restore();
-        return None;
-    }
     // SAFETY: plain signal and spawn calls on local objects.
     let status = unsafe {
         let mut ign: libc::sigaction = std::mem::zeroed();
@@ -317,10 +296,6 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         }
         exec::Carry::Nothing => return None,
     };
-    if !actions_can_name(&prep) {
-        prep.restore();
-        return None;
-    }
     let mut fds = [0 as c_int; 2];
     // SAFETY: plain syscall wrapper.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {

@@ -192,18 +192,19 @@ int main(int argc, char **argv) {
         line[strcspn(line, "\n")] = 0;
         if (strcmp(line, "ping") == 0) {
             printf("pong\n");
+        } else if (/* before "open", which reads "open2 P" as the path "2" */
+                   sscanf(line, "open2 %3999s %63s %d", a, b, &x) == 3) {
+            /* struct open_how: flags, mode, resolve (u64 each). */
+            unsigned long long how[3] = {(unsigned long long)parse_flags(b), 0, (unsigned long long)x};
+            long fd = syscall(SYS_openat2, AT_FDCWD, a, how, sizeof how);
+            if (fd < 0) printf("err %d\n", errno);
+            else printf("fd %ld\n", fd);
         } else if (sscanf(line, "open %3999s %63s", a, b) == 2) {
             int fd = open(a, parse_flags(b), 0644);
             if (fd < 0) printf("err %d\n", errno);
             else printf("fd %d\n", fd);
         } else if (sscanf(line, "rawopen %3999s %63s", a, b) == 2) {
             long fd = syscall(SYS_openat, AT_FDCWD, a, parse_flags(b), 0644);
-            if (fd < 0) printf("err %d\n", errno);
-            else printf("fd %ld\n", fd);
-        } else if (sscanf(line, "open2 %3999s %63s %d", a, b, &x) == 3) {
-            /* struct open_how: flags, mode, resolve (u64 each). */
-            unsigned long long how[3] = {(unsigned long long)parse_flags(b), 0, (unsigned long long)x};
-            long fd = syscall(SYS_openat2, AT_FDCWD, a, how, sizeof how);
             if (fd < 0) printf("err %d\n", errno);
             else printf("fd %ld\n", fd);
         } else if (sscanf(line, "read %d", &x) == 1 || sscanf(line, "pread %d", &x) == 1) {

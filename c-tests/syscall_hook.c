@@ -48,6 +48,16 @@ static void calls(const char *p) {
     struct open_how bad = {.flags = O_RDONLY, .mode = 0600};
     read_and_close("SYS_openat2-mode-without-creat", syscall(SYS_openat2, AT_FDCWD, p, &bad, sizeof bad));
     read_and_close("SYS_openat2-small", syscall(SYS_openat2, AT_FDCWD, p, &how, 8));
+    /* Refused by the kernel before any lookup (unknown bit, O_PATH with an
+     * access mode, O_DIRECTORY|O_CREAT, RESOLVE_CACHED with O_TRUNC). */
+    struct open_how unknown = {.flags = O_RDONLY | 040000000};
+    read_and_close("SYS_openat2-unknown-bit", syscall(SYS_openat2, AT_FDCWD, p, &unknown, sizeof unknown));
+    struct open_how path_rw = {.flags = O_PATH | O_RDWR};
+    read_and_close("SYS_openat2-path-rdwr", syscall(SYS_openat2, AT_FDCWD, p, &path_rw, sizeof path_rw));
+    struct open_how dir_creat = {.flags = O_DIRECTORY | O_CREAT, .mode = 0600};
+    read_and_close("SYS_openat2-dir-creat", syscall(SYS_openat2, AT_FDCWD, p, &dir_creat, sizeof dir_creat));
+    struct open_how cached = {.flags = O_RDWR | O_TRUNC, .resolve = RESOLVE_CACHED};
+    read_and_close("SYS_openat2-cached-trunc", syscall(SYS_openat2, AT_FDCWD, p, &cached, sizeof cached));
 
     struct stat st;
     if (syscall(SYS_newfstatat, AT_FDCWD, p, &st, 0) < 0) err_line("SYS_newfstatat");

@@ -27,6 +27,7 @@ fn step_program_serves_a_set(prog: &Path, extra: &[&str]) {
     let mut plain = Program::spawn(Command::new(prog));
     reads_writes_and_stats_as_the_file(&mut served, &mut plain, &via_set, &direct);
     other_path_calls_as_the_file(&mut served, &mut plain, &via_set, &direct);
+    openat2_requests_as_the_file(&mut served, &mut plain, &via_set, &direct);
     // The members stay fdset-run's: the program holds no copy of them.
     let pid = program_pid(served.pid());
     assert!(
@@ -110,6 +111,37 @@ fn other_path_calls_as_the_file(
     assert!(answers[0].starts_with("statfs type="), "{answers:?}");
     assert_eq!(answers[2], "stat mode=100644 size=5 nlink=1");
     assert_eq!(answers[4], "mtime 1000000000");
+    assert_eq!(std::fs::read_to_string(via_set).unwrap(), "repla");
+}
+
+/// `openat2` (spec section 8: as the libc function): what the kernel
+/// refuses before any lookup is refused on a set path too, with its errno,
+/// and the file is left as it was: RESOLVE_CACHED (32) with O_TRUNC is
+/// EAGAIN, O_PATH with O_RDWR and O_DIRECTORY|O_CREAT are EINVAL.
+fn openat2_requests_as_the_file(
+    served: &mut Program,
+    plain: &mut Program,
+    via_set: &Path,
+    direct: &Path,
+) {
+    let answers = same_answers(
+        served,
+        plain,
+        "/dev/fdset/1",
+        direct,
+        &[
+            "open2 @ rwt 32",
+            "open2 @ rwp 0",
+            "open2 @ rdc 0",
+            "open2 @ r 32",
+            "read 3",
+            "close 3",
+        ],
+    );
+    assert_eq!(answers[0], format!("err {}", libc::EAGAIN));
+    assert_eq!(answers[1], format!("err {}", libc::EINVAL));
+    assert_eq!(answers[2], format!("err {}", libc::EINVAL));
+    assert_eq!(answers[4], "data repla");
     assert_eq!(std::fs::read_to_string(via_set).unwrap(), "repla");
 }
 

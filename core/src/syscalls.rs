@@ -152,7 +152,52 @@ pub fn openat2_serves(how: &OpenHow) -> Option<(i32, u32)> {
     } else if how.mode != 0 {
         return None;
     }
+    if kernel_refuses_openat2_flags(flags, how.resolve) {
+        return None;
+    }
     Some((flags, how.mode as u32))
+}
+
+/// The flag bits `openat2` accepts (the kernel's `VALID_OPEN_FLAGS`; the
+/// older calls drop the others silently, `openat2` refuses them).
+const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_SYNC
+    | libc::O_PATH
+    | libc::O_TMPFILE;
+/// What `O_PATH` may come with.
+const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
+/// `O_TMPFILE` without its `O_DIRECTORY` part.
+const TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
+
+/// The checks of `openat2` on the flags before any lookup (the kernel's
+/// `build_open_flags`): unknown bits, `O_DIRECTORY|O_CREAT`, `O_TMPFILE`
+/// without write access, `O_PATH` with other flags (`EINVAL`), and
+/// `RESOLVE_CACHED` with a create or truncate (`EAGAIN`). A request they
+/// refuse goes to the kernel, which then refuses it; served as `openat`
+/// it would have been opened (and perhaps truncated).
+fn kernel_refuses_openat2_flags(flags: i32, resolve: u64) -> bool {
+    let flags = flags & !libc::O_CLOEXEC;
+    flags & !VALID_OPEN_FLAGS != 0
+        || flags & (libc::O_DIRECTORY | libc::O_CREAT) == libc::O_DIRECTORY | libc::O_CREAT
+        || (flags & TMPFILE_BIT != 0
+            && (flags & libc::O_DIRECTORY == 0 || flags & libc::O_ACCMODE == libc::O_RDONLY))
+        || (flags & libc::O_PATH != 0 && flags & !O_PATH_FLAGS != 0)
+        || (resolve & RESOLVE_CACHED != 0
+            && flags & (libc::O_TRUNC | libc::O_CREAT | TMPFILE_BIT) != 0)
 }
 
 /// `FDSET_IO_URING` (spec section 5): `Ok(true)` when `io_uring_setup`
@@ -273,6 +318,43 @@ mod tests {
         );
         h.extra_set = true;
         assert_eq!(openat2_serves(&h), None);
+    }
+
+    #[test]
+    fn openat2_flags_the_kernel_refuses_go_to_the_kernel() {
+        // Bits openat2 does not know, O_PATH with anything but its own
+        // companions, O_DIRECTORY|O_CREAT, O_TMPFILE read-only: EINVAL
+        // from the kernel; RESOLVE_CACHED with a truncate or create:
+        // EAGAIN. Served as openat, each would open (and truncate).
+        for flags in [
+            0o40000000,
+            0o100000000,
+            0o4,
+            libc::O_PATH | libc::O_RDWR,
+            libc::O_PATH | libc::O_TRUNC,
+            libc::O_DIRECTORY | libc::O_CREAT,
+            libc::O_TMPFILE | libc::O_RDONLY,
+        ] {
+            assert_eq!(openat2_serves(&how(flags, 0, 0)), None, "{flags:#o}");
+        }
+        for flags in [libc::O_RDWR | libc::O_TRUNC, libc::O_RDWR | libc::O_CREAT] {
+            assert_eq!(
+                openat2_serves(&how(flags, 0, RESOLVE_CACHED)),
+                None,
+                "{flags:#o}"
+            );
+            assert!(openat2_serves(&how(flags, 0, 0)).is_some(), "{flags:#o}");
+        }
+        // What the kernel accepts is served.
+        for flags in [
+            libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            libc::O_RDWR | libc::O_CLOEXEC | libc::O_SYNC | libc::O_DIRECT,
+            libc::O_TMPFILE | libc::O_RDWR,
+            libc::O_ACCMODE,
+        ] {
+            assert!(openat2_serves(&how(flags, 0, 0)).is_some(), "{flags:#o}");
+        }
+        assert!(openat2_serves(&how(libc::O_RDONLY, 0, RESOLVE_CACHED)).is_some());
     }
 
     #[test]

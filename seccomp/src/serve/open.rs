@@ -7,6 +7,7 @@ use super::{Call, Reply, State, errno_text, text};
 use crate::ops::{self, LocalOps};
 use crate::sys;
 use fdset_core::registry::{LookOutcome, OpenOutcome, Registry};
+use fdset_core::syscalls::{OPEN_HOW_SIZE_MAX, OPEN_HOW_SIZE_VER0, OpenHow, openat2_serves};
 
 impl Call<'_> {
     pub(super) fn open(&self, addr: u64, flags: i32) -> Reply {
@@ -28,13 +29,6 @@ impl Call<'_> {
     }
 
     pub(super) fn openat2(&self, addr: u64, how_addr: u64, size: u64) -> Reply {
-        #[repr(C)]
-        #[derive(Clone, Copy)]
-        struct OpenHow {
-            flags: u64,
-            mode: u64,
-            resolve: u64,
-        }
         let Some(path) = self.path(addr) else {
             return Reply::Continue;
         };
@@ -45,20 +39,46 @@ impl Call<'_> {
             Target::BadNumber => return Reply::Error(libc::EINVAL),
             Target::Other | Target::PrefixDir => return Reply::Continue,
         };
-        // A short or odd size, and any resolve rule that confines the
-        // lookup, are the kernel's to judge (spec section 8).
-        if !(24..=4096).contains(&size) {
-            return Reply::Continue;
-        }
-        let Ok(how) = sys::read_struct::<OpenHow>(self.tid, how_addr, 24) else {
+        // A request the kernel refuses anyway, and any resolve rule that
+        // confines the lookup, are the kernel's to judge (spec section 8),
+        // by the rule the shim's syscall() hook follows.
+        let Some(how) = self.open_how(how_addr, size) else {
             return Reply::Continue;
         };
-        const RESOLVE_BENEATH: u64 = 0x08;
-        const RESOLVE_IN_ROOT: u64 = 0x10;
-        if how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0 || how.flags > u32::MAX as u64 {
-            return Reply::Continue;
+        match openat2_serves(&how) {
+            Some((flags, _mode)) => self.open_set(path, set, flags),
+            None => Reply::Continue,
         }
-        self.open_set(path, set, how.flags as i32)
+    }
+
+    /// The caller's `struct open_how` of `size` bytes; `None` when it
+    /// cannot be read (the kernel then says `EFAULT`).
+    fn open_how(&self, addr: u64, size: u64) -> Option<OpenHow> {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        if !(OPEN_HOW_SIZE_VER0..=OPEN_HOW_SIZE_MAX).contains(&size) {
+            // Its error (EINVAL, E2BIG) is the kernel's.
+            return Some(OpenHow {
+                flags: 0,
+                mode: 0,
+                resolve: 0,
+                size,
+                extra_set: false,
+            });
+        }
+        let mut buf = [0u8; OPEN_HOW_SIZE_MAX];
+        let got = sys::read_mem(self.tid, addr, &mut buf[..size]).ok()?;
+        if got < size {
+            return None;
+        }
+        let word =
+            |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        Some(OpenHow {
+            flags: word(0),
+            mode: word(1),
+            resolve: word(2),
+            size,
+            extra_set: buf[OPEN_HOW_SIZE_VER0..size].iter().any(|&b| b != 0),
+        })
     }
 
     fn open_set(&self, path: &[u8], set: u64, flags: i32) -> Reply {

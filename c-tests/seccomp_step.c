@@ -30,11 +30,14 @@
  *   exit                 -> exits 0
  * It prints "main" first thing. With arguments `opens DIR N` it instead
  * makes N ordinary calls with known results and errnos and prints one line
- * each (compared with and without supervision). */
+ * each (compared with and without supervision). With `signalled PATH N` it
+ * opens, stats and closes PATH N times while a SIGALRM handler installed
+ * with SA_RESTART runs every 200 us, and prints the calls that failed. */
 // build-flags: -static
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +94,28 @@ static void do_statx(const char *path) {
     memcpy(&mode, buf + 28, 2);
     memcpy(&size, buf + 40, 8);
     printf("statx mode=%o size=%llu\n", mode, size);
+}
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) { (void)sig; alarms++; }
+
+static void signalled(const char *path, int n) {
+    struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval every = {{0, 200}, {0, 200}}, stop = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every, NULL);
+    int failed_open = 0, failed_stat = 0, failed_close = 0;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) { failed_open++; continue; }
+        if (stat(path, &st) < 0) failed_stat++;
+        if (close(fd) < 0) failed_close++;
+    }
+    setitimer(ITIMER_REAL, &stop, NULL);
+    printf("alarms %s failed open %d stat %d close %d\n", alarms > 0 ? "yes" : "no", failed_open,
+           failed_stat, failed_close);
 }
 
 static void opens(const char *dir, int n) {
@@ -182,6 +207,10 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 4 && strcmp(argv[1], "opens") == 0) {
         opens(argv[2], atoi(argv[3]));
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "signalled") == 0) {
+        signalled(argv[2], atoi(argv[3]));
         return 0;
     }
     printf("main\n");

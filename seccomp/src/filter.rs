@@ -137,17 +137,31 @@ pub fn install(prog: &[libc::sock_filter], no_new_privs: bool) -> Result<RawFd, 
         len: prog.len() as u16,
         filter: prog.as_ptr() as *mut libc::sock_filter,
     };
-    // SAFETY: fprog points at prog, which outlives the call; the kernel
-    // copies the program.
-    let r = unsafe {
+    // Once fdset-run has received a call, only a fatal signal may end the
+    // caller's wait (Linux 5.19): an ordinary signal would make the call
+    // fail with EINTR after fdset-run acted on it (a dup's record dropped
+    // for a close that then did not happen). Older kernels refuse the
+    // flag; the filter then goes without it.
+    let with_killable_wait =
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    let mut r = set_filter(&fprog, with_killable_wait);
+    if r < 0 && sys::errno() == libc::EINVAL {
+        r = set_filter(&fprog, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    }
+    sys::check(r).map(|fd| fd as RawFd)
+}
+
+fn set_filter(fprog: &libc::sock_fprog, flags: libc::c_ulong) -> libc::c_long {
+    // SAFETY: fprog points at a program that outlives the call; the kernel
+    // copies it.
+    unsafe {
         libc::syscall(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER as libc::c_long,
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as libc::c_long,
-            &fprog as *const libc::sock_fprog,
+            flags as libc::c_long,
+            fprog as *const libc::sock_fprog,
         )
-    };
-    sys::check(r).map(|fd| fd as RawFd)
+    }
 }
 
 #[cfg(test)]

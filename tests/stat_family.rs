@@ -144,6 +144,44 @@ fn x_ok_follows_the_file_mode() {
     );
 }
 
+/// Spec section 8, X_OK "as the kernel would answer for the member's
+/// file", beyond the mode bits: root may search a directory of mode 0600,
+/// and a mode-0755 file on a `noexec` mount executes for nobody. Each is
+/// compared with `test -x` on the file's own path. (The tests run as root;
+/// the noexec mount is made in a mount namespace of its own.)
+#[test]
+fn x_ok_is_the_kernels_answer_for_the_members_file() {
+    let d = TempDir::new("stat-x-kernel");
+    let dir = d.path().join("private");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let plain = Command::new("test").arg("-x").arg(&dir).status().unwrap();
+    let lines = look("/dev/fdset/1", &[(&dir, false, true)], &[]);
+    assert!(plain.success(), "root searches any directory");
+    assert_eq!(get(&lines, "access-X_OK"), "ok", "a directory of mode 0600");
+
+    let mnt = d.path().join("noexec");
+    std::fs::create_dir(&mnt).unwrap();
+    let script = r#"mount -t tmpfs -o noexec,size=1m tmpfs "$1" || exit 99
+printf '#!/bin/sh\n' > "$1/f" && chmod 755 "$1/f"
+if test -x "$1/f"; then echo "plain ok"; else echo "plain err EACCES"; fi
+exec "$2" --file "set=1,path=$1/f" -- "$3" /dev/fdset/1"#;
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(&mnt)
+        .arg(bin("fdset-run"))
+        .arg(c_test("stat_family"));
+    without_shim_env(&mut cmd);
+    let out = cmd.output().expect("run unshare");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(text.contains("plain err EACCES\n"), "{text}");
+    assert!(
+        text.contains("\naccess-X_OK err EACCES\n"),
+        "a noexec mount:\n{text}"
+    );
+}
+
 /// Spec section 2, Open step 2, applied to looking: ENOENT for a missing
 /// set; and spec section 8: a name under the prefix that is no set number
 /// does not exist either (ENOENT, while open of it stays EINVAL); the

@@ -299,6 +299,14 @@ pub fn fstatx(fd: RawFd, sync: i32, mask: u32) -> Result<libc::statx, Errno> {
     check(r as libc::c_long).map(|_| st)
 }
 
+/// `fstatvfs(fd).f_flag` (`ST_NOEXEC` and the other mount flags).
+pub fn fstatvfs_flags(fd: RawFd) -> Result<libc::c_ulong, Errno> {
+    let mut v: libc::statvfs = zeroed();
+    // SAFETY: v is a writable statvfs.
+    check(unsafe { libc::fstatvfs(fd, &mut v) } as libc::c_long)?;
+    Ok(v.f_flag)
+}
+
 pub fn fstatfs(fd: RawFd) -> Result<libc::statfs, Errno> {
     let mut st: libc::statfs = zeroed();
     // SAFETY: st is a valid buffer for one struct statfs.

@@ -198,8 +198,62 @@ fn log_access_refused(what: &str, set: u64, missing: &str) {
     crate::log::log(&line);
 }
 
+/// `X_OK` on member `fd` for the real (or, `effective`, the effective)
+/// ids: the kernel's own answer, `faccessat2(fd, "", X_OK, AT_EMPTY_PATH)`
+/// (Linux 5.8); before that kernel, the file's mode bits and mount flags.
+fn may_execute(fd: RawFd, effective: bool) -> Result<bool, Errno> {
+    let flags = libc::AT_EMPTY_PATH | if effective { libc::AT_EACCESS } else { 0 };
+    // SAFETY: an empty NUL-terminated path and integer arguments; the real
+    // syscall(), not the shim's hook.
+    let r = unsafe {
+        libc_real::syscall(
+            libc::SYS_faccessat2,
+            fd as libc::c_long,
+            c"".as_ptr() as libc::c_long,
+            libc::X_OK as libc::c_long,
+            flags as libc::c_long,
+            0,
+            0,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    match libc_real::errno() {
+        libc::EACCES => return Ok(false),
+        // No faccessat2, or one without AT_EMPTY_PATH: judged here.
+        libc::ENOSYS | libc::EINVAL => {}
+        e => return Err(e),
+    }
+    // SAFETY: st is plain data filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid buffer; fstat is not hooked.
+    last_errno(unsafe { libc::fstat(fd, &mut st) })?;
+    // SAFETY: v is plain data filled by fstatvfs (not hooked).
+    let mut v: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid buffer.
+    let noexec = unsafe { libc::fstatvfs(fd, &mut v) } == 0 && v.f_flag & libc::ST_NOEXEC != 0;
+    // SAFETY: plain id queries.
+    let uid = unsafe {
+        if effective {
+            libc::geteuid()
+        } else {
+            libc::getuid()
+        }
+    };
+    Ok(registry::exec_permitted(
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+        uid,
+        noexec,
+        |g| in_group(g, effective),
+    ))
+}
+
 /// `access`, `faccessat`, `euidaccess` for an fdset path: `R_OK`/`W_OK` by
-/// the modes the set serves, `X_OK` by the file's mode bits.
+/// the modes the set serves, `X_OK` as the kernel answers for the member's
+/// file (its mode, ACLs, a `noexec` mount, root and directories).
 pub fn access_set(
     call: &str,
     path: &[u8],
@@ -220,28 +274,24 @@ pub fn access_set(
             }
             return Err(libc::EACCES);
         }
-        if mode & libc::X_OK != 0 {
-            // SAFETY: st is plain data filled by fstat.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            // SAFETY: valid buffer; fstat is not hooked.
-            last_errno(unsafe { libc::fstat(a.file.fd, &mut st) })?;
-            // SAFETY: plain id queries.
-            let uid = unsafe { if effective { libc::geteuid() } else { libc::getuid() } };
-            if !registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, uid, |g| in_group(g, effective)) {
-                if crate::log::log_enabled() {
-                    crate::log::log(&format!(
-                        "{}: EACCES: set {} member fd {} has mode {:o}, not executable for uid {uid}",
-                        what(),
-                        a.set,
-                        a.member,
-                        st.st_mode & 0o7777
-                    ));
-                }
-                return Err(libc::EACCES);
+        if mode & libc::X_OK != 0 && !may_execute(a.file.fd, effective)? {
+            if crate::log::log_enabled() {
+                crate::log::log(&format!(
+                    "{}: EACCES: set {} member fd {}: the kernel refuses X_OK on its file",
+                    what(),
+                    a.set,
+                    a.member
+                ));
             }
+            return Err(libc::EACCES);
         }
         if crate::log::log_enabled() {
-            crate::log::log(&format!("{}: set {}: allowed (member fd {})", what(), a.set, a.member));
+            crate::log::log(&format!(
+                "{}: set {}: allowed (member fd {})",
+                what(),
+                a.set,
+                a.member
+            ));
         }
         Ok(())
     });

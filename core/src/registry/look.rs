@@ -83,18 +83,27 @@ pub fn access_allowed(modes: ServedModes, mode: i32) -> Result<(), &'static str>
     Ok(())
 }
 
-/// `X_OK` as the kernel decides it from a file's mode and owner: root needs
-/// any execute bit, others the bit of their class (owner, group, other).
+/// `X_OK` as the kernel decides it from a file's mode and owner: root may
+/// search any directory and execute a file with any execute bit, others
+/// need the bit of their class (owner, group, other); a regular file on a
+/// `noexec` mount executes for nobody. (POSIX ACLs are not looked at: the
+/// shim asks the kernel itself where it can, `faccessat2` on the member.)
 pub fn exec_permitted(
     st_mode: u32,
     st_uid: u32,
     st_gid: u32,
     uid: u32,
+    noexec: bool,
     in_group: impl Fn(u32) -> bool,
 ) -> bool {
+    let is_dir = st_mode & libc::S_IFMT == libc::S_IFDIR;
+    let is_reg = st_mode & libc::S_IFMT == libc::S_IFREG;
+    if noexec && is_reg {
+        return false;
+    }
     let any_x = libc::S_IXUSR | libc::S_IXGRP | libc::S_IXOTH;
     if uid == 0 {
-        return st_mode & any_x != 0;
+        return is_dir || st_mode & any_x != 0;
     }
     let bit = if uid == st_uid {
         libc::S_IXUSR
@@ -213,12 +222,35 @@ mod look_tests {
     #[test]
     fn exec_permission_by_class() {
         let no_group = |_| false;
-        assert!(exec_permitted(0o100, 1000, 1000, 1000, no_group));
-        assert!(!exec_permitted(0o011, 1000, 1000, 1000, no_group));
-        assert!(exec_permitted(0o010, 0, 50, 1000, |g| g == 50));
-        assert!(!exec_permitted(0o100, 0, 50, 1000, |g| g == 50));
-        assert!(exec_permitted(0o001, 0, 0, 1000, no_group));
-        assert!(exec_permitted(0o001, 5, 5, 0, no_group));
-        assert!(!exec_permitted(0o644, 5, 5, 0, no_group));
+        let file = libc::S_IFREG;
+        assert!(exec_permitted(
+            file | 0o100,
+            1000,
+            1000,
+            1000,
+            false,
+            no_group
+        ));
+        assert!(!exec_permitted(
+            file | 0o011,
+            1000,
+            1000,
+            1000,
+            false,
+            no_group
+        ));
+        assert!(exec_permitted(file | 0o010, 0, 50, 1000, false, |g| g == 50));
+        assert!(!exec_permitted(file | 0o100, 0, 50, 1000, false, |g| g == 50));
+        assert!(exec_permitted(file | 0o001, 0, 0, 1000, false, no_group));
+        assert!(exec_permitted(file | 0o001, 5, 5, 0, false, no_group));
+        assert!(!exec_permitted(file | 0o644, 5, 5, 0, false, no_group));
+        // Root searches any directory; nobody executes from a noexec mount
+        // (a directory there is still searched).
+        let dir = libc::S_IFDIR;
+        assert!(exec_permitted(dir | 0o600, 5, 5, 0, false, no_group));
+        assert!(!exec_permitted(dir | 0o600, 5, 5, 1000, false, no_group));
+        assert!(!exec_permitted(file | 0o755, 5, 5, 0, true, no_group));
+        assert!(!exec_permitted(file | 0o755, 1000, 5, 1000, true, no_group));
+        assert!(exec_permitted(dir | 0o755, 1000, 5, 1000, true, no_group));
     }
 }

@@ -176,15 +176,17 @@ impl Call<'_> {
         )
     }
 
-    /// `X_OK` on member `m`: its file's mode for the caller's ids.
+    /// `X_OK` on member `m`: its file's mode and mount for the caller's ids.
     fn may_execute(&self, m: RawFd, effective: bool) -> Result<(), Errno> {
         let st = sys::fstat(m)?;
         let ids = caller_ids(self.tid).ok_or(libc::ESRCH)?;
         let i = usize::from(effective);
         let (groups, gid) = (&ids.groups, ids.gid[i]);
-        let allowed = registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, ids.uid[i], |g| {
-            g == gid || groups.contains(&g)
-        });
+        let noexec = sys::fstatvfs_flags(m).is_ok_and(|f| f & libc::ST_NOEXEC != 0);
+        let allowed =
+            registry::exec_permitted(st.st_mode, st.st_uid, st.st_gid, ids.uid[i], noexec, |g| {
+                g == gid || groups.contains(&g)
+            });
         if allowed { Ok(()) } else { Err(libc::EACCES) }
     }
 

@@ -79,9 +79,16 @@ int main(int argc, char **argv) {
     access_line("faccessat-eaccess-R_OK", faccessat(AT_FDCWD, p, R_OK, AT_EACCESS));
     access_line("euidaccess-R_OK", euidaccess(p, R_OK));
     access_line("eaccess-W_OK", eaccess(p, W_OK));
+    /* Bits beyond R_OK|W_OK|X_OK: the kernel's EINVAL for access, dropped
+     * by glibc's euidaccess/eaccess once the file is found. */
+    access_line("badbits-access", access(p, 8));
+    access_line("badbits-euidaccess-R_OK", euidaccess(p, 8 | R_OK));
+    access_line("badbits-eaccess", eaccess(p, 16));
     /* Flags the kernel refuses (EINVAL before it looks at the path), also
      * through syscall(). */
     STAT("badflags-fstatat", fstatat(AT_FDCWD, p, &st, 0x8000));
+    STAT("badflags-__fxstatat", __fxstatat(STAT_VER, AT_FDCWD, p, &st, 0x8000000));
+    STAT64("badflags-__fxstatat64", __fxstatat64(STAT_VER, AT_FDCWD, p, &st, 0x8000000));
     {
         struct statx stx;
         int r = statx(AT_FDCWD, p, 0x40000000, STATX_BASIC_STATS, &stx);

@@ -245,7 +245,10 @@ fn the_prefix_directory_answers_as_a_read_only_directory() {
                 "fstat-of-open" => assert!(v == "err ENOENT" || v == "err EINVAL", "{dir}: {v}"),
                 "errno-after-success" => assert_eq!(v, "1234", "{dir}"),
                 k if k.starts_with("badflags-") => assert_eq!(v, "err EINVAL", "{k} {dir}"),
+                "badbits-access" => assert_eq!(v, "err EINVAL", "{k} {dir}"),
                 "access-F_OK"
+                | "badbits-euidaccess-R_OK"
+                | "badbits-eaccess"
                 | "access-R_OK"
                 | "access-X_OK"
                 | "faccessat-eaccess-R_OK"
@@ -323,6 +326,21 @@ fn truncate_goes_through_a_member_that_can_write() {
     );
     assert_eq!(get(&ro, "truncate"), "err EACCES");
     assert_eq!(get(&ro, "truncate64"), "err EACCES");
+    assert_eq!(std::fs::read(&f).unwrap(), b"01\0\0");
+    // A negative length is EINVAL before anything else, as the kernel
+    // says for any path (a missing one too).
+    let missing = d.path().join("missing");
+    let plain = run_plain("path_calls", &["truncate", missing.to_str().unwrap(), "-2"]);
+    assert_eq!(get(&plain, "truncate64"), "err EINVAL");
+    for members in [&[(&*f, false, true)][..], &[(&*f, true, true)][..]] {
+        let set = run_with(
+            "path_calls",
+            &["truncate", "/dev/fdset/1", "-2"],
+            members,
+            &[],
+        );
+        assert_eq!(set, plain);
+    }
     assert_eq!(std::fs::read(&f).unwrap(), b"01\0\0");
 }
 

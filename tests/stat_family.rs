@@ -78,7 +78,32 @@ fn flags_the_kernel_refuses_are_einval_on_a_set_as_on_its_file() {
         assert_eq!(v, "err EINVAL", "{k} on the set");
         seen += 1;
     }
-    assert_eq!(seen, 6, "every bad-flag call was made");
+    assert_eq!(seen, 8, "every bad-flag call was made");
+}
+
+/// Mode bits beyond R_OK|W_OK|X_OK, "exactly as the libc function": the
+/// kernel's EINVAL for `access`; glibc's `euidaccess` and `eaccess` drop
+/// them once the file is found (ENOENT for a missing set, as for a
+/// missing file).
+#[test]
+fn unknown_access_bits_are_treated_as_libc_treats_them() {
+    let d = TempDir::new("stat-badbits");
+    let f = d.file("f", b"x");
+    let on_set = look("/dev/fdset/1", &[(&f, false, true)], &[]);
+    let on_file = look(f.to_str().unwrap(), &[(&f, false, true)], &[]);
+    let missing_set = look("/dev/fdset/2", &[(&f, false, true)], &[]);
+    let missing = d.path().join("missing");
+    let missing_file = look(missing.to_str().unwrap(), &[(&f, false, true)], &[]);
+    for (call, want) in [
+        ("badbits-access", "err EINVAL"),
+        ("badbits-euidaccess-R_OK", "ok"),
+        ("badbits-eaccess", "ok"),
+    ] {
+        assert_eq!(get(&on_file, call), want, "{call} on the file");
+        assert_eq!(get(&on_set, call), want, "{call} on the set");
+        let absent = get(&missing_file, call);
+        assert_eq!(get(&missing_set, call), absent, "{call} when missing");
+    }
 }
 
 /// "access honours the modes the set can serve": R_OK needs an

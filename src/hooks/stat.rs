@@ -93,6 +93,7 @@ macro_rules! fxstatat_hook {
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer.
             dir: unsafe { xstat_dir(ver, path, buf) };
+            refuse: bad_flags(flags, STAT_FLAGS);
             // SAFETY: as above.
             set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), Ok(n), buf) }
         }
@@ -126,13 +127,25 @@ look_hook! {
 macro_rules! access_hook {
     ($name:ident, $real:path, $effective:expr) => {
         look_hook! {
-            /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` by the file's mode.
+            /// `R_OK`/`W_OK` by the modes the set serves, `X_OK` as the kernel
+            /// answers for the member's file.
             fn $name(path: *const c_char, mode: c_int) -> c_int;
             path: path; real: $real; fail: -1;
-            dir: access_dir(mode);
-            set |n, text| access_set(stringify!($name), text(), Ok(n), mode, $effective)
+            dir: access_dir(mode_as_asked(mode, $effective));
+            set |n, text| access_set(stringify!($name), text(), Ok(n), mode_as_asked(mode, $effective), $effective)
         }
     };
+}
+
+/// glibc's `euidaccess` and `eaccess` look the file up and then drop mode
+/// bits beyond `R_OK|W_OK|X_OK` (its emulation with `stat`); `access` and
+/// `faccessat` hand them to the kernel, which says `EINVAL`.
+fn mode_as_asked(mode: c_int, effective: bool) -> c_int {
+    if effective {
+        mode & (libc::R_OK | libc::W_OK | libc::X_OK)
+    } else {
+        mode
+    }
 }
 
 access_hook!(access, libc_real::access, false);

@@ -111,8 +111,13 @@ pub unsafe fn realpath_chk_set(
 }
 
 /// `truncate`/`truncate64` of set `set`: `ftruncate` through its newest
-/// member that can write; `EACCES` when none can.
+/// member that can write; `EACCES` when none can. A negative length is
+/// `EINVAL` first, as the kernel checks it before the path.
 pub fn truncate_set(call: &str, path: &[u8], set: u64, length: i64) -> c_int {
+    if length < 0 {
+        libc_real::set_errno(libc::EINVAL);
+        return -1;
+    }
     let what = || format!("{call} {} length={length}", text(path));
     // SAFETY: a plain system call on our private duplicate.
     call_through(&what, set, Need::Write, |fd| unsafe {

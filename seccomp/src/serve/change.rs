@@ -20,8 +20,11 @@ type Times = Option<[libc::timespec; 2]>;
 
 impl Call<'_> {
     /// `truncate` through the newest visible member that can write, else
-    /// `EACCES`.
+    /// `EACCES`; a negative length is the kernel's `EINVAL`, before the path.
     pub(super) fn truncate(&self, addr: u64, length: i64) -> Reply {
+        if length < 0 {
+            return Reply::Continue;
+        }
         self.look(
             "truncate",
             addr,

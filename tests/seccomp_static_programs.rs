@@ -11,6 +11,7 @@
 use fdset_testkit::qmp::Program;
 use fdset_testkit::seccomp::*;
 use fdset_testkit::*;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -158,6 +159,14 @@ fn set_paths_answer_as_section_8_says(served: &mut Program) {
             "stat mode=40555 size=0 nlink=2".to_string(),
         ),
         ("access /dev/fdset/1 x", format!("err {}", libc::EACCES)),
+        // The prefix directory as the shim answers it: its parent's
+        // times, and no W_OK (mode 0555 for root as well).
+        (
+            "mtime /dev/fdset",
+            format!("mtime {}", std::fs::metadata("/dev").unwrap().mtime()),
+        ),
+        ("access /dev/fdset w", format!("err {}", libc::EACCES)),
+        ("access /dev/fdset x", "ok".to_string()),
     ] {
         assert_eq!(served.step(step), expected, "{step}");
     }

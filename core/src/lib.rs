@@ -10,6 +10,7 @@ pub mod exec_state;
 pub mod launch;
 pub mod log_target;
 pub mod paths;
+pub mod prefix_dir;
 pub mod qmp;
 pub mod registry;
 pub mod scm;

@@ -299,6 +299,14 @@ pub fn fstatx(fd: RawFd, sync: i32, mask: u32) -> Result<libc::statx, Errno> {
     check(r as libc::c_long).map(|_| st)
 }
 
+/// `stat(path)`.
+pub fn stat_path(path: &std::ffi::CStr) -> Result<libc::stat, Errno> {
+    let mut st: libc::stat = zeroed();
+    // SAFETY: a NUL-terminated path and a writable stat.
+    check(unsafe { libc::stat(path.as_ptr(), &mut st) } as libc::c_long)?;
+    Ok(st)
+}
+
 /// `fstatvfs(fd).f_flag` (`ST_NOEXEC` and the other mount flags).
 pub fn fstatvfs_flags(fd: RawFd) -> Result<libc::c_ulong, Errno> {
     let mut v: libc::statvfs = zeroed();

@@ -8,6 +8,7 @@
 use crate::libc_real;
 use crate::log::{log, log_enabled};
 use crate::state::config;
+use fdset_core::prefix_dir;
 use libc::{c_char, c_int};
 
 /// What a libc call's result says about failure.
@@ -62,25 +63,15 @@ pub fn on_disk_or<R: CallResult>(real: impl FnOnce() -> R, fake: impl FnOnce() -
     r
 }
 
-/// `path` without trailing slashes (`realpath`'s answer for the directory).
-fn trimmed(path: &[u8]) -> &[u8] {
-    let mut end = path.len();
-    while end > 1 && path[end - 1] == b'/' {
-        end -= 1;
-    }
-    &path[..end]
-}
-
 /// What the fake directory borrows from its parent on disk (`st_dev`, the
 /// times), or zeros when the parent cannot be stat'ed either.
 fn parent_stat(path: &[u8]) -> libc::stat {
     // SAFETY: plain data; all zeros is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let path = trimmed(path);
-    let cut = path.iter().rposition(|&b| b == b'/').unwrap_or(0).max(1);
+    let parent = prefix_dir::parent_of(path);
     let mut buf = [0u8; 4096];
-    if cut < buf.len() {
-        buf[..cut].copy_from_slice(&path[..cut]);
+    if parent.len() < buf.len() {
+        buf[..parent.len()].copy_from_slice(parent);
         // SAFETY: buf holds a NUL-terminated path; st is a valid buffer;
         // libc's own stat (not the hook).
         if unsafe { libc_real::stat(buf.as_ptr().cast(), &mut st) } != 0 {
@@ -91,22 +82,10 @@ fn parent_stat(path: &[u8]) -> libc::stat {
     st
 }
 
-/// A stable inode number for the fake directory (FNV-1a of its path, top
-/// bit set, away from the small numbers file systems hand out).
-fn fake_ino(path: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in trimmed(path) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h | 1 << 63
-}
-
 fn effective_ids() -> (libc::uid_t, libc::gid_t) {
     // SAFETY: plain id queries.
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
-
-const DIR_MODE: u32 = libc::S_IFDIR | 0o555;
 
 /// The directory's `struct stat`.
 ///
@@ -115,23 +94,8 @@ const DIR_MODE: u32 = libc::S_IFDIR | 0o555;
 pub unsafe fn stat_dir(path: *const c_char, buf: *mut libc::stat) -> c_int {
     // SAFETY: the caller's NUL-terminated path (the hook matched it).
     let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    let parent = parent_stat(bytes);
     let (uid, gid) = effective_ids();
-    // SAFETY: plain data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    st.st_dev = parent.st_dev;
-    st.st_ino = fake_ino(bytes);
-    st.st_mode = DIR_MODE;
-    st.st_nlink = 2;
-    st.st_uid = uid;
-    st.st_gid = gid;
-    st.st_blksize = 4096;
-    st.st_atime = parent.st_atime;
-    st.st_atime_nsec = parent.st_atime_nsec;
-    st.st_mtime = parent.st_mtime;
-    st.st_mtime_nsec = parent.st_mtime_nsec;
-    st.st_ctime = parent.st_ctime;
-    st.st_ctime_nsec = parent.st_ctime_nsec;
+    let st = prefix_dir::dir_stat(bytes, &parent_stat(bytes), uid, gid);
     log_dir("stat", bytes);
     // SAFETY: per the contract.
     unsafe { buf.write(st) };
@@ -158,47 +122,23 @@ pub unsafe fn xstat_dir(ver: c_int, path: *const c_char, buf: *mut libc::stat) -
 pub unsafe fn statx_dir(path: *const c_char, buf: *mut libc::statx) -> c_int {
     // SAFETY: the caller's NUL-terminated path.
     let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    let parent = parent_stat(bytes);
     let (uid, gid) = effective_ids();
-    let ts = |sec: i64, nsec: i64| {
-        // SAFETY: plain data; all zeros is a valid value.
-        let mut t: libc::statx_timestamp = unsafe { std::mem::zeroed() };
-        t.tv_sec = sec;
-        t.tv_nsec = nsec as u32;
-        t
-    };
-    // SAFETY: plain data.
-    let mut sx: libc::statx = unsafe { std::mem::zeroed() };
-    sx.stx_mask = libc::STATX_BASIC_STATS;
-    sx.stx_blksize = 4096;
-    sx.stx_nlink = 2;
-    sx.stx_uid = uid;
-    sx.stx_gid = gid;
-    sx.stx_mode = DIR_MODE as u16;
-    sx.stx_ino = fake_ino(bytes);
-    sx.stx_atime = ts(parent.st_atime, parent.st_atime_nsec);
-    sx.stx_mtime = ts(parent.st_mtime, parent.st_mtime_nsec);
-    sx.stx_ctime = ts(parent.st_ctime, parent.st_ctime_nsec);
-    sx.stx_dev_major = libc::major(parent.st_dev);
-    sx.stx_dev_minor = libc::minor(parent.st_dev);
+    let sx = prefix_dir::dir_statx(bytes, &parent_stat(bytes), uid, gid);
     log_dir("statx", bytes);
     // SAFETY: per the contract.
     unsafe { buf.write(sx) };
     0
 }
 
-/// `access` of the directory: mode 0555 for everyone, so `W_OK` is refused
-/// (nothing can be created there) and the rest granted.
+/// `access` of the directory (`prefix_dir::dir_access`).
 pub fn access_dir(mode: c_int) -> c_int {
-    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
-        libc_real::set_errno(libc::EINVAL);
-        return -1;
+    match prefix_dir::dir_access(mode) {
+        Ok(()) => 0,
+        Err(e) => {
+            libc_real::set_errno(e);
+            -1
+        }
     }
-    if mode & libc::W_OK != 0 {
-        libc_real::set_errno(libc::EACCES);
-        return -1;
-    }
-    0
 }
 
 /// `readlink` of the directory: it is not a symbolic link.
@@ -215,7 +155,7 @@ pub unsafe fn realpath_dir(path: *const c_char, resolved: *mut c_char) -> *mut c
     // SAFETY: the caller's NUL-terminated path.
     let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
     // SAFETY: per the contract.
-    unsafe { crate::ops::path_info::copy_path_out(trimmed(bytes), resolved) }
+    unsafe { crate::ops::path_info::copy_path_out(prefix_dir::trimmed(bytes), resolved) }
 }
 
 /// `getxattr` of the directory: it has no attributes.

@@ -9,6 +9,7 @@ use super::target::{
 };
 use super::{Call, Reply, errno_text, text};
 use crate::sys::{self, Errno};
+use fdset_core::prefix_dir;
 use fdset_core::registry::{self, LookOutcome, RawFd, ServedModes};
 
 impl Call<'_> {
@@ -109,7 +110,10 @@ impl Call<'_> {
             |path| {
                 self.absent_dir(path, |ids| {
                     self.log(&format!("{call} {}: a prefix directory (0555)", text(path)));
-                    self.write_answer(buf_addr, sys::bytes_of(&prefix_dir_stat(ids)))
+                    self.write_answer(
+                        buf_addr,
+                        sys::bytes_of(&prefix_dir_stat(self.tid, path, ids)),
+                    )
                 })
             },
             |set, path| self.answer_struct(call, path, set, buf_addr, sys::fstat),
@@ -130,7 +134,10 @@ impl Call<'_> {
             |path| {
                 self.absent_dir(path, |ids| {
                     self.log(&format!("statx {}: a prefix directory (0555)", text(path)));
-                    self.write_answer(buf_addr, sys::bytes_of(&prefix_dir_statx(ids)))
+                    self.write_answer(
+                        buf_addr,
+                        sys::bytes_of(&prefix_dir_statx(self.tid, path, ids)),
+                    )
                 })
             },
             |set, path| {
@@ -152,12 +159,9 @@ impl Call<'_> {
             call,
             addr,
             |path| {
-                self.absent_dir(path, |ids| {
-                    let uid = ids.uid[usize::from(effective)];
-                    if mode & libc::W_OK != 0 && uid != 0 {
-                        return Reply::Error(libc::EACCES);
-                    }
-                    Reply::Value(0)
+                self.absent_dir(path, |_| match prefix_dir::dir_access(mode) {
+                    Ok(()) => Reply::Value(0),
+                    Err(e) => Reply::Error(e),
                 })
             },
             |set, path| {

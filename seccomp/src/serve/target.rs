@@ -4,6 +4,7 @@
 
 use crate::sys;
 use fdset_core::paths::{FDSET_DIR, PathConfig};
+use fdset_core::prefix_dir;
 
 /// What a path names.
 pub(super) enum Target {
@@ -76,26 +77,24 @@ pub(super) fn caller_ids(tid: i32) -> Option<Ids> {
     })
 }
 
-/// A read-only directory owned by the caller's effective ids (spec section
-/// 8: the prefix directories, when none exists on disk).
-pub(super) fn prefix_dir_stat(ids: &Ids) -> libc::stat {
-    let mut st: libc::stat = sys::zeroed();
-    st.st_mode = libc::S_IFDIR | 0o555;
-    st.st_nlink = 2;
-    st.st_uid = ids.uid[1];
-    st.st_gid = ids.gid[1];
-    st.st_blksize = 4096;
-    st
+/// A prefix directory's `struct stat`, as the shim answers it
+/// (`fdset_core::prefix_dir`), with the parent as the caller's root sees it.
+pub(super) fn prefix_dir_stat(tid: i32, path: &[u8], ids: &Ids) -> libc::stat {
+    prefix_dir::dir_stat(path, &parent_stat(tid, path), ids.uid[1], ids.gid[1])
 }
 
-pub(super) fn prefix_dir_statx(ids: &Ids) -> libc::statx {
-    let mut st: libc::statx = sys::zeroed();
-    st.stx_mask =
-        libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_NLINK | libc::STATX_UID | libc::STATX_GID;
-    st.stx_mode = (libc::S_IFDIR | 0o555) as u16;
-    st.stx_nlink = 2;
-    st.stx_uid = ids.uid[1];
-    st.stx_gid = ids.gid[1];
-    st.stx_blksize = 4096;
-    st
+/// The same as a `struct statx`.
+pub(super) fn prefix_dir_statx(tid: i32, path: &[u8], ids: &Ids) -> libc::statx {
+    prefix_dir::dir_statx(path, &parent_stat(tid, path), ids.uid[1], ids.gid[1])
+}
+
+/// The parent directory's stat under the caller's root; zeros when it
+/// cannot be stat'ed.
+fn parent_stat(tid: i32, path: &[u8]) -> libc::stat {
+    let mut full = format!("/proc/{tid}/root").into_bytes();
+    full.extend_from_slice(prefix_dir::parent_of(path));
+    std::ffi::CString::new(full)
+        .ok()
+        .and_then(|p| sys::stat_path(&p).ok())
+        .unwrap_or_else(sys::zeroed)
 }

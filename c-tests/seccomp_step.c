@@ -5,6 +5,7 @@
  *   open PATH MODE       -> "fd N" or "err ERRNO"; MODE is r, w or rw, then
  *                           any of e (O_CLOEXEC) t (O_TRUNC) c (O_CREAT)
  *                           x (O_EXCL) a (O_APPEND) d (O_DIRECTORY) p (O_PATH)
+ *                           n (O_NOATIME)
  *   rawopen PATH MODE    -> the same through syscall(SYS_openat, ...)
  *   open2 PATH MODE RES  -> the same through openat2 with resolve flags RES
  *   read FD              -> "data TEXT" (up to 200 bytes, newlines as '|')
@@ -65,6 +66,7 @@ static int parse_flags(const char *m) {
         case 'a': flags |= O_APPEND; break;
         case 'd': flags |= O_DIRECTORY; break;
         case 'p': flags |= O_PATH; break;
+        case 'n': flags |= O_NOATIME; break;
         }
     }
     return flags;

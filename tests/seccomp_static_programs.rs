@@ -341,3 +341,55 @@ fn busybox_static_cats_stats_and_writes_a_set_as_its_file() {
     assert_eq!(std::fs::read(&via_set).unwrap(), b"replaced\nmore\n");
     assert_eq!(std::fs::read(&direct).unwrap(), b"replaced\nmore\n");
 }
+
+/// Spec section 8, "as the kernel would answer for the member's file", and
+/// section 9, "the same rules as the shim" (which makes these calls in the
+/// program itself): a process of the tree that dropped to `nobody` may not
+/// set the times of root's file nor open it with O_NOATIME (EPERM), though
+/// fdset-run, which makes the calls through the member, is root. Compared
+/// with the same program as `nobody` on the file itself.
+#[test]
+fn calls_through_a_member_are_made_with_the_callers_rights() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("seccomp-rights");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.file("roots.txt", b"root's\n");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mtime = std::fs::metadata(&file).unwrap().mtime();
+    let prog = c_test("seccomp_step");
+    let nobody = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        prog.to_str().unwrap(),
+    ];
+    let mut served = Program::spawn(launcher(
+        true,
+        &[(1, &file, "ro")],
+        Path::new("setpriv"),
+        &nobody,
+    ));
+    let mut plain_cmd = Command::new("setpriv");
+    plain_cmd.args(nobody);
+    let mut plain = Program::spawn(plain_cmd);
+    let answers = same_answers(
+        &mut served,
+        &mut plain,
+        "/dev/fdset/1",
+        &file,
+        &[
+            "touch @ 1000000000",
+            "open @ rn",
+            "open @ r",
+            "read 3",
+            "close 3",
+        ],
+    );
+    assert_eq!(answers[0], format!("err {}", libc::EPERM));
+    assert_eq!(answers[1], format!("err {}", libc::EPERM));
+    assert_eq!(answers[3], "data root's|");
+    assert_eq!(std::fs::metadata(&file).unwrap().mtime(), mtime);
+    assert_eq!(served.step("exit"), "");
+    assert_eq!(plain.step("exit"), "");
+}

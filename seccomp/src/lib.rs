@@ -8,9 +8,11 @@
 //! - `serve`: the notification loop and the calls it answers (open, the
 //!   look calls, truncate and the utime family, xattrs, close).
 //! - `tree`: which process holds which dup (fork, exit, exec).
+//! - `as_caller`: calls through a member made with the caller's rights.
 //! - `control`: QMP, signals, exits.
 //! - `launch`: starting the program, and the kernel checks.
 
+mod as_caller;
 mod control;
 mod filter;
 mod launch;

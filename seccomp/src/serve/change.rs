@@ -4,6 +4,7 @@
 //! `utime`) as `futimens` through the newest visible member.
 
 use super::{Call, Reply, text};
+use crate::as_caller::as_caller;
 use crate::sys::{self, Errno};
 use fdset_core::registry::LookOutcome;
 
@@ -87,6 +88,7 @@ impl Call<'_> {
                 let times = times();
                 let r = self.through(call, path, set, |m, _| {
                     let times = times?;
+                    let _as = as_caller(self.tid)?;
                     let ptr = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
                     // SAFETY: ptr is null or two timespecs of ours; m is a member.
                     let r = unsafe { libc::futimens(m, ptr) };

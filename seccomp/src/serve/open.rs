@@ -4,6 +4,7 @@
 
 use super::target::{Target, classify};
 use super::{Call, Reply, State, errno_text, text};
+use crate::as_caller::as_caller;
 use crate::ops::{self, LocalOps};
 use crate::sys;
 use fdset_core::registry::{LookOutcome, OpenOutcome, Registry};
@@ -83,6 +84,16 @@ impl Call<'_> {
 
     fn open_set(&self, path: &[u8], set: u64, flags: i32) -> Reply {
         let cloexec = flags & libc::O_CLOEXEC != 0;
+        // O_NOATIME is the owner's (or CAP_FOWNER's) to ask for: F_SETFL on
+        // the member is made with the caller's rights.
+        let as_them = if flags & libc::O_NOATIME != 0 {
+            match as_caller(self.tid) {
+                Ok(g) => Some(g),
+                Err(e) => return Reply::Error(e),
+            }
+        } else {
+            None
+        };
         let mut st = self.sh.lock();
         let Some(pid) = st.tree.tgid(self.tid, true) else {
             // /proc has no such thread: the caller is gone (or /proc is
@@ -104,6 +115,7 @@ impl Call<'_> {
             return Reply::Error(libc::EAGAIN);
         }
         let outcome = registry.open_with_closed(&mut LocalOps, set, flags, &mut closed);
+        drop(as_them);
         let reply = match outcome {
             OpenOutcome::Opened { member, dup, .. } => {
                 match sys::notif_addfd_send(self.sh.listener, self.req.id, dup, cloexec) {

@@ -6,6 +6,7 @@
 //! directory that does not exist on disk has no attributes.
 
 use super::{Call, Reply};
+use crate::as_caller::as_caller;
 use crate::sys::{self, Errno};
 
 /// The kernel's bounds (`XATTR_NAME_MAX` + 1, `XATTR_SIZE_MAX`,
@@ -37,6 +38,7 @@ impl Call<'_> {
                 };
                 let r = self.through(&shown, path, set, |m, _| {
                     let name = name?;
+                    let _as = as_caller(self.tid)?;
                     // SAFETY: name is NUL-terminated, buf is ours for its length.
                     let n = unsafe {
                         libc::fgetxattr(m, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
@@ -56,6 +58,7 @@ impl Call<'_> {
             |set, path| {
                 let mut buf = vec![0u8; (size as usize).min(VALUE_MAX)];
                 let r = self.through(call, path, set, |m, _| {
+                    let _as = as_caller(self.tid)?;
                     // SAFETY: buf is ours for its length.
                     let n = unsafe { libc::flistxattr(m, buf.as_mut_ptr().cast(), buf.len()) };
                     sys::check(n as libc::c_long)

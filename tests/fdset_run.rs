@@ -245,6 +245,42 @@ fn signals_are_forwarded() {
     }
 }
 
+/// A signal fdset-run was started with ignored (`nohup`, a shell's
+/// background job) is ignored in the program too, as `env` leaves it: in
+/// every mode, `SigIgn` of the program's /proc status equals `env`'s.
+#[test]
+fn ignored_signals_stay_ignored_in_the_program() {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new("run-sigign");
+    let ignoring = |mut cmd: Command| {
+        // SAFETY: only sigaction between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                for s in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT] {
+                    libc::signal(s, libc::SIG_IGN);
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    let grep = ["grep", "SigIgn", "/proc/self/status"];
+    let mut env = Command::new("env");
+    env.args(grep);
+    let want = ignoring(env);
+    assert_ne!(
+        want, "SigIgn:\t0000000000000000\n",
+        "the test ignores three"
+    );
+    for args in [vec![], vec!["--qmp", "q"], vec!["--seccomp"]] {
+        let mut cmd = fdset_run();
+        cmd.current_dir(d.path()).args(&args).arg("--").args(grep);
+        assert_eq!(ignoring(cmd), want, "fdset-run {args:?}");
+    }
+}
+
 /// SIGINT reaches the program when it comes from a terminal too.
 /// Ctrl-C on a pty signals the whole foreground process group (fdset-run
 /// and the program), so fdset-run must not forward that one again (README

@@ -50,7 +50,8 @@ fn hand_control(l: &mut Launch, program_end: &UnixStream, listener: &UnixListene
     );
 }
 
-/// Between fork and exec: default signal handling, the members
+/// Between fork and exec: default signal handling (what was ignored stays
+/// ignored), the members
 /// inheritable, the identity switched (a failed step reported through
 /// `report_write`).
 fn prepare_child(l: &mut Launch, report_write: RawFd, unblock: libc::sigset_t) {
@@ -63,7 +64,12 @@ fn prepare_child(l: &mut Launch, report_write: RawFd, unblock: libc::sigset_t) {
     unsafe {
         l.cmd.pre_exec(move || {
             for s in FORWARDED {
-                libc::signal(s, libc::SIG_DFL);
+                // Ignored ones stay so (install_forwarding left them).
+                let mut was: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(s, std::ptr::null(), &mut was);
+                if was.sa_sigaction != libc::SIG_IGN {
+                    libc::signal(s, libc::SIG_DFL);
+                }
             }
             libc::sigprocmask(libc::SIG_UNBLOCK, &unblock, std::ptr::null_mut());
             for &fd in &inherit {

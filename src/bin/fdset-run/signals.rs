@@ -44,7 +44,10 @@ pub(crate) fn forwarded_set() -> libc::sigset_t {
 }
 
 /// Install the forwarding handlers with the signals blocked; they are
-/// unblocked once the child's pid is known, so none is lost.
+/// unblocked once the child's pid is known, so none is lost. A signal
+/// fdset-run was started with ignored (`nohup`, a background job of a
+/// shell) stays ignored, so the program inherits that as it would from
+/// `env`: a handler would be reset to the default by the exec.
 pub(crate) fn install_forwarding() {
     LAUNCHER_PID.store(std::process::id() as i32, Ordering::Relaxed);
     let set = forwarded_set();
@@ -56,7 +59,11 @@ pub(crate) fn install_forwarding() {
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
         libc::sigemptyset(&mut sa.sa_mask);
         for s in FORWARDED {
-            libc::sigaction(s, &sa, std::ptr::null_mut());
+            let mut was: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(s, std::ptr::null(), &mut was);
+            if was.sa_sigaction != libc::SIG_IGN {
+                libc::sigaction(s, &sa, std::ptr::null_mut());
+            }
         }
     }
 }

@@ -458,6 +458,46 @@ fn missing_library_is_refused() {
     assert!(out.status.success(), "{}", stderr_of(&out));
 }
 
+/// Spec section 4, "a program must never run with part of its fds
+/// missing": a library the loader could not preload (a path with a space
+/// or a colon, where it splits LD_PRELOAD; a directory) is refused with
+/// 125 before the program starts, found beside fdset-run or named by
+/// FDSET_SHIM_LIB.
+#[test]
+fn a_library_the_loader_cannot_preload_is_refused() {
+    let d = TempDir::new("run-libpath");
+    let marker = d.path().join("ran");
+    let touch = ["--", "touch", marker.to_str().unwrap()];
+    for dir in ["a b", "c:d"] {
+        let place = d.path().join(dir);
+        std::fs::create_dir(&place).unwrap();
+        std::fs::copy(shim_lib(), place.join("libfdset_shim.so")).unwrap();
+        let exe = place.join("fdset-run");
+        std::fs::copy(env!("CARGO_BIN_EXE_fdset-run"), &exe).unwrap();
+        let beside =
+            output_of_fresh_executable(Command::new(&exe).env_remove("FDSET_SHIM_LIB").args(touch));
+        let named = run(fdset_run()
+            .env("FDSET_SHIM_LIB", place.join("libfdset_shim.so"))
+            .args(touch));
+        for out in [beside, named] {
+            assert_eq!(out.status.code(), Some(125), "{dir}: {}", stderr_of(&out));
+            assert!(
+                stderr_of(&out).contains("has a space or a colon"),
+                "{}",
+                stderr_of(&out)
+            );
+        }
+    }
+    let out = run(fdset_run().env("FDSET_SHIM_LIB", d.path()).args(touch));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("not a regular file"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!marker.exists(), "the program ran");
+}
+
 /// An installed layout: `PREFIX/bin/fdset-run` finds
 /// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
 /// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.

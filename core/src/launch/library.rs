@@ -44,9 +44,35 @@ pub fn not_found_text(looked: &[PathBuf]) -> String {
     )
 }
 
+/// Why `lib` cannot go into `LD_PRELOAD`, if it cannot: the loader splits
+/// that list at spaces and colons, so such a path would be skipped with a
+/// warning and the program would run without its sets.
+pub fn unusable_in_ld_preload(lib: &Path) -> Option<String> {
+    let text = lib.to_string_lossy();
+    if text.contains([' ', ':']) {
+        return Some(format!(
+            "the shim library's path {} has a space or a colon, at which the loader splits LD_PRELOAD; \
+             put the library (or a link to it) at a path without them and point FDSET_SHIM_LIB at it",
+            lib.display()
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_the_loader_would_split_is_refused() {
+        assert!(
+            unusable_in_ld_preload(Path::new("/usr/lib/fdset-shim/libfdset_shim.so")).is_none()
+        );
+        for p in ["/opt/a b/libfdset_shim.so", "/opt/c:d/libfdset_shim.so"] {
+            let why = unusable_in_ld_preload(Path::new(p)).expect(p);
+            assert!(why.contains(p) && why.contains("space or a colon"), "{why}");
+        }
+    }
 
     #[test]
     #[cfg(target_arch = "x86_64")]

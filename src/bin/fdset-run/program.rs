@@ -13,15 +13,30 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The shim library to preload: `FDSET_SHIM_LIB`, else the first of the
+/// usual places; refused when the loader could not take its path.
 pub(crate) fn shim_library() -> Result<PathBuf, String> {
+    let lib = find_shim_library()?;
+    match library::unusable_in_ld_preload(&lib) {
+        Some(why) => Err(why),
+        None => Ok(lib),
+    }
+}
+
+fn find_shim_library() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("FDSET_SHIM_LIB") {
         let p = PathBuf::from(p);
-        return p.canonicalize().map_err(|e| {
+        let bad = |e: &dyn std::fmt::Display| {
             format!(
                 "FDSET_SHIM_LIB={}: {e} (point it at libfdset_shim.so, or unset it to use the one beside fdset-run)",
                 p.display()
             )
-        });
+        };
+        let lib = p.canonicalize().map_err(|e| bad(&e))?;
+        if !lib.is_file() {
+            return Err(bad(&"not a regular file"));
+        }
+        return Ok(lib);
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
     let looked = library::candidates(&exe);

@@ -498,6 +498,72 @@ fn a_library_the_loader_cannot_preload_is_refused() {
     assert!(!marker.exists(), "the program ran");
 }
 
+/// Spec section 7, no state into a set-user-ID or set-group-ID program nor
+/// one with file capabilities: fdset-run refuses to start one (125), a
+/// script run by such an interpreter too, before opening anything into it;
+/// the same program without the bits runs. (The tests run as root; setcap
+/// comes from libcap2-bin, which .ci/setup installs.)
+#[test]
+fn privileged_programs_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("run-privileged");
+    let secret = d.file("secret.txt", b"root only\n");
+    let copy = |name: &str, mode: u32| {
+        let p = d.path().join(name);
+        std::fs::copy("/usr/bin/touch", &p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    };
+    let suid = copy("touch-suid", 0o4755);
+    let sgid = copy("touch-sgid", 0o2755);
+    let caps = copy("touch-caps", 0o755);
+    let st = Command::new("setcap")
+        .arg("cap_net_raw+ep")
+        .arg(&caps)
+        .status()
+        .unwrap();
+    assert!(st.success(), "setcap");
+    let script = d.path().join("script");
+    std::fs::write(&script, format!("#!{} -c\n", suid.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let marker = d.path().join("ran");
+    for (prog, what) in [
+        (&suid, "set-user-ID"),
+        (&sgid, "set-group-ID"),
+        (&caps, "given file capabilities"),
+        (&script, "run by"),
+    ] {
+        let out = run(fdset_run()
+            .arg("--file")
+            .arg(file_arg(1, &secret, "ro"))
+            .arg("--")
+            .arg(prog)
+            .arg(&marker));
+        assert_eq!(
+            out.status.code(),
+            Some(125),
+            "{}: {}",
+            prog.display(),
+            stderr_of(&out)
+        );
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(&format!("{} is {what}", prog.display())),
+            "{err}"
+        );
+        assert!(!marker.exists(), "{} ran", prog.display());
+    }
+    let plain = copy("touch-plain", 0o755);
+    let out = run(fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &secret, "ro"))
+        .arg("--")
+        .arg(&plain)
+        .arg(&marker));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(marker.exists());
+}
+
 /// An installed layout: `PREFIX/bin/fdset-run` finds
 /// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
 /// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.

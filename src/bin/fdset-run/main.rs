@@ -141,6 +141,7 @@ fn main() {
     let (lib, lib_c) = if seccomp {
         (PathBuf::new(), CString::default())
     } else {
+        program::refuse_privileged(&program);
         let lib = program::shim_library().unwrap_or_else(|e| die(&e));
         let lib_c = CString::new(lib.as_os_str().as_bytes())
             .unwrap_or_else(|_| die("the library path holds a NUL byte"));

@@ -9,6 +9,7 @@ use fdset_core::launch::{elf, library};
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,6 +88,61 @@ pub(crate) fn program_and_mode(opts: &LaunchOptions) -> (PathBuf, bool) {
     } else {
         (program, false)
     }
+}
+
+/// Spec section 7: no state into a set-user-ID or set-group-ID program, nor
+/// one with file capabilities (the program itself or a script's
+/// interpreter, as the kernel runs it). The loader ignores `LD_PRELOAD`
+/// there, so its sets would never be served and the opened files would
+/// stay open in a program with more rights: refused before it starts.
+pub(crate) fn refuse_privileged(program: &Path) {
+    let mut file = program.to_path_buf();
+    for _ in 0..4 {
+        if let Some(what) = privilege_of(&file) {
+            let is = if file == program {
+                format!("is {what}")
+            } else {
+                format!("is run by {}, which is {what}", file.display())
+            };
+            die(&format!(
+                "{} {is}: the loader ignores LD_PRELOAD there, so its sets would not reach it \
+                 and the files fdset-run opened would stay open in a program with more rights; \
+                 the program was not started",
+                program.display()
+            ));
+        }
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(&file)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        match elf::shebang(&head[..n]) {
+            Some((interp, _)) => file = interp,
+            None => return,
+        }
+    }
+}
+
+/// "set-user-ID", "set-group-ID" or "given file capabilities", for `file`.
+fn privilege_of(file: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file).ok()?.permissions().mode();
+    if mode & libc::S_ISUID != 0 {
+        return Some("set-user-ID");
+    }
+    if mode & libc::S_ISGID != 0 && mode & libc::S_IXGRP != 0 {
+        return Some("set-group-ID");
+    }
+    let c = CString::new(file.as_os_str().as_bytes()).ok()?;
+    // SAFETY: NUL-terminated path and name; no buffer (a size query).
+    let caps = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (caps >= 0).then_some("given file capabilities")
 }
 
 /// 127 when the program is not found, 126 when it cannot be run (as `env`).

@@ -246,7 +246,8 @@ fn signals_are_forwarded() {
 }
 
 /// A signal fdset-run was started with ignored (`nohup`, a shell's
-/// background job) is ignored in the program too, as `env` leaves it: in
+/// background job; SIGPIPE, which Rust itself ignores and resets in its
+/// children) is ignored in the program too, as `env` leaves it: in
 /// every mode, `SigIgn` of the program's /proc status equals `env`'s.
 #[test]
 fn ignored_signals_stay_ignored_in_the_program() {
@@ -256,7 +257,7 @@ fn ignored_signals_stay_ignored_in_the_program() {
         // SAFETY: only sigaction between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
-                for s in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT] {
+                for s in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGPIPE] {
                     libc::signal(s, libc::SIG_IGN);
                 }
                 Ok(())
@@ -562,6 +563,49 @@ fn privileged_programs_are_refused() {
         .arg(&marker));
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(marker.exists());
+}
+
+/// A standard descriptor fdset-run was started with closed is closed in
+/// the program too, as `env` leaves it (Rust's start-up would have put
+/// /dev/null there): `echo` with no stdout and `cat` with no stdin fail
+/// with EBADF, with `env`'s status and message, in every mode; and
+/// `--data path=-` with no stdin is refused rather than read as empty.
+#[test]
+fn closed_standard_descriptors_stay_closed() {
+    use std::os::unix::process::CommandExt;
+    let closing = |mut cmd: Command, fd: i32| {
+        // SAFETY: only close() between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::close(fd);
+                Ok(())
+            });
+        }
+        cmd.output().expect("run")
+    };
+    let d = TempDir::new("run-closed-stdio");
+    for (fd, prog) in [(1, vec!["echo", "hi"]), (0, vec!["cat"])] {
+        let mut env = Command::new("env");
+        env.args(&prog);
+        let want = closing(env, fd);
+        assert_eq!(want.status.code(), Some(1), "env {prog:?}");
+        for mode in [vec![], vec!["--qmp", "q"], vec!["--seccomp"]] {
+            let mut cmd = fdset_run();
+            cmd.current_dir(d.path()).args(&mode).arg("--").args(&prog);
+            let got = closing(cmd, fd);
+            assert_eq!(got.status.code(), want.status.code(), "{mode:?} {prog:?}");
+            assert_eq!(stderr_of(&got), stderr_of(&want), "{mode:?} {prog:?}");
+        }
+    }
+    let mut cmd = fdset_run();
+    cmd.args(["--data", "set=1,path=-", "--", "cat", "/dev/fdset/1"]);
+    let out = closing(cmd, 0);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("cannot read stdin: it is closed"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 /// An installed layout: `PREFIX/bin/fdset-run` finds

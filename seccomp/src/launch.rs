@@ -84,8 +84,15 @@ enum Failure {
 /// Serve `opts.program` in seccomp mode; never returns. `members` are the
 /// descriptors fdset-run opened for `--file` and `--data`; `--add-fd`
 /// descriptors are taken from `opts` here. `qmp` is the `--qmp` listener.
-pub fn run(opts: &LaunchOptions, members: Vec<Member>, qmp: Option<UnixListener>) -> ! {
-    let code = match launch(opts, members, qmp) {
+/// `as_started`: what fdset-run was started with before Rust's start-up
+/// changed it (`fdset_core::launch::as_started`), restored for the program.
+pub fn run(
+    opts: &LaunchOptions,
+    members: Vec<Member>,
+    qmp: Option<UnixListener>,
+    as_started: u8,
+) -> ! {
+    let code = match launch(opts, members, qmp, as_started) {
         Ok(code) => code,
         Err(Failure::Launcher(msg)) => {
             fdset_core::cli::warn(format_args!("fdset-run: {msg}"));
@@ -239,6 +246,7 @@ fn launch(
     opts: &LaunchOptions,
     members: Vec<Member>,
     qmp: Option<UnixListener>,
+    as_started: u8,
 ) -> Result<i32, Failure> {
     let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();
     check_actions_avail(actions.as_deref()).map_err(Failure::Launcher)?;
@@ -258,7 +266,7 @@ fn launch(
     let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let (main_pid, listener) = spawn_filtered(opts, old_mask)?;
+    let (main_pid, listener) = spawn_filtered(opts, old_mask, as_started)?;
     // Linux 6.6+: the caller hands its CPU straight to the notification
     // thread and back. A hint: an older kernel refuses it (EINVAL), and
     // the service is the same without it.
@@ -297,13 +305,14 @@ fn launch(
 fn spawn_filtered(
     opts: &LaunchOptions,
     old_mask: libc::sigset_t,
+    as_started: u8,
 ) -> Result<(i32, OwnedFd), Failure> {
     let (ours, theirs) =
         UnixStream::pair().map_err(|e| Failure::Launcher(format!("socketpair: {e}")))?;
     let handshake = std::thread::spawn(move || receive_listener(&ours));
     let mut cmd = Command::new(&opts.program[0]);
     cmd.args(&opts.program[1..]);
-    install_before_exec(&mut cmd, theirs.as_raw_fd(), old_mask);
+    install_before_exec(&mut cmd, theirs.as_raw_fd(), old_mask, as_started);
     let spawned = cmd.spawn();
     // Our copy of the child's end: the hand-over sees EOF if the child
     // ended without a word.
@@ -335,7 +344,7 @@ fn spawn_filtered(
 /// The child's half of the hand-over, between fork and exec: install the
 /// filter, send the listener over `sock`, and exec only once fdset-run
 /// said yes.
-fn install_before_exec(cmd: &mut Command, sock: RawFd, old_mask: libc::sigset_t) {
+fn install_before_exec(cmd: &mut Command, sock: RawFd, old_mask: libc::sigset_t, as_started: u8) {
     let prog = filter::program();
     let nnp = !has_cap_sys_admin();
     // SAFETY: between fork and exec only async-signal-safe system calls
@@ -345,6 +354,9 @@ fn install_before_exec(cmd: &mut Command, sock: RawFd, old_mask: libc::sigset_t)
     // the exec.
     unsafe {
         cmd.pre_exec(move || {
+            // Before the filter, which would send a close to fdset-run
+            // (busy in spawn() until the exec).
+            fdset_core::launch::as_started::restore(as_started);
             // The program gets the signal mask fdset-run was started with.
             libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
             match filter::install(&prog, nnp) {

@@ -2,6 +2,7 @@
 //! fdset-run's command line.
 
 pub mod add_fd;
+pub mod as_started;
 pub mod elf;
 pub mod identity;
 pub mod library;

@@ -22,6 +22,7 @@ mod monitor;
 mod program;
 mod qmp_socket;
 mod signals;
+mod stdio;
 
 use fdset_core::cli;
 use fdset_core::launch::identity::{self, Identity};
@@ -66,7 +67,7 @@ fn run_seccomp(opts: &LaunchOptions, members: Vec<Member>) -> ! {
         opaque: m.opaque,
         what: m.what,
     });
-    fdset_seccomp::run(opts, members.collect(), listener)
+    fdset_seccomp::run(opts, members.collect(), listener, stdio::as_started())
 }
 
 /// `VAR=value`, after what the environment already holds (joined by `sep`).

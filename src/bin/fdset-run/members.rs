@@ -120,6 +120,15 @@ const MAX_DATA: u64 = 1 << 30;
 /// O_RDONLY description of it from /proc, so not even `F_SETFL` can write).
 pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", spec.option);
+    if matches!(spec.source, DataSource::Stdin)
+        && fdset_core::launch::as_started::was_closed(crate::stdio::as_started(), 0)
+    {
+        // Not an empty secret: there is no input to read.
+        return Err(fail(
+            "cannot read stdin",
+            &"it is closed (give the content on stdin, or path=FILE)",
+        ));
+    }
     let mfd = memfd::MemfdOptions::default()
         .allow_sealing(true)
         .create(format!("fdset-data-{}", spec.set))

@@ -58,11 +58,13 @@ fn prepare_child(l: &mut Launch, report_write: RawFd, unblock: libc::sigset_t) {
     let inherit = l.inherit.clone();
     let child_ident = l.ident.clone();
     let lib_c = l.lib_c.clone();
+    let as_started = crate::stdio::as_started();
     // SAFETY: between fork and exec only async-signal-safe calls (signal,
     // sigprocmask, fcntl, the identity system calls, access, write), and no
     // allocation.
     unsafe {
         l.cmd.pre_exec(move || {
+            fdset_core::launch::as_started::restore(as_started);
             for s in FORWARDED {
                 // Ignored ones stay so (install_forwarding left them).
                 let mut was: libc::sigaction = std::mem::zeroed();

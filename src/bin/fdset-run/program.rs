@@ -209,6 +209,15 @@ pub(crate) fn exec_in_place(
             die(&library_unreadable_text(id, lib, errno));
         }
     }
+    let as_started = crate::stdio::as_started();
+    // SAFETY: close() and signal() only; in a pre_exec closure, as that
+    // runs after Command reset SIGPIPE.
+    unsafe {
+        cmd.pre_exec(move || {
+            fdset_core::launch::as_started::restore(as_started);
+            Ok(())
+        });
+    }
     let e = cmd.exec();
     cannot_run(&opts.program[0], &e)
 }

@@ -60,9 +60,7 @@ fn dist() -> Result<(), String> {
             (Shell::Zsh, "zsh", format!("_{name}")),
             (Shell::Fish, "fish", format!("{name}.fish")),
         ] {
-            let mut text = Vec::new();
-            clap_complete::generate(shell, &mut cmd.clone(), &name, &mut text);
-            write(&out.join(dir).join(file), &text)?;
+            write(&out.join(dir).join(file), &completion(shell, &cmd, &name))?;
         }
     }
     let seven = root().join("docs/fdset-shim.7");
@@ -70,6 +68,25 @@ fn dist() -> Result<(), String> {
     write(&out.join("man7/fdset-shim.7"), &page)?;
     println!("xtask: man pages and completions in {}", out.display());
     Ok(())
+}
+
+/// The completion script of `cmd` for `shell`. clap_complete 4.6's bash
+/// script names a hyphenated program's subcommands one way where it sets
+/// them (`fdset__ctl__subcmd__add__subcmd__fd`) and another in the arms
+/// that complete them (`fdset__subcmd__ctl__subcmd__...`, clap issue
+/// 6421): nothing after a subcommand of fdset-ctl completed. The arms are
+/// renamed to what is set.
+fn completion(shell: clap_complete::Shell, cmd: &clap::Command, name: &str) -> Vec<u8> {
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd.clone(), name, &mut text);
+    if shell != clap_complete::Shell::Bash || !name.contains('-') {
+        return text;
+    }
+    let wrong = format!("{}__subcmd__", name.replace('-', "__subcmd__"));
+    let right = format!("{}__subcmd__", name.replace('-', "__"));
+    String::from_utf8_lossy(&text)
+        .replace(&wrong, &right)
+        .into_bytes()
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -110,4 +127,63 @@ fn deb() -> Result<(), String> {
         "--no-build",
         "--strip",
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What bash completes for `words` (the last one being typed) with
+    /// fdset-ctl's generated script.
+    fn bash_completes(words: &[&str]) -> String {
+        let dir = std::env::temp_dir().join(format!("xtask-comp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("fdset-ctl");
+        let cmd = fdset_core::cli::ctl::command();
+        std::fs::write(
+            &script,
+            completion(clap_complete::Shell::Bash, &cmd, "fdset-ctl"),
+        )
+        .unwrap();
+        let driver = r#"source "$1"; shift
+COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+_fdset__ctl "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+echo "${COMPREPLY[*]}""#;
+        let out = Command::new("bash")
+            .args(["-c", driver, "bash"])
+            .arg(&script)
+            .args(words)
+            .output()
+            .expect("bash");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The packaged bash completion completes fdset-ctl's subcommands and
+    /// each one's options (README "Install": bash, zsh and fish completions).
+    #[test]
+    fn bash_completes_the_options_of_a_subcommand() {
+        let top = bash_completes(&["fdset-ctl", ""]);
+        assert!(
+            top.contains("add-fd") && top.contains("query-fdsets"),
+            "{top}"
+        );
+        let add = bash_completes(&["fdset-ctl", "add-fd", "--"]);
+        for opt in ["--set", "--mode", "--path", "--fd", "--opaque"] {
+            assert!(
+                add.split(' ').any(|w| w == opt),
+                "add-fd: no {opt} in '{add}'"
+            );
+        }
+        let remove = bash_completes(&["fdset-ctl", "remove-fd", "--"]);
+        assert!(
+            remove.split(' ').any(|w| w == "--set"),
+            "remove-fd: '{remove}'"
+        );
+    }
 }

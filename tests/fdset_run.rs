@@ -608,6 +608,32 @@ fn closed_standard_descriptors_stay_closed() {
     );
 }
 
+/// Spec section 5, FDSET_ALIAS "that exact path opens set N": one path
+/// names one set. An --alias that gives a path FDSET_ALIAS already names
+/// another set for (it would lose silently in the program) is refused with
+/// 125; the same pair again is fine.
+#[test]
+fn an_alias_contradicting_fdset_alias_is_refused() {
+    let d = TempDir::new("run-alias");
+    let f = d.file("f", b"set one\n");
+    let out = run(fdset_run()
+        .env("FDSET_ALIAS", "/srv/x=1")
+        .args(["--alias", "/srv/x=2", "--", "true"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr_of(&out).contains("'/srv/x' is already an alias of set 1"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(fdset_run()
+        .env("FDSET_ALIAS", "/srv/x=1")
+        .arg("--file")
+        .arg(file_arg(1, &f, "ro"))
+        .args(["--alias", "/srv/x=1", "--", "cat", "/srv/x"]));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "set one\n");
+}
+
 /// An installed layout: `PREFIX/bin/fdset-run` finds
 /// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
 /// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.

@@ -155,10 +155,35 @@ impl PathConfig {
                     "FDSET_ALIAS entry '{item}': '{num}' is not a set number (0..2147483647)"
                 ));
             };
+            if let Some(why) = alias_conflict(&out, path.as_bytes(), set) {
+                return Err(format!("FDSET_ALIAS entry '{item}': {why}"));
+            }
             out.push((path.as_bytes().to_vec(), set));
         }
         Ok(out)
     }
+}
+
+/// Why alias `path` = `set` cannot join `earlier` aliases: the same path
+/// for another set (only the first would ever be used), or a path under
+/// `/dev/fdset/`, which names its own set before any alias is looked at.
+pub fn alias_conflict(earlier: &[(Vec<u8>, u64)], path: &[u8], set: u64) -> Option<String> {
+    if path.starts_with(FDSET_DIR) {
+        return Some(format!(
+            "'{}' is under {}, where the name itself says the set; an alias there would never be used",
+            String::from_utf8_lossy(path),
+            String::from_utf8_lossy(FDSET_DIR)
+        ));
+    }
+    earlier
+        .iter()
+        .find(|(p, s)| p.as_slice() == path && *s != set)
+        .map(|(_, s)| {
+            format!(
+                "'{}' is already an alias of set {s}; a path can name one set",
+                String::from_utf8_lossy(path)
+            )
+        })
 }
 
 // ------------------------------------------------- the calls that look (spec section 8)
@@ -247,6 +272,19 @@ mod look_name_tests {
         let c = cfg();
         c.resolve_look(path.as_bytes())
             .map(|n| c.named(path.as_bytes(), n))
+    }
+
+    #[test]
+    fn an_alias_path_names_one_set_and_not_under_dev_fdset() {
+        assert_eq!(
+            PathConfig::parse_aliases("/a=1;/a=1;/b=2").unwrap().len(),
+            3,
+            "the same pair twice is no conflict"
+        );
+        let e = PathConfig::parse_aliases("/a=1;/a=2").unwrap_err();
+        assert!(e.contains("'/a' is already an alias of set 1"), "{e}");
+        let e = PathConfig::parse_aliases("/dev/fdset/2=1").unwrap_err();
+        assert!(e.contains("would never be used"), "{e}");
     }
 
     #[test]

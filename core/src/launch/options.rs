@@ -468,7 +468,16 @@ pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
         opts.data.push(d);
     }
     for v in &raw.alias {
-        opts.aliases.push(parse_alias(v)?);
+        let (path, set) = parse_alias(v)?;
+        let earlier: Vec<(Vec<u8>, u64)> = opts
+            .aliases
+            .iter()
+            .map(|(p, s)| (p.as_bytes().to_vec(), *s))
+            .collect();
+        if let Some(why) = crate::paths::alias_conflict(&earlier, path.as_bytes(), set) {
+            return Err(format!("{}: {why}", shown("--alias", v)));
+        }
+        opts.aliases.push((path, set));
     }
     for v in &raw.prefix {
         opts.prefixes.push(parse_prefix(v)?);

@@ -104,7 +104,16 @@ fn program_command(
             .iter()
             .map(|(p, s)| format!("{p}={s}"))
             .collect();
-        join_var(&mut cmd, "FDSET_ALIAS", ";", &a.join(";"));
+        let old = std::env::var("FDSET_ALIAS").ok();
+        let joined = launch_options::join_env(old.as_deref(), ";", &a.join(";"));
+        // An --alias that contradicts one FDSET_ALIAS already has would
+        // lose to it silently in the program.
+        if let Err(e) = fdset_core::paths::PathConfig::parse_aliases(&joined) {
+            die(&format!(
+                "--alias with the FDSET_ALIAS fdset-run was given: {e}"
+            ));
+        }
+        cmd.env("FDSET_ALIAS", joined);
     }
     if opts.verbose {
         cmd.env("FDSET_LOG", "1");

@@ -345,6 +345,24 @@ fn bad_alias_and_prefix() {
     assert!(err(&["--prefix", "run/fdset", "--", "true"]).contains("not an absolute directory"));
     assert!(err(&["--prefix", "/", "--", "true"]).contains("would capture every path"));
     assert!(err(&["--prefix", "/a:b", "--", "true"]).contains("cannot contain ':'"));
+    // One path names one set; a path under /dev/fdset/ names its own.
+    let twice = err(&["--alias", "/srv/x=1", "--alias", "/srv/x=2", "--", "true"]);
+    assert!(
+        twice.contains("--alias /srv/x=2: '/srv/x' is already an alias of set 1"),
+        "{twice}"
+    );
+    assert!(ok_alias(&["--alias", "/srv/x=1", "--alias", "/srv/x=1"]));
+    let under = err(&["--alias", "/dev/fdset/2=1", "--", "true"]);
+    assert!(
+        under.contains("an alias there would never be used"),
+        "{under}"
+    );
+}
+
+fn ok_alias(args: &[&str]) -> bool {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--", "true"]);
+    run(&all).is_ok()
 }
 
 #[test]

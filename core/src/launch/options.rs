@@ -503,11 +503,26 @@ pub fn join_env(current: Option<&str>, sep: &str, value: &str) -> String {
 }
 
 /// `LD_PRELOAD` with the shim appended (once): other preloads keep their
-/// place in front.
-pub fn preload_with(current: Option<&str>, lib: &str) -> String {
+/// place in front. Bytes, not text: the loader takes any path, and a
+/// preload whose name is not UTF-8 is kept as it is.
+pub fn preload_with(current: Option<&OsStr>, lib: &OsStr) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStrExt;
+    let lib_b = lib.as_bytes();
     match current {
-        Some(c) if c.split([':', ' ']).any(|e| e == lib) => c.to_string(),
-        _ => join_env(current, ":", lib),
+        Some(c)
+            if c.as_bytes()
+                .split(|&b| b == b':' || b == b' ')
+                .any(|e| e == lib_b) =>
+        {
+            c.to_os_string()
+        }
+        Some(c) if !c.is_empty() => {
+            let mut v = c.to_os_string();
+            v.push(":");
+            v.push(lib);
+            v
+        }
+        _ => lib.to_os_string(),
     }
 }
 

@@ -87,10 +87,10 @@ fn program_command(
 ) -> Command {
     let mut cmd = Command::new(program);
     cmd.arg0(&opts.program[0]).args(&opts.program[1..]);
-    let preload = std::env::var("LD_PRELOAD").ok();
+    let preload = std::env::var_os("LD_PRELOAD");
     cmd.env(
         "LD_PRELOAD",
-        launch_options::preload_with(preload.as_deref(), &lib.to_string_lossy()),
+        launch_options::preload_with(preload.as_deref(), lib.as_os_str()),
     );
     if !add_fd.is_empty() {
         join_var(&mut cmd, "FDSET_ADD_FD", ";", &add_fd.join(";"));

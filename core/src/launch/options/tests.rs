@@ -395,14 +395,25 @@ fn stdin_only_once_and_one_qmp() {
 
 #[test]
 fn environment_values() {
+    let os = |s: &str| std::ffi::OsString::from(s);
     assert_eq!(
-        preload_with(None, "/l/libfdset_shim.so"),
-        "/l/libfdset_shim.so"
+        preload_with(None, &os("/l/libfdset_shim.so")),
+        os("/l/libfdset_shim.so")
     );
-    assert_eq!(preload_with(Some("/x.so"), "/l/s.so"), "/x.so:/l/s.so");
     assert_eq!(
-        preload_with(Some("/x.so /l/s.so"), "/l/s.so"),
-        "/x.so /l/s.so"
+        preload_with(Some(&os("/x.so")), &os("/l/s.so")),
+        os("/x.so:/l/s.so")
+    );
+    assert_eq!(
+        preload_with(Some(&os("/x.so /l/s.so")), &os("/l/s.so")),
+        os("/x.so /l/s.so")
+    );
+    // A preload whose name is not UTF-8 keeps its place, byte for byte.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = OsStr::from_bytes(b"/x\xff.so");
+    assert_eq!(
+        preload_with(Some(odd), &os("/l/s.so")).as_bytes(),
+        b"/x\xff.so:/l/s.so"
     );
     assert_eq!(join_env(Some(""), ";", "a"), "a");
     assert_eq!(add_fd_spec(5, 2, Some("a,b")), "fd=5,set=2,opaque=a,,b");

@@ -122,16 +122,29 @@ fn many_commands_in_one_read_are_linear() {
 
 // ------------------------------------------------------------ the model
 
-/// What the parser made of the stream: a value to answer, or a JSON error.
+/// What the parser made of the stream: a value to answer, a JSON error, or
+/// a value nested deeper than the connection parses (127 containers).
 #[derive(Debug)]
 enum Event {
     Value(Value),
     ParseError,
+    TooDeep,
+}
+
+/// How deep containers nest in `v` (0 for a scalar).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The parser before it scanned incrementally: serde_json over the whole
-/// buffered input at every read; after an error, input is dropped through
-/// the end of the line the error is on.
+/// buffered input at every read, without its depth limit (on a thread with
+/// a large stack); after an error, input is dropped through the end of the
+/// line the error is on; a value nested too deep is one error, and the next
+/// value is read after it.
 #[derive(Default)]
 struct Model {
     input: Vec<u8>,
@@ -151,10 +164,25 @@ impl Model {
             }
         }
         self.input.extend_from_slice(bytes);
+        // Values nested thousands deep are parsed, measured and dropped on
+        // a stack made for them.
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(256 << 20)
+                .spawn_scoped(s, || self.parse_input())
+                .expect("model thread")
+                .join()
+                .expect("model parse");
+        });
+    }
+
+    fn parse_input(&mut self) {
         let mut used = 0;
         while used < self.input.len() {
             let rest = &self.input[used..];
-            let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+            let mut de = serde_json::Deserializer::from_slice(rest);
+            de.disable_recursion_limit();
+            let mut stream = de.into_iter::<Value>();
             match stream.next() {
                 None => used = self.input.len(),
                 Some(Ok(v)) => {
@@ -165,7 +193,11 @@ impl Model {
                         break;
                     }
                     used += end;
-                    self.events.push(Event::Value(v));
+                    self.events.push(if depth(&v) > 127 {
+                        Event::TooDeep
+                    } else {
+                        Event::Value(v)
+                    });
                 }
                 Some(Err(e)) if e.is_eof() => break,
                 Some(Err(e)) => {
@@ -285,6 +317,9 @@ proptest! {
                 }
                 Event::ParseError => expected.extend_from_slice(
                     b"{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, model\"}}\r\n",
+                ),
+                Event::TooDeep => expected.extend_from_slice(
+                    b"{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON nesting depth limit exceeded\"}}\r\n",
                 ),
             }
         }

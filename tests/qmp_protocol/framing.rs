@@ -133,6 +133,35 @@ fn a_repeated_key_is_malformed_json_and_runs_nothing() {
     assert_eq!(m.sets.conts, 0, "no cont ran");
 }
 
+// Spec 3, malformed JSON ("a clear error and loses nothing"): a value
+// nested deeper than the parser takes (127 levels) is one error for the
+// whole value, in QEMU's words for its own limit, however many lines it is
+// written over; the next command is answered. One level less is answered.
+#[test]
+fn a_value_nested_too_deep_is_one_error() {
+    let mut m = Monitor::negotiated();
+    let deep = |levels: usize, sep: &str| {
+        format!(
+            "{{\"execute\": \"query-version\", \"id\": {}{sep}{}}}",
+            "[".repeat(levels),
+            format!("{sep}]").repeat(levels)
+        )
+    };
+    let too_deep = generic("JSON nesting depth limit exceeded");
+    for sep in ["", "\n"] {
+        let r = m.replies(&format!(
+            "{}\n{{\"execute\": \"query-version\", \"id\": 5}}\n",
+            deep(200, sep)
+        ));
+        assert_eq!(r.len(), 2, "one reply for the deep value: {r:?}");
+        assert_eq!(r[0], too_deep);
+        assert_eq!(r[1]["id"], 5, "the next command is answered");
+    }
+    let r = m.replies(&format!("{}\n", deep(125, "\n")));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0]["return"].is_object(), "{:?}", r[0]);
+}
+
 // a 10 MB line ends the connection instead of growing the buffer.
 #[test]
 fn oversize_value_disconnects() {

@@ -368,6 +368,14 @@ impl Connection {
                         }
                     }
                 }
+                Found::TooDeep(end) => {
+                    // QEMU's words for its own (deeper) limit; the whole
+                    // value is one error, the next one is read after it.
+                    self.scanned += end as u64;
+                    self.scan.reset();
+                    used += end;
+                    reply_error(out, None, &generic("JSON nesting depth limit exceeded"));
+                }
                 Found::Error(at) => {
                     self.scanned += at as u64 + 1;
                     self.scan.reset();

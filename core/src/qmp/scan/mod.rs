@@ -8,15 +8,19 @@
 //!
 //! The grammar is serde_json's, as `StreamDeserializer` applies it to a
 //! stream of values: the same blanks, numbers, escapes, UTF-8 rules,
-//! surrogate pairs, nesting limit (127) and the delimiter a top-level number
-//! or literal must be followed by. Where serde_json would report an error,
-//! the scanner stops at the same byte, so resynchronising at the end of that
-//! byte's line is what a parse of the whole buffer would do.
+//! surrogate pairs and the delimiter a top-level number or literal must be
+//! followed by. Where serde_json would report an error, the scanner stops
+//! at the same byte, so resynchronising at the end of that byte's line is
+//! what a parse of the whole buffer would do. A value nested deeper than
+//! serde_json parses (127) is scanned to its end and reported as one
+//! ([`Found::TooDeep`]): one error for one request, however many lines it
+//! spans (the depth is bounded by the connection's limit on a value's size).
 
 mod numbers;
 mod strings;
 
-/// Containers nested deeper than this are an error (serde_json's limit).
+/// Containers nested deeper than this make the value [`Found::TooDeep`]
+/// (serde_json's limit).
 const MAX_DEPTH: usize = 127;
 
 /// What the scanner found in the bytes given so far.
@@ -29,6 +33,9 @@ pub(crate) enum Found {
     Value(usize),
     /// The byte at this offset can not be part of any JSON stream here.
     Error(usize),
+    /// A complete top-level value ends before this offset, nested deeper
+    /// than [`MAX_DEPTH`]: too deep to parse.
+    TooDeep(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +117,8 @@ pub(crate) struct Scanner {
     /// The string being scanned is not UTF-8: serde_json says so at its
     /// closing quote.
     bad_utf8: bool,
+    /// The current value went deeper than [`MAX_DEPTH`].
+    too_deep: bool,
 }
 
 impl Default for Scanner {
@@ -120,6 +129,7 @@ impl Default for Scanner {
             stack: Vec::new(),
             number_start: 0,
             bad_utf8: false,
+            too_deep: false,
         }
     }
 }
@@ -157,6 +167,7 @@ impl Scanner {
         self.pos = 0;
         self.state = State::Top;
         self.stack.clear();
+        self.too_deep = false;
     }
 
     /// Whether a value has begun (something other than blanks was seen).
@@ -192,7 +203,11 @@ impl Scanner {
     /// offset after it.
     fn value_end(&mut self, end: usize) -> Option<Found> {
         if self.stack.is_empty() {
-            Some(Found::Value(end))
+            Some(if self.too_deep {
+                Found::TooDeep(end)
+            } else {
+                Found::Value(end)
+            })
         } else {
             self.state = State::Next;
             None
@@ -205,7 +220,7 @@ impl Scanner {
         match b {
             b'{' | b'[' => {
                 if self.stack.len() >= MAX_DEPTH {
-                    return Step::Done(Found::Error(pos));
+                    self.too_deep = true;
                 }
                 self.stack.push(b == b'{');
                 self.state = if b == b'{' {

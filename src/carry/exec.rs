@@ -9,6 +9,7 @@
 use crate::carry::environment;
 use crate::carry::privileged::Target;
 use crate::libc_real;
+use crate::state::carry_in_flight::{self, Carrying};
 use crate::state::exec_gate;
 use fdset_core::exec_state::{CarriedMember, CarriedSet, ExecState, MAX_STATE_BYTES};
 use fdset_core::registry::RawFd;
@@ -105,6 +106,9 @@ pub struct Prepared {
     memfd: RawFd,
     /// The monitors were handed over (an exec in this process).
     control: bool,
+    /// Other threads' closes of dups wait while this lives (until the exec
+    /// or spawn has happened or failed): the state names those dups.
+    _carrying: Carrying,
 }
 
 impl Prepared {
@@ -167,8 +171,11 @@ fn collect_state(
     control: Option<serde_json::Value>,
     expose: bool,
     written: Option<&crate::carry::file_actions::Targets>,
-) -> Option<ExecState> {
+) -> Option<(ExecState, Carrying)> {
     let st = crate::state::lock()?;
+    // Other threads' closes of dups wait from here until the program has
+    // started or failed to (the dups read below must still be open then).
+    let carrying = carry_in_flight::begin(&st);
     let cfg = crate::state::config();
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),
@@ -222,7 +229,7 @@ fn collect_state(
     {
         return None;
     }
-    Some(out)
+    Some((out, carrying))
 }
 
 /// The state in a close-on-exec memfd, at a number at or above
@@ -343,7 +350,7 @@ unsafe fn prepare_with(
         None => (None, Vec::new()),
     };
     let had_control = control.is_some();
-    let Some(state) = collect_state(control, clear_cloexec, written) else {
+    let Some((state, carrying)) = collect_state(control, clear_cloexec, written) else {
         resume(had_control);
         return Carry::Nothing;
     };
@@ -390,6 +397,7 @@ unsafe fn prepare_with(
         exposed,
         memfd,
         control: had_control,
+        _carrying: carrying,
     };
     if clear_cloexec && !hold_exposure {
         p.expose();

@@ -225,6 +225,9 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
             let _share = exec_gate::share();
             spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid)
         };
+        // The child is started: the dups it was given need not stay open,
+        // and the memfd is its own now (the command may run for long).
+        prep.restore();
         let mut status: c_int = 0;
         if r == 0 {
             while libc::waitpid(pid, &mut status, 0) < 0 {
@@ -244,7 +247,6 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
         status
     };
-    prep.restore();
     Some(status)
 }
 

@@ -4,9 +4,10 @@
 
 use crate::libc_real;
 use crate::log::*;
+use crate::state::carry_in_flight::lock_for_closing;
 use crate::state::fdtable::FdKind;
 use crate::state::process_owner::*;
-use crate::state::{self, OWNED_FD_BASE, RealOps, State, fdtable, lock};
+use crate::state::{self, OWNED_FD_BASE, RealOps, State, fdtable};
 use fdset_core::registry::{Errno, RawFd};
 
 // ---------------------------------------------------------------- close
@@ -30,7 +31,7 @@ pub(crate) fn close_dup(fd: RawFd) -> i32 {
         // the parent's.
         return libc_real::close_nocancel(fd);
     }
-    let Some(mut st) = lock() else {
+    let Some(mut st) = lock_for_closing() else {
         // Inside a signal handler that interrupted the shim: the dup is
         // forgotten and closed when the interrupted call unlocks (in the
         // child of a raw fork, whose copy of the lock nobody will release,
@@ -68,7 +69,7 @@ pub fn forget_before_implicit_close(fd: RawFd) {
     if fdtable::kind(fd) == FdKind::Free || in_vfork_child() {
         return;
     }
-    let Some(mut st) = lock() else {
+    let Some(mut st) = lock_for_closing() else {
         return;
     };
     let mut closed = Vec::new();
@@ -126,7 +127,7 @@ pub fn dup_onto_marked(old: RawFd, new: RawFd, flags: Option<i32>) -> i32 {
         return real_dup_onto(old, new, flags);
     }
     let saved = libc_real::errno();
-    let Some(mut st) = lock() else {
+    let Some(mut st) = lock_for_closing() else {
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };
@@ -176,7 +177,7 @@ pub fn close_range(first: u32, last: u32, flags: i32) -> i32 {
         return libc_real::close_range(first, last, flags);
     }
     let saved = libc_real::errno();
-    let Some(mut st) = lock() else {
+    let Some(mut st) = lock_for_closing() else {
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };
@@ -267,7 +268,7 @@ pub fn closefrom(low: i32) {
 /// Put dup `fd` at number `target` (which the program's stream holds) and
 /// close `fd`; the registry follows. Returns `target` or -1.
 pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
-    let Some(mut st) = lock() else {
+    let Some(mut st) = lock_for_closing() else {
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };

@@ -2,6 +2,7 @@
 //! settings read at load, and the closes deferred from signal handlers.
 //! Hooks and slow paths reach the registry only through [`lock`].
 
+pub mod carry_in_flight;
 pub mod control_fds;
 pub mod deferred_signals;
 pub mod exec_gate;
@@ -109,7 +110,9 @@ pub fn lock() -> Option<Locked> {
 
 #[inline]
 pub(crate) fn drain_pending(st: &mut State) {
-    if PENDING_COUNT.load(Ordering::Acquire) != 0 {
+    // Closes a handler deferred wait, as other closes do, while another
+    // thread's exec or spawn carries the dups.
+    if PENDING_COUNT.load(Ordering::Acquire) != 0 && !carry_in_flight::others_carrying() {
         drain_pending_now(st);
     }
 }

@@ -20,6 +20,11 @@
  *   system CMD           -> system(CMD): "exit N" or "err ERRNO"
  *   popen CMD            -> popen(CMD, "r"), its output drained, pclose:
  *                           "exit N" or "err ERRNO"
+ *   popen2 CMD           -> two popen(CMD, "w") streams open at once, then
+ *                           pclose of the first, then of the second (a
+ *                           child holding the other's pipe would make the
+ *                           first wait for ever; alarm(10) ends that):
+ *                           "exit A B" or "err ERRNO"
  *   nofile N             -> setrlimit(RLIMIT_NOFILE, N soft and hard): "ok" or "err ERRNO"
  *   listdir PATH         -> opendir, readdir to the end, closedir: "entries N" or "err ERRNO"
  *   exit                 -> exits 0
@@ -131,6 +136,18 @@ int main(void) {
             int st = system(line + 7);
             if (st < 0) printf("err %d\n", errno);
             else printf("exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        } else if (strncmp(line, "popen2 ", 7) == 0) {
+            FILE *first = popen(line + 7, "w");
+            FILE *second = first ? popen(line + 7, "w") : NULL;
+            if (!second) {
+                printf("err %d\n", errno);
+            } else {
+                alarm(10);
+                int a = pclose(first), b = pclose(second);
+                alarm(0);
+                printf("exit %d %d\n", a >= 0 && WIFEXITED(a) ? WEXITSTATUS(a) : -1,
+                       b >= 0 && WIFEXITED(b) ? WEXITSTATUS(b) : -1);
+            }
         } else if (strncmp(line, "popen ", 6) == 0) {
             FILE *f = popen(line + 6, "r");
             if (!f) {

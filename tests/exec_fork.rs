@@ -572,3 +572,16 @@ fn vfork_child_does_not_change_the_parents_sets() {
         "member not closed with the parent's last dup"
     );
 }
+
+/// `popen` that carries the sets, as glibc's: the streams of earlier
+/// popens still open are closed in each new child, so the first `pclose`
+/// of two open at once returns (a child holding the other stream's pipe
+/// kept the first command from ever seeing its end of input).
+#[test]
+fn two_popens_at_once_each_end_at_their_pclose() {
+    let dir = TempDir::new("popen-two");
+    let path = dir.file("data.txt", b"two\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    sets_of(&mut q, &path, 1, "");
+    assert_eq!(p.step("popen2 cat >/dev/null"), "exit 0 0");
+}

@@ -251,7 +251,8 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
 }
 
 /// Streams opened by [`popen`], with the child to wait for in [`pclose`].
-static POPENED: SpinMutex<Vec<(usize, pid_t)>, YieldRelax> = SpinMutex::new(Vec::new());
+/// (stream, child, the parent's descriptor of the pipe)
+static POPENED: SpinMutex<Vec<(usize, pid_t, c_int)>, YieldRelax> = SpinMutex::new(Vec::new());
 
 /// Waits by yielding the CPU: a holder that was preempted gets to run.
 struct YieldRelax;
@@ -315,6 +316,15 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         let mut fa: posix_spawn_file_actions_t = std::mem::zeroed();
         libc_real::fa_init(&mut fa);
         libc_real::fa_adddup2(&mut fa, child_end, target);
+        // As glibc's popen: the streams of earlier popens still open are
+        // closed in the new child (else a child keeps another's pipe open
+        // and that pclose waits for ever).
+        let earlier: Vec<c_int> = POPENED.lock().iter().map(|&(_, _, fd)| fd).collect();
+        for fd in earlier {
+            if fd != target {
+                libc_real::fa_addclose(&mut fa, fd);
+            }
+        }
         let _share = exec_gate::share();
         let r = spawn_shell(cmd, &mut fa, std::ptr::null(), &prep, &mut pid);
         libc_real::fa_destroy(&mut fa);
@@ -343,7 +353,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         libc_real::set_errno(e);
         return Some(fp);
     }
-    POPENED.lock().push((fp as usize, pid));
+    POPENED.lock().push((fp as usize, pid, parent_end));
     Some(fp)
 }
 
@@ -355,7 +365,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
 pub unsafe fn pclose(fp: *mut FILE) -> Option<c_int> {
     let pid = {
         let mut list = POPENED.lock();
-        let pos = list.iter().position(|&(f, _)| f == fp as usize)?;
+        let pos = list.iter().position(|&(f, _, _)| f == fp as usize)?;
         list.swap_remove(pos).1
     };
     // SAFETY: our stream.

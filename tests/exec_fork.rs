@@ -585,3 +585,16 @@ fn two_popens_at_once_each_end_at_their_pclose() {
     sets_of(&mut q, &path, 1, "");
     assert_eq!(p.step("popen2 cat >/dev/null"), "exit 0 0");
 }
+
+/// `system` that carries the sets, as glibc's when two overlap: the
+/// program's SIGINT handler is back once both have ended, and the second
+/// command runs with SIGINT and SIGQUIT at their defaults, as the first
+/// (compared with the same program without the shim).
+#[test]
+fn overlapping_systems_put_the_programs_sigint_handler_back() {
+    let dir = TempDir::new("system-overlap");
+    let want = run_ok(Command::new(c_test("system_overlap")));
+    assert!(want.ends_with("SIGINT after: handler\n"), "{want}");
+    let got = run_ok(with_set(c_test("system_overlap"), &dir, b"x"));
+    assert_eq!(got, want);
+}

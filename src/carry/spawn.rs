@@ -186,15 +186,9 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         exec::Carry::TooLarge => return Some(exec::too_large()),
         exec::Carry::Nothing => return None,
     };
+    let (old_int, old_quit) = ignore_interrupts();
     // SAFETY: plain signal and spawn calls on local objects.
     let status = unsafe {
-        let mut ign: libc::sigaction = std::mem::zeroed();
-        ign.sa_sigaction = libc::SIG_IGN;
-        libc::sigemptyset(&mut ign.sa_mask);
-        let mut old_int: libc::sigaction = std::mem::zeroed();
-        let mut old_quit: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGINT, &ign, &mut old_int);
-        libc::sigaction(libc::SIGQUIT, &ign, &mut old_quit);
         let mut chld: libc::sigset_t = std::mem::zeroed();
         let mut old_mask: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut chld);
@@ -242,12 +236,75 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         }
         libc_real::fa_destroy(&mut fa);
         libc::posix_spawnattr_destroy(&mut attr);
-        libc::sigaction(libc::SIGINT, &old_int, std::ptr::null_mut());
-        libc::sigaction(libc::SIGQUIT, &old_quit, std::ptr::null_mut());
         libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut());
         status
     };
+    restore_interrupts();
     Some(status)
+}
+
+/// SIGINT's and SIGQUIT's actions from before the first `system` still
+/// running, and how many run.
+struct Interrupts {
+    running: usize,
+    int: libc::sigaction,
+    quit: libc::sigaction,
+}
+
+/// As glibc: the first `system` to start ignores SIGINT and SIGQUIT, the
+/// last to end puts back what was there, so that one that overlaps another
+/// does not save (and later restore) the ignoring.
+static INTERRUPTS: SpinMutex<Option<Interrupts>, YieldRelax> = SpinMutex::new(None);
+
+/// Ignore SIGINT and SIGQUIT while a `system` runs; their actions from
+/// before (for the child's defaults).
+fn ignore_interrupts() -> (libc::sigaction, libc::sigaction) {
+    let mut g = INTERRUPTS.lock();
+    if let Some(i) = g.as_mut() {
+        i.running += 1;
+        return (i.int, i.quit);
+    }
+    // SAFETY: plain data; sigaction fills the old actions.
+    let saved = unsafe {
+        let mut ign: libc::sigaction = std::mem::zeroed();
+        ign.sa_sigaction = libc::SIG_IGN;
+        libc::sigemptyset(&mut ign.sa_mask);
+        let mut int: libc::sigaction = std::mem::zeroed();
+        let mut quit: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGINT, &ign, &mut int);
+        libc::sigaction(libc::SIGQUIT, &ign, &mut quit);
+        Interrupts {
+            running: 1,
+            int,
+            quit,
+        }
+    };
+    let r = (saved.int, saved.quit);
+    *g = Some(saved);
+    r
+}
+
+/// In a fork's child no `system` runs: the parent's other threads' are not
+/// its own (the lock too may have been held by one of them).
+pub fn after_fork_child() {
+    // SAFETY: only this thread exists in the child; nobody else holds it.
+    unsafe { INTERRUPTS.force_unlock() };
+    *INTERRUPTS.lock() = None;
+}
+
+fn restore_interrupts() {
+    let mut g = INTERRUPTS.lock();
+    let last = g.as_mut().is_some_and(|i| {
+        i.running -= 1;
+        i.running == 0
+    });
+    if last && let Some(i) = g.take() {
+        // SAFETY: putting back the actions saved by ignore_interrupts.
+        unsafe {
+            libc::sigaction(libc::SIGINT, &i.int, std::ptr::null_mut());
+            libc::sigaction(libc::SIGQUIT, &i.quit, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Streams opened by [`popen`], with the child to wait for in [`pclose`].

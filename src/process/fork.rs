@@ -43,6 +43,7 @@ pub(crate) fn after_fork_child() {
     // threads' holds on the gate is the child's.
     exec_gate::after_fork_child();
     crate::state::carry_in_flight::after_fork_child();
+    crate::carry::spawn::after_fork_child();
     crate::state::deferred_signals::after_fork_child();
     if let Some(mut st) = lock() {
         // The child has no monitor of its own and nobody who could remove

@@ -416,6 +416,35 @@ fn o_path_and_o_directory() {
     assert_eq!(get(&ro, "o_path-directory"), "err ENOTDIR");
 }
 
+/// O_PATH "a real O_PATH descriptor of the member's file" under a low
+/// RLIMIT_NOFILE too: at 64 (below the numbers the shim keeps its own
+/// descriptors at) each O_PATH open of the set works, as on the file.
+#[test]
+fn o_path_under_a_low_fd_limit() {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new("calls-opath-limit");
+    let f = d.file("f", b"0123456789");
+    let mut cmd = preloaded(c_test("path_calls"));
+    cmd.args(["opath", "/dev/fdset/1"]);
+    members_of_set_one(&mut cmd, &[(&f, false, true)]);
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let rl = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+            Ok(())
+        });
+    }
+    let set = lines_of(cmd);
+    for k in ["o_path", "o_path-cloexec", "openat-o_path"] {
+        let v = get(&set, k);
+        assert!(v.starts_with("ok ") && v.contains(" o_path=1 "), "{k}: {v}");
+    }
+}
+
 /// A directory member serves O_DIRECTORY (a dup) and O_PATH|O_DIRECTORY.
 #[test]
 fn a_directory_member_serves_o_directory() {

@@ -132,35 +132,40 @@ fn o_path<'p>(
         return Err(libc::EAGAIN);
     };
     let outcome = st.registry.pick(set, Need::Any);
-    let private = match outcome {
-        PickOutcome::Picked { member, .. } => {
-            libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, OWNED_FD_BASE)
-        }
-        _ => -1,
-    };
-    drop(st);
     let member = match outcome {
         PickOutcome::Picked { member, .. } => member,
         PickOutcome::NoSuchSet { .. } => {
+            drop(st);
             return Err(why(
                 libc::ENOENT,
                 format!("ENOENT: set {set} does not exist"),
             ));
         }
         _ => {
+            drop(st);
             return Err(why(
                 libc::EACCES,
                 format!("EACCES: set {set} has no member left (all removed)"),
             ));
         }
     };
-    if private < 0 {
-        let e = libc_real::errno();
-        return Err(why(e, format!("set {set} member fd {member}: dup failed")));
-    }
-    let result = reopen(private, flags);
-    // Our own temporary descriptor.
-    libc_real::close(private);
+    // A private copy above the low numbers, so that the O_PATH descriptor
+    // gets the lowest free one, reopened after the lock is released. Where
+    // none can be made (RLIMIT_NOFILE at or below that base, or one slot
+    // left), the member itself, with the lock held: the open needs no
+    // second slot then.
+    let private = libc_real::fcntl_int(member, libc::F_DUPFD_CLOEXEC, OWNED_FD_BASE);
+    let result = if private >= 0 {
+        drop(st);
+        let r = reopen(private, flags);
+        // Our own temporary descriptor.
+        libc_real::close(private);
+        r
+    } else {
+        let r = reopen(member, flags);
+        drop(st);
+        r
+    };
     match result {
         Ok((fd, how)) => Ok((fd, set, member, how)),
         Err(libc::ENOTDIR) => Err(why(

@@ -351,8 +351,12 @@ real_fns! {
     popen = "popen": fn(cmd: *const c_char, mode: *const c_char) -> *mut FILE, missing std::ptr::null_mut();
     pclose = "pclose": fn(stream: *mut FILE) -> c_int, missing -1;
     underscore_fork = "_Fork": fn() -> libc::pid_t, missing -1;
+    clone = "clone": fn(f: CloneFn, stack: *mut libc::c_void, flags: c_int, arg: *mut libc::c_void, parent_tid: *mut libc::pid_t, tls: *mut libc::c_void, child_tid: *mut libc::pid_t) -> c_int, missing -1;
     sigaction = "sigaction": fn(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int, missing -1;
 }
+
+/// The function a `clone` child starts in.
+pub type CloneFn = unsafe extern "C" fn(*mut libc::c_void) -> c_int;
 
 /// `posix_spawn_file_actions_*`: the shim's own objects use these, so that
 /// its hooks record only the program's.

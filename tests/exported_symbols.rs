@@ -90,6 +90,7 @@ const HOOKS: &[&str] = &[
     // Spec sections 6 and 7: fork, signals and spawn file actions, seen
     // so that no lock stays held and no member reaches another program.
     "_Fork",
+    "clone",
     "sigaction",
     "__sigaction",
     "signal",

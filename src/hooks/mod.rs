@@ -10,6 +10,7 @@ mod path_hook;
 mod look_hook;
 
 mod cancel;
+mod clone;
 mod close;
 mod exec;
 mod file_actions;

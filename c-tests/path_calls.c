@@ -9,6 +9,9 @@
  *                                    mtime to SEC + k (k = 1.. in call order),
  *                                    then stat says what the file has
  *   path_calls opath PATH            O_PATH and O_DIRECTORY opens
+ *   path_calls owner PATH            chmod, fchmodat, chown, lchown, fchownat
+ *                                    (and bad flags), each followed by what
+ *                                    stat says of the mode and the owner
  *   path_calls full PATH             the process at its descriptor limit
  *                                    (every number taken): stat, access,
  *                                    statx, then `look`
@@ -182,14 +185,37 @@ static void full(const char *p) {
     look(p);
 }
 
+static void owner_line(const char *name, int r, const char *p) {
+    if (r < 0) {
+        printf("%s err %s\n", name, strerrorname_np(errno));
+        return;
+    }
+    struct stat st;
+    if (stat(p, &st) < 0) printf("%s ok stat-err %s\n", name, strerrorname_np(errno));
+    else printf("%s ok mode=%o uid=%u gid=%u\n", name, st.st_mode & 07777, st.st_uid, st.st_gid);
+}
+
+static void owner(const char *p) {
+    owner_line("chmod", chmod(p, 0600), p);
+    owner_line("fchmodat", fchmodat(AT_FDCWD, p, 0640, 0), p);
+    owner_line("fchmodat-nofollow", fchmodat(AT_FDCWD, p, 0644, AT_SYMLINK_NOFOLLOW), p);
+    owner_line("fchmodat-badflags", fchmodat(AT_FDCWD, p, 0600, 0x8000), p);
+    owner_line("chown-unchanged", chown(p, (uid_t)-1, (gid_t)-1), p);
+    owner_line("chown", chown(p, 65534, (gid_t)-1), p);
+    owner_line("lchown", lchown(p, (uid_t)-1, 65534), p);
+    owner_line("fchownat", fchownat(AT_FDCWD, p, 0, 0, AT_SYMLINK_NOFOLLOW), p);
+    owner_line("fchownat-badflags", fchownat(AT_FDCWD, p, 0, 0, 0x8000), p);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "look")) look(argv[2]);
+    else if (argc == 3 && !strcmp(argv[1], "owner")) owner(argv[2]);
     else if (argc == 4 && !strcmp(argv[1], "truncate")) truncate_calls(argv[2], atol(argv[3]));
     else if (argc == 4 && !strcmp(argv[1], "times")) times_calls(argv[2], atol(argv[3]));
     else if (argc == 3 && !strcmp(argv[1], "opath")) opath(argv[2]);
     else if (argc == 3 && !strcmp(argv[1], "full")) full(argv[2]);
     else {
-        fprintf(stderr, "usage: path_calls look|truncate|times|opath|full PATH [N]\n");
+        fprintf(stderr, "usage: path_calls look|truncate|times|opath|owner|full PATH [N]\n");
         return 2;
     }
     return 0;

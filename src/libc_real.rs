@@ -393,6 +393,11 @@ real_fns! {
     truncate = "truncate": fn(path: *const c_char, length: libc::off_t) -> c_int, missing -1;
     truncate64 = "truncate64": fn(path: *const c_char, length: libc::off64_t) -> c_int, missing -1;
     utimensat = "utimensat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timespec, flags: c_int) -> c_int, missing -1;
+    chmod = "chmod": fn(path: *const c_char, mode: libc::mode_t) -> c_int, missing -1;
+    fchmodat = "fchmodat": fn(dirfd: c_int, path: *const c_char, mode: libc::mode_t, flags: c_int) -> c_int, missing -1;
+    chown = "chown": fn(path: *const c_char, uid: libc::uid_t, gid: libc::gid_t) -> c_int, missing -1;
+    lchown = "lchown": fn(path: *const c_char, uid: libc::uid_t, gid: libc::gid_t) -> c_int, missing -1;
+    fchownat = "fchownat": fn(dirfd: c_int, path: *const c_char, uid: libc::uid_t, gid: libc::gid_t, flags: c_int) -> c_int, missing -1;
     utimes = "utimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
     lutimes = "lutimes": fn(path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;
     futimesat = "futimesat": fn(dirfd: c_int, path: *const c_char, times: *const libc::timeval) -> c_int, missing -1;

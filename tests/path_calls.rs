@@ -344,6 +344,42 @@ fn truncate_goes_through_a_member_that_can_write() {
     assert_eq!(std::fs::read(&f).unwrap(), b"01\0\0");
 }
 
+/// chmod and chown (the spec is silent; README "Calls around an open"):
+/// through the newest member, so that each answers as on the member's own
+/// file, bad flags included (EINVAL), and the file behind the set gets the
+/// new mode and owner. Python's `shutil.copy` onto a set path (which copies
+/// the mode last) works as onto the file.
+#[test]
+fn chmod_and_chown_go_through_a_member() {
+    let d = TempDir::new("calls-owner");
+    let f = d.file("f", b"x");
+    let plain_file = d.file("g", b"x");
+    let plain = run_plain("path_calls", &["owner", plain_file.to_str().unwrap()]);
+    let set = run_with(
+        "path_calls",
+        &["owner", "/dev/fdset/1"],
+        &[(&f, false, true)],
+        &[],
+    );
+    assert_eq!(set, plain);
+    assert_eq!(get(&set, "fchownat"), "ok mode=644 uid=0 gid=0");
+    assert_eq!(get(&set, "fchmodat-badflags"), "err EINVAL");
+    let src = d.file("src.txt", b"payload\n");
+    let dst = d.file("dst.txt", b"");
+    let out = fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &dst, "wo"))
+        .args(["--", python().to_str().unwrap(), "-c"])
+        .arg(format!(
+            "import shutil; shutil.copy({:?}, '/dev/fdset/1')",
+            src.to_str().unwrap()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(std::fs::read(&dst).unwrap(), b"payload\n");
+}
+
 /// Spec section 8: utimensat, utimes, utime (and lutimes, futimesat)
 /// through a member: each sets the times of the file behind the set, as
 /// the same calls do on the file's own path.

@@ -150,3 +150,39 @@ statfs_hook!(
     libc::statvfs64,
     libc::fstatvfs64
 );
+
+look_hook! {
+    /// `fchmod` through the newest member (`chmod`, Python's
+    /// `shutil.copymode`, `install -m`).
+    fn chmod(path: *const c_char, mode: libc::mode_t) -> c_int;
+    path: path; real: libc_real::chmod; fail: -1;
+    set |set, text| chmod_set("chmod", text(), set, mode, 0)
+}
+
+look_hook! {
+    /// As `chmod`; an absolute set path ignores `dirfd`.
+    fn fchmodat(dirfd: c_int, path: *const c_char, mode: libc::mode_t, flags: c_int) -> c_int;
+    path: path; real: libc_real::fchmodat; fail: -1;
+    set |set, text| chmod_set("fchmodat", text(), set, mode, flags)
+}
+
+macro_rules! chown_hook {
+    ($name:ident, $real:path) => {
+        look_hook! {
+            /// `fchown` through the newest member.
+            fn $name(path: *const c_char, uid: libc::uid_t, gid: libc::gid_t) -> c_int;
+            path: path; real: $real; fail: -1;
+            set |set, text| chown_set(stringify!($name), text(), set, uid, gid, 0)
+        }
+    };
+}
+
+chown_hook!(chown, libc_real::chown);
+chown_hook!(lchown, libc_real::lchown);
+
+look_hook! {
+    /// As `chown`; an absolute set path ignores `dirfd`.
+    fn fchownat(dirfd: c_int, path: *const c_char, uid: libc::uid_t, gid: libc::gid_t, flags: c_int) -> c_int;
+    path: path; real: libc_real::fchownat; fail: -1;
+    set |set, text| chown_set("fchownat", text(), set, uid, gid, flags)
+}

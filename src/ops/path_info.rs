@@ -194,3 +194,41 @@ pub fn statfs_set(call: &str, path: &[u8], set: u64, f: impl FnOnce(c_int) -> c_
     let what = || format!("{call} {}", text(path));
     call_through(&what, set, Need::Any, f)
 }
+
+/// `chmod`/`fchmodat` of set `set`: `fchmod` through its newest member, so
+/// the kernel decides as for the member's file (its owner, or
+/// `CAP_FOWNER`). `AT_SYMLINK_NOFOLLOW` changes nothing (a set path is no
+/// link); other flags are `EINVAL`, as glibc says.
+pub fn chmod_set(call: &str, path: &[u8], set: u64, mode: libc::mode_t, flags: c_int) -> c_int {
+    if flags & !libc::AT_SYMLINK_NOFOLLOW != 0 {
+        libc_real::set_errno(libc::EINVAL);
+        return -1;
+    }
+    let what = || format!("{call} {} mode={mode:o}", text(path));
+    // SAFETY: a plain system call on our private duplicate.
+    call_through(&what, set, Need::Any, |fd| unsafe {
+        libc::fchmod(fd, mode)
+    })
+}
+
+/// `chown`, `lchown`, `fchownat` of set `set`: `fchown` through its newest
+/// member (the kernel's rules for the member's file). `AT_SYMLINK_NOFOLLOW`
+/// and `AT_EMPTY_PATH` change nothing here; other flags are `EINVAL`.
+pub fn chown_set(
+    call: &str,
+    path: &[u8],
+    set: u64,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    flags: c_int,
+) -> c_int {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        libc_real::set_errno(libc::EINVAL);
+        return -1;
+    }
+    let what = || format!("{call} {} owner={uid}:{gid}", text(path));
+    // SAFETY: a plain system call on our private duplicate.
+    call_through(&what, set, Need::Any, |fd| unsafe {
+        libc::fchown(fd, uid, gid)
+    })
+}

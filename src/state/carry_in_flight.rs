@@ -46,8 +46,11 @@ impl Drop for Carrying {
 }
 
 /// Whether a carry of another thread is in flight.
+#[inline]
 pub fn others_carrying() -> bool {
-    CARRIES.load(Ordering::Acquire) > MINE.with(Cell::get)
+    // The thread-local count only when some carry is in flight at all.
+    let all = CARRIES.load(Ordering::Acquire);
+    all != 0 && all > MINE.with(Cell::get)
 }
 
 /// The registry lock for forgetting and closing dups: while another

@@ -131,6 +131,42 @@ pub struct OpenHow {
     pub extra_set: bool,
 }
 
+impl OpenHow {
+    /// A request whose `size` is out of the kernel's range: its error
+    /// (`EINVAL`, `E2BIG`) is the kernel's to give.
+    pub fn out_of_range(size: usize) -> OpenHow {
+        OpenHow {
+            flags: 0,
+            mode: 0,
+            resolve: 0,
+            size,
+            extra_set: false,
+        }
+    }
+
+    /// The structure from the caller's `size` bytes of it (`bytes.len()`),
+    /// or [`OpenHow::out_of_range`] when that size is not one the kernel
+    /// takes.
+    pub fn from_bytes(bytes: &[u8]) -> OpenHow {
+        let size = bytes.len();
+        if !(OPEN_HOW_SIZE_VER0..=OPEN_HOW_SIZE_MAX).contains(&size) {
+            return OpenHow::out_of_range(size);
+        }
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            u64::from_ne_bytes(b)
+        };
+        OpenHow {
+            flags: word(0),
+            mode: word(1),
+            resolve: word(2),
+            size,
+            extra_set: bytes[OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0),
+        }
+    }
+}
+
 /// An `openat2` of a set path is served as `openat(path, flags, mode)`
 /// (`Some`), unless the request is one the kernel refuses anyway (its
 /// error is the kernel's to give: passed through, `None`) or it asks for
@@ -318,6 +354,25 @@ mod tests {
         );
         h.extra_set = true;
         assert_eq!(openat2_serves(&h), None);
+    }
+
+    #[test]
+    fn open_how_from_the_callers_bytes() {
+        let mut b = vec![0u8; 32];
+        b[..8].copy_from_slice(&(libc::O_RDWR as u64).to_ne_bytes());
+        b[16..24].copy_from_slice(&RESOLVE_CACHED.to_ne_bytes());
+        let h = OpenHow::from_bytes(&b);
+        assert_eq!(
+            (h.flags, h.mode, h.resolve, h.size),
+            (libc::O_RDWR as u64, 0, RESOLVE_CACHED, 32)
+        );
+        assert!(!h.extra_set);
+        b[31] = 1;
+        assert!(
+            OpenHow::from_bytes(&b).extra_set,
+            "a set byte beyond the first version"
+        );
+        assert_eq!(OpenHow::from_bytes(&b[..16]), OpenHow::out_of_range(16));
     }
 
     #[test]

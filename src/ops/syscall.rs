@@ -39,28 +39,10 @@ pub unsafe fn read_open_how(how: *const u8, size: usize) -> Option<OpenHow> {
     if how.is_null() {
         return None;
     }
-    let word = |i: usize| {
-        let mut b = [0u8; 8];
-        // SAFETY: per the contract, i * 8 + 8 <= OPEN_HOW_SIZE_VER0 <= size.
-        unsafe { std::ptr::copy_nonoverlapping(how.add(i * 8), b.as_mut_ptr(), 8) };
-        u64::from_ne_bytes(b)
-    };
     if !(OPEN_HOW_SIZE_VER0..=OPEN_HOW_SIZE_MAX).contains(&size) {
-        return Some(OpenHow {
-            flags: 0,
-            mode: 0,
-            resolve: 0,
-            size,
-            extra_set: false,
-        });
+        return Some(OpenHow::out_of_range(size));
     }
-    // SAFETY: per the contract: bytes VER0..size are the caller's.
-    let extra_set = (OPEN_HOW_SIZE_VER0..size).any(|i| unsafe { *how.add(i) } != 0);
-    Some(OpenHow {
-        flags: word(0),
-        mode: word(1),
-        resolve: word(2),
-        size,
-        extra_set,
-    })
+    // SAFETY: per the contract, the caller's `size` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(how, size) };
+    Some(OpenHow::from_bytes(bytes))
 }

@@ -57,29 +57,11 @@ impl Call<'_> {
     fn open_how(&self, addr: u64, size: u64) -> Option<OpenHow> {
         let size = usize::try_from(size).unwrap_or(usize::MAX);
         if !(OPEN_HOW_SIZE_VER0..=OPEN_HOW_SIZE_MAX).contains(&size) {
-            // Its error (EINVAL, E2BIG) is the kernel's.
-            return Some(OpenHow {
-                flags: 0,
-                mode: 0,
-                resolve: 0,
-                size,
-                extra_set: false,
-            });
+            return Some(OpenHow::out_of_range(size));
         }
         let mut buf = [0u8; OPEN_HOW_SIZE_MAX];
         let got = sys::read_mem(self.tid, addr, &mut buf[..size]).ok()?;
-        if got < size {
-            return None;
-        }
-        let word =
-            |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-        Some(OpenHow {
-            flags: word(0),
-            mode: word(1),
-            resolve: word(2),
-            size,
-            extra_set: buf[OPEN_HOW_SIZE_VER0..size].iter().any(|&b| b != 0),
-        })
+        (got == size).then(|| OpenHow::from_bytes(&buf[..size]))
     }
 
     fn open_set(&self, path: &[u8], set: u64, flags: i32) -> Reply {

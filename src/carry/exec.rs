@@ -108,7 +108,7 @@ pub struct Prepared {
     control: bool,
     /// Other threads' closes of dups wait while this lives (until the exec
     /// or spawn has happened or failed): the state names those dups.
-    _carrying: Carrying,
+    _carrying: Option<Carrying>,
 }
 
 impl Prepared {
@@ -171,11 +171,15 @@ fn collect_state(
     control: Option<serde_json::Value>,
     expose: bool,
     written: Option<&crate::carry::file_actions::Targets>,
-) -> Option<(ExecState, Carrying)> {
+) -> Option<(ExecState, Option<Carrying>)> {
     let st = crate::state::lock()?;
     // Other threads' closes of dups wait from here until the program has
     // started or failed to (the dups read below must still be open then).
-    let carrying = carry_in_flight::begin(&st);
+    // Not in a vfork child: its descriptor table is its own copy, which no
+    // other thread closes in, and it shares the parent's memory, where a
+    // carry begun by an exec that succeeds would never end.
+    let carrying =
+        (!crate::state::process_owner::in_vfork_child()).then(|| carry_in_flight::begin(&st));
     let cfg = crate::state::config();
     let mut out = ExecState {
         prefixes: cfg.paths.prefixes.clone(),

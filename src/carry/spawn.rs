@@ -180,6 +180,10 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
     if unsafe { exec::carries_nothing(Target::Path(SHELL.as_ptr()), std::ptr::null()) } {
         return None;
     }
+    // The gate is shared (and signals held back) from before the state is
+    // collected until the child is started, not while it runs: a handler
+    // that closed a dup meanwhile would wait for this very carry.
+    let share = exec_gate::share();
     // SAFETY: NULL means environ.
     let prep = match unsafe { exec::prepare(std::ptr::null(), false) } {
         exec::Carry::Carried(p) => p,
@@ -215,13 +219,11 @@ pub unsafe fn system(cmd: *const c_char) -> Option<c_int> {
         libc_real::fa_init(&mut fa);
         let mut pid: pid_t = 0;
         // The gate is shared while the child is started, not while it runs.
-        let r = {
-            let _share = exec_gate::share();
-            spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid)
-        };
+        let r = spawn_shell(cmd, &mut fa, &attr, &prep, &mut pid);
         // The child is started: the dups it was given need not stay open,
         // and the memfd is its own now (the command may run for long).
         prep.restore();
+        drop(share);
         let mut status: c_int = 0;
         if r == 0 {
             while libc::waitpid(pid, &mut status, 0) < 0 {
@@ -259,6 +261,7 @@ static INTERRUPTS: SpinMutex<Option<Interrupts>, YieldRelax> = SpinMutex::new(No
 /// Ignore SIGINT and SIGQUIT while a `system` runs; their actions from
 /// before (for the child's defaults).
 fn ignore_interrupts() -> (libc::sigaction, libc::sigaction) {
+    let _quiet = SignalsBlocked::now();
     let mut g = INTERRUPTS.lock();
     if let Some(i) = g.as_mut() {
         i.running += 1;
@@ -284,6 +287,32 @@ fn ignore_interrupts() -> (libc::sigaction, libc::sigaction) {
     r
 }
 
+/// Every signal blocked on this thread while it lives: a handler that ran
+/// while [`INTERRUPTS`] is held, and then waited for another thread (a dup's
+/// close waits for a carry in flight), could wait for a thread that waits
+/// for that lock.
+struct SignalsBlocked(libc::sigset_t);
+
+impl SignalsBlocked {
+    fn now() -> SignalsBlocked {
+        // SAFETY: plain data filled by sigfillset and pthread_sigmask.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+            SignalsBlocked(old)
+        }
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // SAFETY: the mask saved by now().
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+    }
+}
+
 /// In a fork's child no `system` runs: the parent's other threads' are not
 /// its own (the lock too may have been held by one of them).
 pub fn after_fork_child() {
@@ -293,6 +322,7 @@ pub fn after_fork_child() {
 }
 
 fn restore_interrupts() {
+    let _quiet = SignalsBlocked::now();
     let mut g = INTERRUPTS.lock();
     let last = g.as_mut().is_some_and(|i| {
         i.running -= 1;
@@ -347,6 +377,9 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         fds: vec![if reading { 1 } else { 0 }],
         closefrom: None,
     };
+    // Shared (signals held back) from the state's collection until the
+    // child is started, as in `system`.
+    let share = exec_gate::share();
     // SAFETY: NULL means environ.
     let prep = match unsafe { exec::prepare_avoiding(std::ptr::null(), &written) } {
         exec::Carry::Carried(p) => p,
@@ -382,12 +415,12 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
                 libc_real::fa_addclose(&mut fa, fd);
             }
         }
-        let _share = exec_gate::share();
         let r = spawn_shell(cmd, &mut fa, std::ptr::null(), &prep, &mut pid);
         libc_real::fa_destroy(&mut fa);
         r
     };
     prep.restore();
+    drop(share);
     libc_real::close(child_end);
     if r != 0 {
         libc_real::close(parent_end);
@@ -410,7 +443,11 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
         libc_real::set_errno(e);
         return Some(fp);
     }
-    POPENED.lock().push((fp as usize, pid, parent_end));
+    {
+        // As for INTERRUPTS: no handler runs while the list is held.
+        let _quiet = SignalsBlocked::now();
+        POPENED.lock().push((fp as usize, pid, parent_end));
+    }
     Some(fp)
 }
 
@@ -421,6 +458,7 @@ pub unsafe fn popen(cmd: *const c_char, mode: *const c_char) -> Option<*mut FILE
 /// `fp` is a stream.
 pub unsafe fn pclose(fp: *mut FILE) -> Option<c_int> {
     let pid = {
+        let _quiet = SignalsBlocked::now();
         let mut list = POPENED.lock();
         let pos = list.iter().position(|&(f, _, _)| f == fp as usize)?;
         list.swap_remove(pos).1

@@ -4,8 +4,14 @@
 //! the registry lock as it was: held for ever if another thread held it.
 //! So such a clone is treated as a fork: a share of the exec gate and the
 //! registry lock are taken before it, and the child runs the fork child's
-//! handler before the caller's function. With `CLONE_VM` (a thread, or a
-//! child that shares the memory) the lock is the parent's own: untouched.
+//! handler before the caller's function. Not when the child shares the
+//! descriptor table (`CLONE_FILES`: the fork child's handler would close
+//! the parent's control sockets) or the parent waits for the child's exec
+//! (`CLONE_VFORK`: the lock would stay taken for the child's whole life):
+//! those pass, as a raw clone does (README "Threads, signals and fork").
+//! `CLONE_VM|CLONE_VFORK` (a vfork on a stack of the caller's) is treated
+//! as the shim's `vfork`: the child is known to share the parent's memory
+//! until it execs. Other `CLONE_VM` children (threads) pass untouched.
 
 use crate::libc_real::{self, CloneFn};
 use libc::{c_int, c_void, pid_t};
@@ -17,7 +23,7 @@ struct Start {
     arg: *mut c_void,
 }
 
-extern "C" fn start_child(p: *mut c_void) -> c_int {
+unsafe extern "C" fn start_child(p: *mut c_void) -> c_int {
     // SAFETY: p is the parent's `Start`, in the child's copy of its memory.
     let start = unsafe { &*(p as *const Start) };
     crate::process::fork::after_fork_child();
@@ -42,7 +48,12 @@ pub unsafe extern "C-unwind" fn clone(
     tls: *mut c_void,
     child_tid: *mut pid_t,
 ) -> c_int {
-    if flags & libc::CLONE_VM != 0 {
+    let vfork_like = libc::CLONE_VM | libc::CLONE_VFORK;
+    if flags & (vfork_like | libc::CLONE_THREAD) == vfork_like {
+        // SAFETY: as the caller promised.
+        return unsafe { clone_vfork(f, stack, flags, arg, parent_tid, tls, child_tid) };
+    }
+    if flags & (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES) != 0 {
         // SAFETY: forwarded as given.
         return unsafe { libc_real::clone(f, stack, flags, arg, parent_tid, tls, child_tid) };
     }
@@ -54,6 +65,61 @@ pub unsafe extern "C-unwind" fn clone(
     let r = unsafe { libc_real::clone(start_child, stack, flags, p, parent_tid, tls, child_tid) };
     let e = libc_real::errno();
     crate::process::fork::after_fork_parent();
+    libc_real::set_errno(e);
+    r
+}
+
+/// What a vfork-like child runs first: it ends the share its parent thread
+/// took (the same memory), as the shim's `vfork` child does.
+unsafe extern "C" fn start_vfork_child(p: *mut c_void) -> c_int {
+    // SAFETY: p is the suspended parent's `Start`, in the shared memory.
+    let start = unsafe { &*(p as *const Start) };
+    crate::state::exec_gate::share_end_quietly();
+    // SAFETY: the caller's function with the caller's argument.
+    unsafe { (start.f)(start.arg) }
+}
+
+/// `clone(CLONE_VM|CLONE_VFORK)`: as the shim's `vfork`, a share of the
+/// exec gate for the start, and the hooks in the child know that it runs
+/// on its parent's memory (`process_owner::VFORKS_ACTIVE`) until its exec.
+///
+/// # Safety
+/// As for libc's `clone`.
+unsafe fn clone_vfork(
+    f: CloneFn,
+    stack: *mut c_void,
+    flags: c_int,
+    arg: *mut c_void,
+    parent_tid: *mut pid_t,
+    tls: *mut c_void,
+    child_tid: *mut pid_t,
+) -> c_int {
+    use crate::state::process_owner::VFORKS_ACTIVE;
+    use std::sync::atomic::Ordering;
+    VFORKS_ACTIVE.fetch_add(1, Ordering::AcqRel);
+    crate::state::exec_gate::share_begin();
+    let start = Start { f, arg };
+    let p = &start as *const Start as *mut c_void;
+    // SAFETY: the caller's stack and flags; `start` outlives the child's
+    // use of it (the parent is suspended until the child execs or exits).
+    let r = unsafe {
+        libc_real::clone(
+            start_vfork_child,
+            stack,
+            flags,
+            p,
+            parent_tid,
+            tls,
+            child_tid,
+        )
+    };
+    let e = libc_real::errno();
+    if r < 0 {
+        // No child ended the share.
+        crate::state::exec_gate::share_end_quietly();
+    }
+    VFORKS_ACTIVE.fetch_sub(1, Ordering::AcqRel);
+    crate::state::deferred_signals::release();
     libc_real::set_errno(e);
     r
 }

@@ -355,29 +355,36 @@ fn calls_through_a_member_are_made_with_the_callers_rights() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let file = dir.file("roots.txt", b"root's\n");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mtime = std::fs::metadata(&file).unwrap().mtime();
     let prog = c_test("seccomp_step");
-    let nobody = [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--",
-        prog.to_str().unwrap(),
-    ];
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    // Also as root of its own user namespace (`unshare -r`): capabilities
+    // there grant nothing over root's file.
+    for own_namespace in [&[][..], &["unshare", "-r", "--"][..]] {
+        let mut args: Vec<&str> = nobody.to_vec();
+        args.extend(own_namespace);
+        args.push(prog.to_str().unwrap());
+        times_and_noatime_as_the_caller(&file, &args);
+    }
+}
+
+/// The steps of [`calls_through_a_member_are_made_with_the_callers_rights`]
+/// for `setpriv ARGS`, through set 1 and on the file itself.
+fn times_and_noatime_as_the_caller(file: &Path, args: &[&str]) {
+    let mtime = std::fs::metadata(file).unwrap().mtime();
     let mut served = Program::spawn(launcher(
         true,
-        &[(1, &file, "ro")],
+        &[(1, file, "ro")],
         Path::new("setpriv"),
-        &nobody,
+        args,
     ));
     let mut plain_cmd = Command::new("setpriv");
-    plain_cmd.args(nobody);
+    plain_cmd.args(args);
     let mut plain = Program::spawn(plain_cmd);
     let answers = same_answers(
         &mut served,
         &mut plain,
         "/dev/fdset/1",
-        &file,
+        file,
         &[
             "touch @ 1000000000",
             "open @ rn",
@@ -386,10 +393,35 @@ fn calls_through_a_member_are_made_with_the_callers_rights() {
             "close 3",
         ],
     );
-    assert_eq!(answers[0], format!("err {}", libc::EPERM));
-    assert_eq!(answers[1], format!("err {}", libc::EPERM));
+    assert_eq!(answers[0], format!("err {}", libc::EPERM), "{args:?}");
+    assert_eq!(answers[1], format!("err {}", libc::EPERM), "{args:?}");
     assert_eq!(answers[3], "data root's|");
-    assert_eq!(std::fs::metadata(&file).unwrap().mtime(), mtime);
+    assert_eq!(std::fs::metadata(file).unwrap().mtime(), mtime);
     assert_eq!(served.step("exit"), "");
     assert_eq!(plain.step("exit"), "");
+}
+
+/// The same rule run by an unprivileged fdset-run: a process of the tree
+/// that is root of its own user namespace (`unshare -r`) lists and reads a
+/// set as on the file (before, fdset-run tried to take credentials it could
+/// not, could not give them back, and stopped: every call of the tree then
+/// failed with ENOSYS).
+#[test]
+fn an_unprivileged_fdset_run_serves_a_process_in_its_own_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("seccomp-userns");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.file("theirs.txt", b"u\n");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = Command::new("setpriv");
+    without_shim_env(&mut cmd);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin("fdset-run"))
+        .args(["--seccomp", "--file"])
+        .arg(file_arg(1, &file, "ro"))
+        .args(["--", "unshare", "-r", "sh", "-c"])
+        .arg("ls -l /dev/fdset/1 >/dev/null && cat /dev/fdset/1");
+    let out = run_out(cmd);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "u\n");
 }

@@ -46,51 +46,88 @@ fn read(path: &str) -> Option<Creds> {
     parse(&std::fs::read_to_string(path).ok()?)
 }
 
+/// Whether thread `tid` is in fdset-run's own user namespace. A process in
+/// another holds its capabilities there only, over what that namespace
+/// owns; here they count for nothing (none is lent to it).
+fn same_user_namespace(tid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |p: String| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+    match (
+        ns(format!("/proc/{tid}/ns/user")),
+        ns("/proc/thread-self/ns/user".into()),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Which of this thread's credentials were changed (and are given back).
+#[derive(Default)]
+struct Changed {
+    groups: bool,
+    fsgid: bool,
+    fsuid: bool,
+    caps: bool,
+}
+
 /// While alive, the calling thread checks permissions as thread `tid`
 /// would; dropped, as itself again.
 pub struct AsCaller {
-    saved: Option<Creds>,
+    saved: Creds,
+    changed: Changed,
 }
 
-/// Take `tid`'s credentials for the calls that follow (nothing to do when
-/// they are this thread's already). `EPERM` when they cannot be taken: the
-/// call is then refused rather than made with fdset-run's rights.
+/// Take `tid`'s credentials for the calls that follow: only those that
+/// differ from this thread's are changed. `EPERM` when one cannot be
+/// taken: the call is then refused rather than made with fdset-run's
+/// rights (what was changed already is given back).
 pub fn as_caller(tid: i32) -> Result<AsCaller, Errno> {
-    let theirs = read(&format!("/proc/{tid}/status")).ok_or(libc::ESRCH)?;
+    let mut theirs = read(&format!("/proc/{tid}/status")).ok_or(libc::ESRCH)?;
     let ours = read("/proc/thread-self/status").ok_or(libc::EPERM)?;
-    let same = (theirs.fsuid, theirs.fsgid, &theirs.groups, theirs.cap_eff)
-        == (ours.fsuid, ours.fsgid, &ours.groups, ours.cap_eff);
-    if same {
-        return Ok(AsCaller { saved: None });
+    if !same_user_namespace(tid) {
+        theirs.cap_eff = 0;
     }
-    let guard = AsCaller {
-        saved: Some(ours.clone()),
+    let caps = theirs.cap_eff & ours.cap_prm;
+    let mut guard = AsCaller {
+        saved: ours.clone(),
+        changed: Changed::default(),
     };
     // Groups and ids while this thread still has CAP_SETGID/CAP_SETUID;
     // the effective capabilities last.
-    set_groups(&theirs.groups)?;
-    set_fsid(libc::SYS_setfsgid, theirs.fsgid)?;
-    set_fsid(libc::SYS_setfsuid, theirs.fsuid)?;
-    set_effective_caps(theirs.cap_eff & ours.cap_prm, ours.cap_prm)?;
+    if theirs.groups != ours.groups {
+        set_groups(&theirs.groups)?;
+        guard.changed.groups = true;
+    }
+    if theirs.fsgid != ours.fsgid {
+        set_fsid(libc::SYS_setfsgid, theirs.fsgid)?;
+        guard.changed.fsgid = true;
+    }
+    if theirs.fsuid != ours.fsuid {
+        set_fsid(libc::SYS_setfsuid, theirs.fsuid)?;
+        guard.changed.fsuid = true;
+    }
+    if caps != ours.cap_eff {
+        set_effective_caps(caps, ours.cap_prm)?;
+        guard.changed.caps = true;
+    }
     Ok(guard)
 }
 
 impl Drop for AsCaller {
     fn drop(&mut self) {
-        if let Some(c) = self.saved.take() {
-            // Capabilities first: they allow the rest.
-            let restored = set_effective_caps(c.cap_eff, c.cap_prm).is_ok()
-                && set_fsid(libc::SYS_setfsuid, c.fsuid).is_ok()
-                && set_fsid(libc::SYS_setfsgid, c.fsgid).is_ok()
-                && set_groups(&c.groups).is_ok();
-            if !restored {
-                // Serving on with another process's rights would be worse
-                // than not serving.
-                fdset_core::cli::warn(format_args!(
-                    "fdset-run: cannot take back its own credentials after a call made as a process of the tree; stopping"
-                ));
-                std::process::abort();
-            }
+        let (c, ch) = (&self.saved, &self.changed);
+        // Capabilities first: they allow the rest.
+        let restored = (!ch.caps || set_effective_caps(c.cap_eff, c.cap_prm).is_ok())
+            && (!ch.fsuid || set_fsid(libc::SYS_setfsuid, c.fsuid).is_ok())
+            && (!ch.fsgid || set_fsid(libc::SYS_setfsgid, c.fsgid).is_ok())
+            && (!ch.groups || set_groups(&c.groups).is_ok());
+        if !restored {
+            // Serving on with another process's rights would be worse
+            // than not serving.
+            fdset_core::cli::warn(format_args!(
+                "fdset-run: cannot take back its own credentials after a call made as a process of the tree; stopping"
+            ));
+            std::process::abort();
         }
     }
 }

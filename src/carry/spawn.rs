@@ -295,21 +295,13 @@ struct SignalsBlocked(libc::sigset_t);
 
 impl SignalsBlocked {
     fn now() -> SignalsBlocked {
-        // SAFETY: plain data filled by sigfillset and pthread_sigmask.
-        unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-            SignalsBlocked(old)
-        }
+        SignalsBlocked(exec_gate::block_all())
     }
 }
 
 impl Drop for SignalsBlocked {
     fn drop(&mut self) {
-        // SAFETY: the mask saved by now().
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+        exec_gate::set_mask(&self.0);
     }
 }
 

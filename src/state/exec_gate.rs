@@ -166,7 +166,8 @@ pub struct Held {
     mask: libc::sigset_t,
 }
 
-fn block_all() -> libc::sigset_t {
+/// Block every signal on this thread; the mask it had.
+pub(crate) fn block_all() -> libc::sigset_t {
     // SAFETY: plain data, filled by sigfillset / pthread_sigmask.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
@@ -179,7 +180,8 @@ fn block_all() -> libc::sigset_t {
     old
 }
 
-fn set_mask(mask: &libc::sigset_t) {
+/// This thread's signal mask `mask` again.
+pub(crate) fn set_mask(mask: &libc::sigset_t) {
     // SAFETY: a valid signal set.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }

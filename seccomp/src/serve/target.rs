@@ -41,10 +41,16 @@ fn is_prefix_dir(paths: &PathConfig, path: &[u8]) -> bool {
 
 /// Whether `path` exists as the caller sees the file system (its root).
 pub(super) fn exists_for(tid: i32, path: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let full = in_callers_root(tid, path);
+    std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&full)).is_ok()
+}
+
+/// `path` as the caller's root (`/proc/TID/root`) has it.
+fn in_callers_root(tid: i32, path: &[u8]) -> Vec<u8> {
     let mut full = format!("/proc/{tid}/root").into_bytes();
     full.extend_from_slice(path);
-    use std::os::unix::ffi::OsStrExt;
-    std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&full)).is_ok()
+    full
 }
 
 /// The caller's ids, from /proc/TID/status.
@@ -91,9 +97,7 @@ pub(super) fn prefix_dir_statx(tid: i32, path: &[u8], ids: &Ids) -> libc::statx 
 /// The parent directory's stat under the caller's root; zeros when it
 /// cannot be stat'ed.
 fn parent_stat(tid: i32, path: &[u8]) -> libc::stat {
-    let mut full = format!("/proc/{tid}/root").into_bytes();
-    full.extend_from_slice(prefix_dir::parent_of(path));
-    std::ffi::CString::new(full)
+    std::ffi::CString::new(in_callers_root(tid, prefix_dir::parent_of(path)))
         .ok()
         .and_then(|p| sys::stat_path(&p).ok())
         .unwrap_or_else(sys::zeroed)

@@ -31,6 +31,35 @@ unsafe extern "C" fn start_child(p: *mut c_void) -> c_int {
     unsafe { (start.f)(start.arg) }
 }
 
+/// What `clone` passes on as it came besides the function and its
+/// argument: the stack, the flags and the three optional arguments.
+#[derive(Clone, Copy)]
+struct Passed {
+    stack: *mut c_void,
+    flags: c_int,
+    parent_tid: *mut pid_t,
+    tls: *mut c_void,
+    child_tid: *mut pid_t,
+}
+
+impl Passed {
+    /// libc's `clone` with `f(arg)` as the child's start.
+    ///
+    /// # Safety
+    /// As for libc's `clone`.
+    unsafe fn clone(self, f: CloneFn, arg: *mut c_void) -> c_int {
+        let Passed {
+            stack,
+            flags,
+            parent_tid,
+            tls,
+            child_tid,
+        } = self;
+        // SAFETY: per the contract.
+        unsafe { libc_real::clone(f, stack, flags, arg, parent_tid, tls, child_tid) }
+    }
+}
+
 /// `clone(fn, stack, flags, arg, ...)`: the three optional arguments
 /// (`parent_tid`, `tls`, `child_tid`) are passed on as they came (x86_64
 /// passes variadic and named arguments alike; libc reads them only when
@@ -48,21 +77,28 @@ pub unsafe extern "C-unwind" fn clone(
     tls: *mut c_void,
     child_tid: *mut pid_t,
 ) -> c_int {
+    let passed = Passed {
+        stack,
+        flags,
+        parent_tid,
+        tls,
+        child_tid,
+    };
     let vfork_like = libc::CLONE_VM | libc::CLONE_VFORK;
     if flags & (vfork_like | libc::CLONE_THREAD) == vfork_like {
         // SAFETY: as the caller promised.
-        return unsafe { clone_vfork(f, stack, flags, arg, parent_tid, tls, child_tid) };
+        return unsafe { clone_vfork(f, arg, passed) };
     }
     if flags & (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES) != 0 {
         // SAFETY: forwarded as given.
-        return unsafe { libc_real::clone(f, stack, flags, arg, parent_tid, tls, child_tid) };
+        return unsafe { passed.clone(f, arg) };
     }
     crate::process::fork::before_fork();
     let start = Start { f, arg };
     let p = &start as *const Start as *mut c_void;
     // SAFETY: the caller's stack and flags; the child starts in start_child
     // with `start` in its copy of this frame (no CLONE_VM).
-    let r = unsafe { libc_real::clone(start_child, stack, flags, p, parent_tid, tls, child_tid) };
+    let r = unsafe { passed.clone(start_child, p) };
     let e = libc_real::errno();
     crate::process::fork::after_fork_parent();
     libc_real::set_errno(e);
@@ -85,15 +121,7 @@ unsafe extern "C" fn start_vfork_child(p: *mut c_void) -> c_int {
 ///
 /// # Safety
 /// As for libc's `clone`.
-unsafe fn clone_vfork(
-    f: CloneFn,
-    stack: *mut c_void,
-    flags: c_int,
-    arg: *mut c_void,
-    parent_tid: *mut pid_t,
-    tls: *mut c_void,
-    child_tid: *mut pid_t,
-) -> c_int {
+unsafe fn clone_vfork(f: CloneFn, arg: *mut c_void, passed: Passed) -> c_int {
     use crate::state::process_owner::VFORKS_ACTIVE;
     use std::sync::atomic::Ordering;
     VFORKS_ACTIVE.fetch_add(1, Ordering::AcqRel);
@@ -102,17 +130,7 @@ unsafe fn clone_vfork(
     let p = &start as *const Start as *mut c_void;
     // SAFETY: the caller's stack and flags; `start` outlives the child's
     // use of it (the parent is suspended until the child execs or exits).
-    let r = unsafe {
-        libc_real::clone(
-            start_vfork_child,
-            stack,
-            flags,
-            p,
-            parent_tid,
-            tls,
-            child_tid,
-        )
-    };
+    let r = unsafe { passed.clone(start_vfork_child, p) };
     let e = libc_real::errno();
     if r < 0 {
         // No child ended the share.

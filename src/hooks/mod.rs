@@ -56,7 +56,7 @@ fn guarded_at_point<R>(fail: R, f: impl FnOnce() -> R) -> R {
 /// call); errno is the slow path's.
 #[inline(always)]
 fn caught<R>(fail: R, f: impl FnOnce() -> R, after: impl FnOnce()) -> R {
-    deferred_signals::enter_slow_path();
+    let slow = deferred_signals::enter_slow_path();
     let r = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(_) => {
@@ -65,9 +65,8 @@ fn caught<R>(fail: R, f: impl FnOnce() -> R, after: impl FnOnce()) -> R {
         }
     };
     after();
-    let e = libc_real::errno();
-    deferred_signals::leave_slow_path();
-    libc_real::set_errno(e);
+    // Keeps errno: the handlers it may call run inside a save and restore.
+    deferred_signals::leave_slow_path(slow);
     r
 }
 

@@ -50,7 +50,16 @@ impl Drop for Carrying {
 pub fn others_carrying() -> bool {
     // The thread-local count only when some carry is in flight at all.
     let all = CARRIES.load(Ordering::Acquire);
-    all != 0 && all > MINE.with(Cell::get)
+    all != 0 && all > mine()
+}
+
+/// This thread's carries in flight, out of line: inlined, the compiler
+/// computes the thread-local's address (a `__tls_get_addr` call) on entry
+/// to every caller, the hot `lock()` among them, carry or not.
+#[cold]
+#[inline(never)]
+fn mine() -> usize {
+    MINE.with(Cell::get)
 }
 
 /// The registry lock for forgetting and closing dups: while another

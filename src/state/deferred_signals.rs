@@ -187,17 +187,30 @@ thread_local! {
     static SLOW_PATHS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// This thread's count of [`SLOW_PATHS`], from [`enter_slow_path`] to
+/// [`leave_slow_path`]: the thread-local is looked up once per slow path
+/// (a `__tls_get_addr` call in a shared library), not twice. A raw
+/// pointer, so that it cannot leave the thread.
+pub struct SlowPath(*const std::cell::Cell<u32>);
+
 /// A hook's slow path begins.
 #[inline]
-pub fn enter_slow_path() {
-    SLOW_PATHS.with(|n| n.set(n.get() + 1));
+pub fn enter_slow_path() -> SlowPath {
+    SLOW_PATHS.with(|n| {
+        n.set(n.get() + 1);
+        SlowPath(n)
+    })
 }
 
 /// A hook's slow path ended (its `catch_unwind` is behind): call the
-/// handlers of what was held back.
+/// handlers of what was held back (errno is left as it is).
 #[inline]
-pub fn leave_slow_path() {
-    SLOW_PATHS.with(|n| n.set(n.get().saturating_sub(1)));
+pub fn leave_slow_path(this: SlowPath) {
+    // SAFETY: the counter of this very thread (`SlowPath` is not `Send`),
+    // which lives as long as the thread; a `Cell` without `Drop` is never
+    // destroyed while the thread runs.
+    let n = unsafe { &*this.0 };
+    n.set(n.get().saturating_sub(1));
     release();
 }
 

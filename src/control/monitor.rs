@@ -20,6 +20,7 @@ pub(crate) struct Monitor {
 
 impl Monitor {
     pub(crate) fn new(fd: RawFd) -> Monitor {
+        room_for_a_large_reply(fd);
         Monitor {
             fd,
             conn: Connection::new(),
@@ -76,6 +77,25 @@ impl Monitor {
         self.out.clear();
         self.sent = 0;
     }
+}
+
+/// What the socket may hold of replies not yet read: room for the largest
+/// reply (`qmp::MAX_OUTPUT`, a `query-fdsets` of about 25,000 sets), so
+/// that it leaves in one `send` instead of in pieces, each waiting for the
+/// client to read the last. The kernel caps it at `net.core.wmem_max`
+/// (then the reply still goes out in pieces, as before).
+fn room_for_a_large_reply(fd: RawFd) {
+    let size = fdset_core::qmp::MAX_OUTPUT as libc::c_int;
+    // SAFETY: a valid int option for a socket this thread owns.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 pub(crate) struct ControlThread {

@@ -7,7 +7,9 @@
  * `fdset-run --seccomp` and on the member's file unsupervised must print
  * the same lines. The utime family goes through syscall() with the old
  * numbers (utime, utimes, futimesat: Go's syscall.Utime and Utimes make
- * them) and through glibc (which makes utimensat). */
+ * them) and through glibc (which makes utimensat); the stat calls with
+ * statx's sync bits, through syscall() as a static Go or musl program
+ * makes them. */
 // build-flags: -static
 #include <errno.h>
 #include <fcntl.h>
@@ -103,9 +105,32 @@ static void utimes_calls(void) {
     printf("sys-utimes-now rc=%ld errno=%d now=%d\n", rc, rc < 0 ? e : 0, now);
 }
 
+/* statx's sync bits: newfstatat takes them (both at once too), statx one
+ * at a time. */
+static void sync_flags(void) {
+    struct stat st;
+    const int flags[] = {AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC,
+                         AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC};
+    const char *names[] = {"force", "dont", "both"};
+    for (int i = 0; i < 3; i++) {
+        memset(&st, 0, sizeof st);
+        errno = 0;
+        long rc = syscall(SYS_newfstatat, AT_FDCWD, path, &st, flags[i]);
+        printf("newfstatat-sync-%s rc=%ld errno=%d size=%lld\n", names[i], rc, rc < 0 ? errno : 0,
+               (long long)st.st_size);
+        struct statx stx;
+        memset(&stx, 0, sizeof stx);
+        errno = 0;
+        rc = syscall(SYS_statx, AT_FDCWD, path, flags[i], STATX_BASIC_STATS, &stx);
+        printf("statx-sync-%s rc=%ld errno=%d size=%lld\n", names[i], rc, rc < 0 ? errno : 0,
+               (long long)stx.stx_size);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     path = argv[1];
+    sync_flags();
     xattrs();
     utimes_calls();
     return 0;

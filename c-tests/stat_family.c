@@ -97,6 +97,22 @@ int main(int argc, char **argv) {
         report("badflags-statx-both-syncs", r, 0, 0);
     }
     access_line("badflags-faccessat", faccessat(AT_FDCWD, p, R_OK, 0x1));
+    /* statx's sync bits, which newfstatat takes (even both) and statx
+     * takes one at a time. */
+    STAT("syncflags-fstatat-force", fstatat(AT_FDCWD, p, &st, AT_STATX_FORCE_SYNC));
+    STAT("syncflags-fstatat-dont", fstatat(AT_FDCWD, p, &st, AT_STATX_DONT_SYNC));
+    STAT("syncflags-fstatat-both",
+         fstatat(AT_FDCWD, p, &st, AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC));
+    STAT("syncflags-__fxstatat-both",
+         __fxstatat(STAT_VER, AT_FDCWD, p, &st, AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC));
+    STAT("syncflags-syscall-newfstatat-dont",
+         (int)syscall(SYS_newfstatat, AT_FDCWD, p, &st, AT_STATX_DONT_SYNC));
+    {
+        struct statx stx;
+        memset(&stx, 0, sizeof stx);
+        int r = statx(AT_FDCWD, p, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &stx);
+        report("syncflags-statx-force", r, (long long)stx.stx_size, (unsigned long long)stx.stx_ino);
+    }
     STAT("badflags-syscall-newfstatat", (int)syscall(SYS_newfstatat, AT_FDCWD, p, &st, 0x8000));
     access_line("badflags-syscall-faccessat2", (int)syscall(SYS_faccessat2, AT_FDCWD, p, R_OK, 0x1));
     /* What an open of the path sees, to compare with. */

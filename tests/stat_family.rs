@@ -81,6 +81,29 @@ fn flags_the_kernel_refuses_are_einval_on_a_set_as_on_its_file() {
     assert_eq!(seen, 8, "every bad-flag call was made");
 }
 
+/// Spec section 8, "as the kernel would answer for the member's file":
+/// `statx`'s sync bits, which `newfstatat` takes (both at once too) and
+/// `statx` one at a time, are taken on a set path as on the file.
+#[test]
+fn the_sync_flags_the_kernel_takes_are_taken_on_a_set_as_on_its_file() {
+    let d = TempDir::new("stat-syncflags");
+    let f = d.file("f", b"twelve bytes");
+    let ino = std::fs::metadata(&f).unwrap().ino();
+    let on_set = look("/dev/fdset/1", &[(&f, false, true)], &[]);
+    let on_file = look(f.to_str().unwrap(), &[(&f, false, true)], &[]);
+    let mut seen = 0;
+    for (k, v) in on_set.iter().filter(|(k, _)| k.starts_with("syncflags-")) {
+        assert_eq!(
+            get(&on_file, k),
+            format!("ok size=12 ino={ino}"),
+            "{k} on the file"
+        );
+        assert_eq!(v, &format!("ok size=12 ino={ino}"), "{k} on the set");
+        seen += 1;
+    }
+    assert_eq!(seen, 6, "every sync-flag call was made");
+}
+
 /// Mode bits beyond R_OK|W_OK|X_OK, "exactly as the libc function": the
 /// kernel's EINVAL for `access`; glibc's `euidaccess` and `eaccess` drop
 /// them once the file is found (ENOENT for a missing set, as for a

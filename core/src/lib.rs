@@ -9,6 +9,7 @@ pub mod cli;
 pub mod exec_state;
 pub mod launch;
 pub mod log_target;
+pub mod look_flags;
 pub mod paths;
 pub mod prefix_dir;
 pub mod qmp;

@@ -204,25 +204,16 @@ pub enum Named {
     NotASet,
 }
 
-/// `path` without its trailing slashes (`/` stays `/`).
-fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
-    let mut end = path.len();
-    while end > 1 && path[end - 1] == b'/' {
-        end -= 1;
-    }
-    &path[..end]
-}
-
 impl PathConfig {
     /// Whether `path` is a prefix directory itself: `/dev/fdset` or one of
     /// `FDSET_PREFIX`'s entries, followed by any number of slashes.
     pub fn is_prefix_dir(&self, path: &[u8]) -> bool {
-        let path = trim_trailing_slashes(path);
-        path == trim_trailing_slashes(FDSET_DIR)
+        let path = crate::prefix_dir::trimmed(path);
+        path == crate::prefix_dir::trimmed(FDSET_DIR)
             || self
                 .prefixes
                 .iter()
-                .any(|p| path == trim_trailing_slashes(p))
+                .any(|p| path == crate::prefix_dir::trimmed(p))
     }
 
     /// What `path`, for which [`resolve`](Self::resolve) gave `number`,

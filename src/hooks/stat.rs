@@ -5,6 +5,7 @@
 use crate::libc_real;
 use crate::ops::prefix_dir::{access_dir, stat_dir, statx_dir, xstat_dir};
 use crate::ops::stat::{access_set, stat_set, statx_set};
+use fdset_core::look_flags::{LookCall, kernel_refuses};
 use fdset_core::paths::SetNumber;
 use libc::{c_char, c_int, c_uint};
 
@@ -22,19 +23,6 @@ macro_rules! stat_hook {
     };
 }
 
-/// The flags the kernel takes for `fstatat`, `statx` and `faccessat2`; any
-/// other bit is `EINVAL` there, on a set path as on a file.
-const STAT_FLAGS: c_int = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH;
-const STATX_FLAGS: c_int = STAT_FLAGS | libc::AT_STATX_SYNC_TYPE;
-const ACCESS_FLAGS: c_int = libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
-
-/// A flag the kernel would refuse (and both of `statx`'s sync bits at once,
-/// which it refuses too).
-fn bad_flags(flags: c_int, allowed: c_int) -> bool {
-    let sync = flags & libc::AT_STATX_SYNC_TYPE;
-    flags & !allowed != 0 || (allowed == STATX_FLAGS && sync == libc::AT_STATX_SYNC_TYPE)
-}
-
 macro_rules! fstatat_hook {
     ($name:ident, $real:path) => {
         look_hook! {
@@ -44,7 +32,7 @@ macro_rules! fstatat_hook {
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer, as for libc's fstatat.
             dir: unsafe { stat_dir(path, buf) };
-            refuse: bad_flags(flags, STAT_FLAGS);
+            refuse: kernel_refuses(LookCall::Fstatat, flags);
             // SAFETY: as above.
             set |n, text| unsafe { stat_set(stringify!($name), text(), Ok(n), buf) }
         }
@@ -93,7 +81,7 @@ macro_rules! fxstatat_hook {
             path: path; real: $real; fail: -1;
             // SAFETY: buf is the caller's stat buffer.
             dir: unsafe { xstat_dir(ver, path, buf) };
-            refuse: bad_flags(flags, STAT_FLAGS);
+            refuse: kernel_refuses(LookCall::Fstatat, flags);
             // SAFETY: as above.
             set |n, text| unsafe { xstat_set(stringify!($name), ver, text(), Ok(n), buf) }
         }
@@ -119,7 +107,7 @@ look_hook! {
     path: path; real: libc_real::statx; fail: -1;
     // SAFETY: buf is the caller's statx buffer.
     dir: unsafe { statx_dir(path, buf) };
-    refuse: bad_flags(flags, STATX_FLAGS);
+    refuse: kernel_refuses(LookCall::Statx, flags);
     // SAFETY: as above.
     set |n, text| unsafe { statx_set(text(), Ok(n), flags, mask, buf) }
 }
@@ -157,6 +145,6 @@ look_hook! {
     fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
     path: path; real: libc_real::faccessat; fail: -1;
     dir: access_dir(mode);
-    refuse: bad_flags(flags, ACCESS_FLAGS);
+    refuse: kernel_refuses(LookCall::Faccessat2, flags);
     set |n, text| access_set("faccessat", text(), Ok(n), mode, flags & libc::AT_EACCESS != 0)
 }

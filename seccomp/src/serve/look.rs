@@ -9,6 +9,7 @@ use super::target::{
 };
 use super::{Call, Reply, errno_text, text};
 use crate::sys::{self, Errno};
+use fdset_core::look_flags::{LookCall, kernel_refuses};
 use fdset_core::prefix_dir;
 use fdset_core::registry::{self, LookOutcome, RawFd, ServedModes};
 
@@ -100,8 +101,8 @@ impl Call<'_> {
     }
 
     pub(super) fn stat(&self, call: &str, addr: u64, buf_addr: u64, flags: i32) -> Reply {
-        let known = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH;
-        if flags & !known != 0 {
+        if kernel_refuses(LookCall::Fstatat, flags) {
+            // The kernel's EINVAL.
             return Reply::Continue;
         }
         self.look(
@@ -121,11 +122,8 @@ impl Call<'_> {
     }
 
     pub(super) fn statx(&self, addr: u64, flags: i32, mask: u32, buf_addr: u64) -> Reply {
-        let known = libc::AT_SYMLINK_NOFOLLOW
-            | libc::AT_NO_AUTOMOUNT
-            | libc::AT_EMPTY_PATH
-            | libc::AT_STATX_SYNC_TYPE;
-        if flags & !known != 0 || flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE {
+        if kernel_refuses(LookCall::Statx, flags) {
+            // The kernel's EINVAL.
             return Reply::Continue;
         }
         self.look(
@@ -149,8 +147,9 @@ impl Call<'_> {
     }
 
     pub(super) fn access(&self, call: &str, addr: u64, mode: i32, flags: i32) -> Reply {
-        let known = libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
-        if flags & !known != 0 || mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        if kernel_refuses(LookCall::Faccessat2, flags)
+            || mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0
+        {
             // The kernel's EINVAL.
             return Reply::Continue;
         }

@@ -3,7 +3,7 @@
 //! for the answers that need them (spec section 8).
 
 use crate::sys;
-use fdset_core::paths::{FDSET_DIR, PathConfig};
+use fdset_core::paths::PathConfig;
 use fdset_core::prefix_dir;
 
 /// What a path names.
@@ -22,7 +22,7 @@ pub(super) fn classify(paths: &PathConfig, path: &[u8], looking: bool) -> Target
     if path.first() != Some(&b'/') {
         return Target::Other;
     }
-    if looking && is_prefix_dir(paths, path) {
+    if looking && paths.is_prefix_dir(path) {
         return Target::PrefixDir;
     }
     match paths.resolve(path) {
@@ -30,13 +30,6 @@ pub(super) fn classify(paths: &PathConfig, path: &[u8], looking: bool) -> Target
         Some(Ok(set)) => Target::Set(set),
         Some(Err(_)) => Target::BadNumber,
     }
-}
-
-fn is_prefix_dir(paths: &PathConfig, path: &[u8]) -> bool {
-    let trimmed = path.strip_suffix(b"/").unwrap_or(path);
-    std::iter::once(FDSET_DIR)
-        .chain(paths.prefixes.iter().map(Vec::as_slice))
-        .any(|p| p.strip_suffix(b"/").unwrap_or(p) == trimmed)
 }
 
 /// Whether `path` exists as the caller sees the file system (its root).

@@ -27,7 +27,14 @@ impl Call<'_> {
         self.look(
             call,
             addr,
-            |path| self.absent_dir(path, |_| Reply::Error(libc::ENODATA)),
+            // The kernel reads the name before it looks the path up: a bad
+            // one is its error (EFAULT, ERANGE), as for a missing path.
+            |path| {
+                self.absent_dir(path, |_| match self.xattr_name(name) {
+                    Ok(_) => Reply::Error(libc::ENODATA),
+                    Err(e) => Reply::Error(e),
+                })
+            },
             |set, path| {
                 // A missing set is ENOENT before a bad name, as in the shim.
                 let name = self.xattr_name(name);
@@ -69,7 +76,7 @@ impl Call<'_> {
     }
 
     /// The attribute's name, read as the kernel reads it: unreadable is
-    /// `EFAULT`, none within 255 bytes `ERANGE`.
+    /// `EFAULT`, an empty one or none within 255 bytes `ERANGE`.
     fn xattr_name(&self, addr: u64) -> Result<std::ffi::CString, Errno> {
         let mut buf = [0u8; NAME_BUF];
         let n = match sys::read_cstr(self.tid, addr, &mut buf) {
@@ -77,6 +84,9 @@ impl Call<'_> {
             Err(libc::ENAMETOOLONG) => return Err(libc::ERANGE),
             Err(e) => return Err(e),
         };
+        if n == 0 {
+            return Err(libc::ERANGE);
+        }
         std::ffi::CString::new(&buf[..n]).map_err(|_| libc::ERANGE)
     }
 

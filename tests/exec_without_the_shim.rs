@@ -170,3 +170,46 @@ fn a_relative_ld_preload_the_loader_cannot_find_gets_nothing() {
     // From / it does not: the loader skips it, and nothing leaks.
     got_nothing(&run(format!("cd /; exec sh -c '{list}'")), "from /");
 }
+
+/// README "Not supported, and why": `valgrind PROG` gets no sets in PROG
+/// (valgrind's launcher, preloaded, execs its statically linked tool,
+/// into which nothing is carried, and the tool starts PROG); the tool
+/// started directly as the README shows preloads the shim into PROG
+/// alone, which reads the set.
+#[test]
+fn valgrind_tool_started_directly_serves_the_sets_where_the_launcher_does_not() {
+    let dir = TempDir::new("exec-valgrind");
+    let f = dir.file("disk.img", DATA);
+    let tool = Path::new("/usr/libexec/valgrind/none-amd64-linux");
+    assert!(
+        tool.exists(),
+        "{} is missing (valgrind is installed by .ci/setup)",
+        tool.display()
+    );
+    let direct = {
+        let mut cmd = preloaded(tool);
+        cmd.env("VALGRIND_LIB", "/usr/libexec/valgrind")
+            .env("VALGRIND_LAUNCHER", "/usr/bin/valgrind")
+            .arg("-q")
+            .arg(c_test("smoke_read"))
+            .arg("/dev/fdset/1");
+        members_of_set_one(&mut cmd, &[(&f, false, true)]);
+        cmd.output().expect("run valgrind's tool")
+    };
+    assert!(direct.status.success(), "{}", stderr_of(&direct));
+    assert_eq!(direct.stdout, DATA);
+    let launched = {
+        let mut cmd = preloaded("valgrind");
+        cmd.args(["-q", "--tool=none"])
+            .arg(c_test("smoke_read"))
+            .arg("/dev/fdset/1");
+        members_of_set_one(&mut cmd, &[(&f, false, true)]);
+        cmd.output().expect("run valgrind")
+    };
+    assert!(!launched.status.success(), "{}", stdout_of(&launched));
+    assert!(
+        stderr_of(&launched).contains("No such file or directory"),
+        "{}",
+        stderr_of(&launched)
+    );
+}

@@ -118,6 +118,30 @@ pub(crate) fn instructions(bench: &Path, args: &[&str], preload: bool, out: &Pat
     callgrind_totals(out)
 }
 
+/// User-space instructions of one open+close of `/dev/fdset/1` (the C
+/// loop's own included), a member of `data` given at launch. valgrind's
+/// launcher, preloaded, would take the set and carry nothing into its
+/// static tool (README, "Not supported"): the tool is started directly.
+pub(crate) fn set_open_instructions(bench: &Path, data: &Path, dir: &Path) -> f64 {
+    let (short, long) = (1_000u64, 11_000u64);
+    let count = |n: u64| {
+        let out = dir.join(format!("cg.set-open.{n}"));
+        let mut cmd = preloaded("/usr/libexec/valgrind/callgrind-amd64-linux");
+        cmd.env("VALGRIND_LIB", "/usr/libexec/valgrind")
+            .env("VALGRIND_LAUNCHER", "/usr/bin/valgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(bench)
+            .args(["open", "/dev/fdset/1", &n.to_string()]);
+        launch_sets(&mut cmd, data, 1);
+        let o = cmd
+            .output()
+            .expect("run callgrind (valgrind is installed by .ci/setup)");
+        assert!(o.status.success(), "callgrind failed: {}", stderr_of(&o));
+        callgrind_totals(&out)
+    };
+    (count(long) as f64 - count(short) as f64) / (long - short) as f64
+}
+
 /// Instructions the shim adds to one call: the difference between loops of
 /// two lengths cancels start-up, the difference with/without preload leaves
 /// the hook.

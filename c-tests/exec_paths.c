@@ -4,7 +4,8 @@
  * that its own sets still work by reading PATH itself afterwards.
  *
  * usage: exec_paths METHOD PATH
- * Output: what cat prints, then "parent: <bytes read by the parent>". */
+ * Output: what cat prints, then "parent: <bytes read by the parent>". A
+ * start that succeeds must leave errno as it was (exit 93 otherwise). */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -28,6 +29,15 @@ static void wait_ok(pid_t pid) {
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "exec_paths: child failed (status %d)\n", st);
         exit(98);
+    }
+}
+
+/* Spec section 6: a call that succeeds leaves errno as it was. */
+#define ERRNO_MARK 1234
+static void errno_kept(const char *how) {
+    if (errno != ERRNO_MARK) {
+        fprintf(stderr, "exec_paths: %s succeeded but changed errno to %d\n", how, errno);
+        exit(93);
     }
 }
 
@@ -86,18 +96,23 @@ int main(int argc, char **argv) {
         exec_cat(how + 8, path); /* no fork: the new image is this process */
     } else if (!strncmp(how, "fork-", 5)) {
         fflush(stdout);
+        errno = ERRNO_MARK;
         pid = fork();
         if (pid < 0) die("fork");
         if (pid == 0) exec_cat(how + 5, path);
+        errno_kept("fork");
         wait_ok(pid);
     } else if (!strcmp(how, "vfork")) {
         fflush(stdout);
+        errno = ERRNO_MARK;
         pid = vfork();
         if (pid < 0) die("vfork");
         if (pid == 0) {
             execv("/bin/cat", cat_argv);
             _exit(96);
         }
+        /* The child ran on this memory until its exec succeeded. */
+        errno_kept("vfork and the child's execv");
         wait_ok(pid);
     } else if (!strcmp(how, "clone")) {
         /* a raw fork that runs no atfork handler, as sandboxes do */
@@ -111,11 +126,15 @@ int main(int argc, char **argv) {
         wait_ok(pid);
     } else if (!strcmp(how, "posix_spawn") || !strcmp(how, "posix_spawnp")) {
         fflush(stdout);
+        errno = ERRNO_MARK;
         if (!strcmp(how, "posix_spawn"))
             r = posix_spawn(&pid, "/bin/cat", NULL, NULL, cat_argv, environ);
         else
             r = posix_spawnp(&pid, "cat", NULL, NULL, cat_argv, environ);
         if (r != 0) { errno = r; die(how); }
+        /* glibc's posix_spawnp leaves the errno of its PATH search (its
+         * child runs on this memory), with or without the shim. */
+        if (!strcmp(how, "posix_spawn")) errno_kept(how);
         wait_ok(pid);
     } else if (!strcmp(how, "posix_spawn_actions")) {
         /* the caller's own file actions are kept and left as they were */
@@ -148,13 +167,17 @@ int main(int argc, char **argv) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "cat '%s'", path);
         fflush(stdout);
+        errno = ERRNO_MARK;
         r = system(cmd);
         if (r != 0) { fprintf(stderr, "system: %d\n", r); return 95; }
+        errno_kept(how);
     } else if (!strcmp(how, "popen")) {
         char cmd[512], buf[256];
         snprintf(cmd, sizeof cmd, "cat '%s'", path);
+        errno = ERRNO_MARK;
         FILE *p = popen(cmd, "r");
         if (!p) die("popen");
+        errno_kept(how);
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, p)) > 0) fwrite(buf, 1, n, stdout);
         r = pclose(p);

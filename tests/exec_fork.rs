@@ -31,6 +31,8 @@ fn text() -> String {
 }
 
 /// spec 7 "exec in a forked child": every libc path that starts a program.
+/// Spec 6, errno preserved on success: each start that succeeds leaves
+/// errno as it was (`c-tests/exec_paths.c` exits 93 otherwise).
 #[test]
 fn every_fork_and_spawn_path_carries_the_sets() {
     let methods = [

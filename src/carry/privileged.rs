@@ -49,9 +49,13 @@ const MAX_INTERPRETERS: usize = 4;
 /// # Safety
 /// The pointers in `target` are NULL or NUL-terminated strings.
 pub unsafe fn refuses(target: Target) -> bool {
+    // The looks below fail by design (no file capabilities: ENODATA; a
+    // PATH directory without the program: ENOENT); the caller's call that
+    // succeeds must leave errno as it was (spec section 6).
+    let saved = libc_real::errno();
     // SAFETY: per the contract.
     let opened = unsafe { open_target(target) };
-    match opened {
+    let r = match opened {
         Some(fd) => {
             let r = privileged_fd(fd, 0);
             libc_real::close(fd);
@@ -60,7 +64,9 @@ pub unsafe fn refuses(target: Target) -> bool {
         // Not found: the exec will fail (or find something we could not
         // see): nothing is carried.
         None => true,
-    }
+    };
+    libc_real::set_errno(saved);
+    r
 }
 
 /// An `O_PATH` descriptor of what the exec will run.

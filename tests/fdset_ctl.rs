@@ -463,3 +463,30 @@ fn fdset_ctl_defines_no_hook_symbols() {
             .any(|l| l.split_whitespace().last() == Some("close"))
     );
 }
+
+/// Bad input loses nothing and leaves nothing behind: an `add-fd --path`
+/// of a missing file with a mode that writes makes the file; when the
+/// command then fails (no program answers on the socket), the file it made
+/// is gone again, and one that was there is kept.
+#[test]
+fn a_failed_add_fd_leaves_no_file_it_made() {
+    let dir = TempDir::new("ctl-made");
+    let made = dir.path().join("made.img");
+    let kept = dir.file("kept.img", b"");
+    let nobody = dir.path().join("nobody.sock");
+    for (path, mode) in [(&made, "wo"), (&made, "rw"), (&kept, "rw")] {
+        let args = [
+            "--socket",
+            nobody.to_str().unwrap(),
+            "add-fd",
+            "--path",
+            path.to_str().unwrap(),
+            "--mode",
+            mode,
+        ];
+        let e = ctl_err(&args, 1);
+        assert!(!e.is_empty(), "{args:?}");
+        assert!(!made.exists(), "{args:?}: {} left", made.display());
+        assert!(kept.exists(), "{args:?}: a file that was there is kept");
+    }
+}

@@ -282,6 +282,202 @@ fn ignored_signals_stay_ignored_in_the_program() {
     }
 }
 
+/// README "fdset-run": the program starts as under `env`. The signal mask
+/// fdset-run was started with (the forwarded signals among it) is the
+/// program's, in every mode.
+#[test]
+fn the_signal_mask_fdset_run_was_started_with_is_the_programs() {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new("run-sigmask");
+    let blocking = |mut cmd: Command| {
+        // SAFETY: only sigprocmask between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                for s in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR2, libc::SIGWINCH] {
+                    libc::sigaddset(&mut set, s);
+                }
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let out = cmd.output().expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    let grep = ["grep", "SigBlk", "/proc/self/status"];
+    let mut env = Command::new("env");
+    env.args(grep);
+    let want = blocking(env);
+    assert_ne!(want, "SigBlk:\t0000000000000000\n", "the test blocks four");
+    for args in [
+        vec![],
+        vec!["--qmp", "q"],
+        vec!["--seccomp"],
+        vec!["--seccomp", "--qmp", "q"],
+    ] {
+        let mut cmd = fdset_run();
+        cmd.current_dir(d.path()).args(&args).arg("--").args(grep);
+        assert_eq!(blocking(cmd), want, "fdset-run {args:?}");
+    }
+}
+
+/// README "fdset-run", exit status: PROGRAM's. With `SIGCHLD` inherited
+/// ignored (which makes the kernel reap children at once), fdset-run that
+/// waits for the program (`--qmp`, `--seccomp`) still passes its status
+/// on, and the program has `SIGCHLD` ignored, as under `env`.
+#[test]
+fn the_exit_status_passes_on_with_sigchld_inherited_ignored() {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new("run-sigchld");
+    let ignoring = |mut cmd: Command| {
+        // SAFETY: only signal() between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        output_within(cmd, std::time::Duration::from_secs(30))
+    };
+    let script = "grep SigIgn /proc/self/status; exit 7";
+    let mut env = Command::new("env");
+    env.args(["sh", "-c", script]);
+    let want = ignoring(env);
+    assert_eq!(want.status.code(), Some(7));
+    for args in [
+        vec![],
+        vec!["--qmp", "q"],
+        vec!["--seccomp"],
+        vec!["--seccomp", "--qmp", "q"],
+    ] {
+        let mut cmd = fdset_run();
+        cmd.current_dir(d.path())
+            .args(&args)
+            .args(["--", "sh", "-c", script]);
+        let out = ignoring(cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "fdset-run {args:?}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(stdout_of(&out), stdout_of(&want), "fdset-run {args:?}");
+    }
+}
+
+/// README "fdset-run": a refused launch changes nothing. A `--file` with
+/// `mode=wo` or `rw` makes a missing file; when fdset-run then gives up (a
+/// program named by a path that is not there, a later `--file` it cannot
+/// open) before the program starts, the files it made are gone again, and
+/// a file that was there is left as it was.
+#[test]
+fn a_refused_launch_leaves_no_file_it_made() {
+    let d = TempDir::new("run-made-files");
+    let made = d.path().join("made.img");
+    let other = d.path().join("other.img");
+    let kept = d.file("kept.img", b"");
+    let missing_program = d.path().join("no-such-program");
+    for (args, code) in [
+        (
+            vec![
+                "--file".to_string(),
+                file_arg(1, &made, "wo"),
+                "--".to_string(),
+                missing_program.display().to_string(),
+            ],
+            127,
+        ),
+        (
+            vec![
+                "--file".to_string(),
+                file_arg(1, &made, "rw"),
+                "--file".to_string(),
+                file_arg(2, &other, "rw"),
+                "--file".to_string(),
+                file_arg(3, &kept, "rw"),
+                "--file".to_string(),
+                file_arg(4, &d.path().join("no-dir/x"), "rw"),
+                "--".to_string(),
+                "true".to_string(),
+            ],
+            125,
+        ),
+        (
+            vec![
+                "--seccomp".to_string(),
+                "--file".to_string(),
+                file_arg(1, &made, "wo"),
+                "--".to_string(),
+                missing_program.display().to_string(),
+            ],
+            127,
+        ),
+    ] {
+        let out = run(fdset_run().args(&args));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        assert!(!made.exists(), "{args:?}: {} left", made.display());
+        assert!(!other.exists(), "{args:?}: {} left", other.display());
+        assert!(kept.exists(), "{args:?}: a file that was there is kept");
+    }
+    // A launch that starts keeps what it made.
+    let out = run(fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &made, "wo"))
+        .args(["--", "true"]));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(made.exists());
+}
+
+/// README "fdset-run", `--alias`: a path names one set. An alias that is a
+/// set number under a prefix (which names that set by itself) is refused,
+/// by fdset-run (125) and by the shim at load (exit 1) when the prefix
+/// comes from the environment; an alias of another name under a prefix is
+/// fine.
+#[test]
+fn an_alias_that_a_prefix_names_already_is_refused() {
+    let d = TempDir::new("run-alias-prefix");
+    let f = d.file("f", b"set one\n");
+    let out = run(fdset_run().args([
+        "--prefix",
+        "/run/fdset",
+        "--alias",
+        "/run/fdset/3=1",
+        "--",
+        "true",
+    ]));
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("'/run/fdset/3' is under the prefix /run/fdset/"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = run(preloaded("true")
+        .env("FDSET_PREFIX", "/run/fdset/")
+        .env("FDSET_ALIAS", "/run/fdset/03=1"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("FDSET_ALIAS: '/run/fdset/03' is under the prefix"));
+    let out = run(fdset_run()
+        .arg("--file")
+        .arg(file_arg(1, &f, "ro"))
+        .args([
+            "--prefix",
+            "/run/fdset",
+            "--alias",
+            "/run/fdset/disk.img=1",
+            "--",
+        ])
+        .args(["cat", "/run/fdset/disk.img"]));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "set one\n");
+}
+
 /// SIGINT reaches the program when it comes from a terminal too.
 /// Ctrl-C on a pty signals the whole foreground process group (fdset-run
 /// and the program), so fdset-run must not forward that one again (README

@@ -186,6 +186,26 @@ pub fn alias_conflict(earlier: &[(Vec<u8>, u64)], path: &[u8], set: u64) -> Opti
         })
 }
 
+impl PathConfig {
+    /// Why one of the aliases cannot be used with the prefixes: its path
+    /// is a set number under a prefix, so the name itself says the set
+    /// (as under `/dev/fdset/`), and the alias, looked at first, would
+    /// silently give it another.
+    pub fn alias_under_prefix(&self) -> Option<String> {
+        self.aliases.iter().find_map(|(path, _)| {
+            let prefix = self
+                .prefixes
+                .iter()
+                .find(|p| path.strip_prefix(p.as_slice()).is_some_and(|n| parse_set_number(n).is_ok()))?;
+            Some(format!(
+                "'{}' is under the prefix {}, where the name itself says the set; an alias there is refused",
+                String::from_utf8_lossy(path),
+                String::from_utf8_lossy(prefix)
+            ))
+        })
+    }
+}
+
 // ------------------------------------------------- the calls that look (spec section 8)
 
 /// What a path [`PathConfig::resolve`] matched stands for, to the calls that

@@ -86,19 +86,24 @@ enum Failure {
 /// descriptors are taken from `opts` here. `qmp` is the `--qmp` listener.
 /// `as_started`: what fdset-run was started with before Rust's start-up
 /// changed it (`fdset_core::launch::as_started`), restored for the program.
+/// `failed`: called when the launch fails (fdset-run removes the empty
+/// files it made for it).
 pub fn run(
     opts: &LaunchOptions,
     members: Vec<Member>,
     qmp: Option<UnixListener>,
     as_started: u8,
+    failed: fn(),
 ) -> ! {
     let code = match launch(opts, members, qmp, as_started) {
         Ok(code) => code,
         Err(Failure::Launcher(msg)) => {
+            failed();
             fdset_core::cli::warn(format_args!("fdset-run: {msg}"));
             125
         }
         Err(Failure::Exec(code, msg)) => {
+            failed();
             fdset_core::cli::warn(format_args!("fdset-run: {msg}"));
             code
         }
@@ -253,6 +258,7 @@ fn launch(
     let registry = registry_with(opts, members).map_err(Failure::Launcher)?;
     let paths = path_config(opts);
     raise_nofile();
+    fdset_core::launch::as_started::wait_for_the_program(as_started);
     let (old_mask, signals) = block_signals();
     // SAFETY: plain system call; the result is a new descriptor of ours.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };

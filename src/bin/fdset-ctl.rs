@@ -208,6 +208,7 @@ fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, 
     // not the program's.
     let mut fds: Vec<(RawFd, i32)> = Vec::new();
     let mut files = Vec::new();
+    let mut made = None;
     if let Some(path) = &a.path {
         let mode = match a.mode {
             Mode::Ro => FileMode::ReadOnly,
@@ -222,14 +223,23 @@ fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, 
             };
             Failure(format!("cannot open {} {how}: {}", path.display(), f.error))
         })?;
-        for m in opened {
+        made = opened.created;
+        for m in opened.members {
             fds.push((m.file.as_raw_fd(), m.access_mode));
             files.push(m.file);
         }
     } else if let Some(fd) = a.fd {
         fds.push((fd, access_mode_of(fd)?));
     }
-    let mut c = Client::connect(socket, timeout)?;
+    // A file this command made is removed again when nothing was added
+    // (the program never saw it): a failed command leaves nothing behind.
+    let gave_up = |e: Failure| {
+        if let Some(m) = &made {
+            m.remove();
+        }
+        e
+    };
+    let mut c = Client::connect(socket, timeout).map_err(gave_up)?;
     let mut set = a.set;
     let mut added: Vec<(u64, i64, i32)> = Vec::new();
     for &(fd, mode) in &fds {
@@ -256,7 +266,7 @@ fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, 
                 for &(id, member, _) in &added {
                     let _ = c.ok("remove-fd", json!({"fdset-id": id, "fd": member}));
                 }
-                return Err(e);
+                return Err(gave_up(e));
             }
         }
     }

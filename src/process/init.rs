@@ -100,6 +100,9 @@ fn load() -> Result<(), String> {
     if let Some(a) = getenv(c"FDSET_ALIAS")? {
         paths.aliases = PathConfig::parse_aliases(&a)?;
     }
+    if let Some(why) = paths.alias_under_prefix() {
+        return Err(format!("FDSET_ALIAS: {why}"));
+    }
     let log_target = match getenv_bytes(c"FDSET_LOG") {
         Some(v) => Some(LogTarget::parse(&v)?),
         None => None,

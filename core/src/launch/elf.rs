@@ -347,13 +347,17 @@ fn executable_file(p: &Path) -> Result<(), io::Error> {
 /// Find `name` as `execvp` would: a name with a `/` is used as it is, any
 /// other is looked for in each `PATH` directory in turn. Err: `NotFound`,
 /// or the error of the last candidate that exists but cannot be run
-/// (`PermissionDenied`), as `execvp` reports.
+/// (`PermissionDenied`), as `execvp` reports. A name with a `/` is checked
+/// as a candidate is, so that a missing program is told before anything
+/// is done for it.
 pub fn find_program(name: &OsStr, path_var: Option<&OsStr>) -> io::Result<PathBuf> {
     if name.is_empty() {
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }
     if name.as_bytes().contains(&b'/') {
-        return Ok(PathBuf::from(name));
+        let p = PathBuf::from(name);
+        executable_file(&p)?;
+        return Ok(p);
     }
     let mut denied = None;
     for dir in path_dirs(path_var) {

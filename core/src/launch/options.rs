@@ -482,6 +482,21 @@ pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
     for v in &raw.prefix {
         opts.prefixes.push(parse_prefix(v)?);
     }
+    let paths = crate::paths::PathConfig {
+        prefixes: opts
+            .prefixes
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect(),
+        aliases: opts
+            .aliases
+            .iter()
+            .map(|(p, s)| (p.as_bytes().to_vec(), *s))
+            .collect(),
+    };
+    if let Some(why) = paths.alias_under_prefix() {
+        return Err(format!("--alias: {why}"));
+    }
     if let Some(u) = &raw.user {
         opts.identity.user = Some(account_name("--user", u, "user")?);
     }

@@ -13,10 +13,12 @@
 //! hooks.
 //!
 //! - `members`: the descriptors handed over (`--add-fd`, `--file`, `--data`);
+//!   `made_files`: the files `--file` made, removed when the launch fails;
 //! - `program`: the program and the library, and the exec in place;
 //! - `monitor`: `--qmp`, the program as a child; `qmp_socket`: its socket;
 //!   `signals`: the signals forwarded to it.
 
+mod made_files;
 mod members;
 mod monitor;
 mod program;
@@ -39,6 +41,7 @@ use std::process::Command;
 pub(crate) const EXIT_LAUNCHER_FAILED: i32 = 125;
 
 pub(crate) fn die(msg: &str) -> ! {
+    made_files::remove_all();
     cli::warn(format_args!("fdset-run: {msg}"));
     std::process::exit(EXIT_LAUNCHER_FAILED)
 }
@@ -67,7 +70,13 @@ fn run_seccomp(opts: &LaunchOptions, members: Vec<Member>) -> ! {
         opaque: m.opaque,
         what: m.what,
     });
-    fdset_seccomp::run(opts, members.collect(), listener, stdio::as_started())
+    fdset_seccomp::run(
+        opts,
+        members.collect(),
+        listener,
+        stdio::as_started(),
+        made_files::remove_all,
+    )
 }
 
 /// `VAR=value`, after what the environment already holds (joined by `sep`).

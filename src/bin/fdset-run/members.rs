@@ -98,7 +98,11 @@ pub(crate) fn open_file(spec: &FileSpec) -> Result<Vec<Member>, String> {
         };
         format!("{}: cannot open {path} {how}: {e} ({fix})", spec.option)
     })?;
+    if let Some(c) = opened.created {
+        crate::made_files::remember(c);
+    }
     Ok(opened
+        .members
         .into_iter()
         .map(|m| Member {
             fd: m.file.into(),

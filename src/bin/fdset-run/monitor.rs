@@ -51,10 +51,10 @@ fn hand_control(l: &mut Launch, program_end: &UnixStream, listener: &UnixListene
 }
 
 /// Between fork and exec: default signal handling (what was ignored stays
-/// ignored), the members
+/// ignored), the signal mask fdset-run was started with, the members
 /// inheritable, the identity switched (a failed step reported through
 /// `report_write`).
-fn prepare_child(l: &mut Launch, report_write: RawFd, unblock: libc::sigset_t) {
+fn prepare_child(l: &mut Launch, report_write: RawFd, started_mask: libc::sigset_t) {
     let inherit = l.inherit.clone();
     let child_ident = l.ident.clone();
     let lib_c = l.lib_c.clone();
@@ -73,7 +73,8 @@ fn prepare_child(l: &mut Launch, report_write: RawFd, unblock: libc::sigset_t) {
                     libc::signal(s, libc::SIG_DFL);
                 }
             }
-            libc::sigprocmask(libc::SIG_UNBLOCK, &unblock, std::ptr::null_mut());
+            // The mask fdset-run was started with, as under `env`.
+            libc::sigprocmask(libc::SIG_SETMASK, &started_mask, std::ptr::null_mut());
             for &fd in &inherit {
                 if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                     return Err(io::Error::last_os_error());
@@ -158,9 +159,10 @@ pub(crate) fn run_with_monitor(mut l: Launch, qmp: &Path) -> ! {
     }
     let (report_read, report_write) = (pipe[0], pipe[1]);
 
-    install_forwarding();
+    let started_mask = install_forwarding();
     let unblock = forwarded_set();
-    prepare_child(&mut l, report_write, unblock);
+    fdset_core::launch::as_started::wait_for_the_program(crate::stdio::as_started());
+    prepare_child(&mut l, report_write, started_mask);
     let spawned = l.cmd.spawn();
     // SAFETY: the write end is fdset-run's own; the child has its copy.
     unsafe { libc::close(report_write) };
@@ -170,6 +172,7 @@ pub(crate) fn run_with_monitor(mut l: Launch, qmp: &Path) -> ! {
     });
     // SAFETY: the read end is fdset-run's own.
     unsafe { libc::close(report_read) };
+    crate::made_files::program_started();
     CHILD_PID.store(child.id() as i32, Ordering::Relaxed);
     // SAFETY: unblocking delivers any signal that arrived meanwhile.
     unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &unblock, std::ptr::null_mut()) };

@@ -80,6 +80,9 @@ fn needs_seccomp(program: &Path) -> bool {
 pub(crate) fn program_and_mode(opts: &LaunchOptions) -> (PathBuf, bool) {
     let name = &opts.program[0];
     if opts.seccomp {
+        // fdset-seccomp finds it again; a missing one is told now, before
+        // any file is opened for it.
+        find_program(name);
         return (PathBuf::from(name), true);
     }
     let program = find_program(name);
@@ -147,6 +150,7 @@ fn privilege_of(file: &Path) -> Option<&'static str> {
 
 /// 127 when the program is not found, 126 when it cannot be run (as `env`).
 pub(crate) fn cannot_run(name: &OsStr, e: &io::Error) -> ! {
+    crate::made_files::remove_all();
     cli::warn(format_args!(
         "fdset-run: cannot run {}: {e}",
         Path::new(name).display()

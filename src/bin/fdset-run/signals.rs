@@ -47,13 +47,15 @@ pub(crate) fn forwarded_set() -> libc::sigset_t {
 /// unblocked once the child's pid is known, so none is lost. A signal
 /// fdset-run was started with ignored (`nohup`, a background job of a
 /// shell) stays ignored, so the program inherits that as it would from
-/// `env`: a handler would be reset to the default by the exec.
-pub(crate) fn install_forwarding() {
+/// `env`: a handler would be reset to the default by the exec. Returns
+/// the signal mask fdset-run was started with, which the program gets.
+pub(crate) fn install_forwarding() -> libc::sigset_t {
     LAUNCHER_PID.store(std::process::id() as i32, Ordering::Relaxed);
     let set = forwarded_set();
     // SAFETY: plain signal-mask and sigaction calls with valid structs.
     unsafe {
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let mut started: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut started);
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = forward_signal as *const () as usize;
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
@@ -65,5 +67,6 @@ pub(crate) fn install_forwarding() {
                 libc::sigaction(s, &sa, std::ptr::null_mut());
             }
         }
+        started
     }
 }

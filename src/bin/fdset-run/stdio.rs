@@ -1,6 +1,7 @@
 //! The constructor that notes what fdset-run was started with before
 //! Rust's start-up changes it (`fdset_core::launch::as_started`): closed
-//! standard descriptors and an ignored `SIGPIPE`, restored for the program.
+//! standard descriptors and an ignored `SIGPIPE` (and `SIGCHLD`), restored
+//! for the program.
 
 use fdset_core::launch::as_started::{self, AsStarted};
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -202,8 +202,20 @@ fn path_search_as_execvp() {
         io::ErrorKind::NotFound
     );
     assert_eq!(
-        find_program(OsStr::new("./x/y"), Some(&path)).unwrap(),
-        PathBuf::from("./x/y")
+        find_program(runnable.as_os_str(), Some(&path)).unwrap(),
+        runnable
+    );
+    assert_eq!(
+        find_program(OsStr::new("./x/y"), Some(&path))
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        find_program(d.join("a/prog").as_os_str(), Some(&path))
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::PermissionDenied
     );
     assert_eq!(
         path_dirs(Some(OsStr::new("/x::"))),

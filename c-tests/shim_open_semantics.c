@@ -135,6 +135,21 @@ int main(int argc, char **argv) {
     CHECK(fclose(fp) == 0, "fclose a+");
     ok("fopen-append");
 
+    /* freopen onto a stream whose descriptor was closed (a daemon closes
+     * 0 first): the set's dup takes the stream's number, as glibc's own
+     * freopen of a file would (README "Open"). */
+    int saved_stdin = dup(0);
+    CHECK(saved_stdin >= 0 && close(0) == 0, "close stdin");
+    errno = 777;
+    FILE *in = freopen("/dev/fdset/1", "r", stdin);
+    CHECK(in && fileno(in) == 0 && errno == 777, "freopen onto a closed stdin: fileno %d errno %d",
+          in ? fileno(in) : -1, errno);
+    char line[32] = {0};
+    CHECK(fgets(line, sizeof line, in) && !strcmp(line, "set one\n"), "read through it: %s", line);
+    CHECK(fclose(in) == 0, "fclose");
+    CHECK(dup2(saved_stdin, 0) == 0 && close(saved_stdin) == 0, "stdin back");
+    ok("freopen-closed-stream");
+
     /* Every dup was closed: the table is as it was. */
     snapshot_fds(&after);
     expect_same_fds(&before, &after, "at the end");

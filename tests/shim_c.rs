@@ -170,6 +170,7 @@ fn open_semantics_as_seen_by_a_c_program() {
             "o-trunc",
             "o-append",
             "fopen-append",
+            "freopen-closed-stream",
             "end",
         ],
     );

@@ -35,7 +35,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 #[inline(never)]
 fn guarded<R>(fail: R, f: impl FnOnce() -> R) -> R {
     let state = cancel::disable();
-    caught(fail, f, || cancel::restore(state))
+    caught(fail, false, f, || cancel::restore(state))
 }
 
 /// For the open and close of sets, whose slow paths make only direct
@@ -43,11 +43,14 @@ fn guarded<R>(fail: R, f: impl FnOnce() -> R) -> R {
 /// the log's `write_all`): a cancellation already requested acts first, as
 /// at the entry of libc's function; then the slow path runs with nothing
 /// that could act on one, so cancellation need not be disabled (two calls
-/// fewer on the path the fdset benchmark measures).
+/// fewer on the path the fdset benchmark measures). Signals are held back
+/// for the whole slow path (`deferred_signals`): none of its system calls
+/// blocks, and a handler that jumps out between the dup and its record
+/// would leave a dup the registry does not know.
 #[inline(never)]
 fn guarded_at_point<R>(fail: R, f: impl FnOnce() -> R) -> R {
     cancel::point();
-    caught(fail, f, || ())
+    caught(fail, true, f, || ())
 }
 
 /// The slow path `f` inside `catch_unwind`, then `after` (cancellation
@@ -55,8 +58,8 @@ fn guarded_at_point<R>(fail: R, f: impl FnOnce() -> R) -> R {
 /// the catch (where they may be cancelled or jump away as after any libc
 /// call); errno is the slow path's.
 #[inline(always)]
-fn caught<R>(fail: R, f: impl FnOnce() -> R, after: impl FnOnce()) -> R {
-    let slow = deferred_signals::enter_slow_path();
+fn caught<R>(fail: R, holding: bool, f: impl FnOnce() -> R, after: impl FnOnce()) -> R {
+    let slow = deferred_signals::enter_slow_path(holding);
     let r = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(_) => {

@@ -31,7 +31,10 @@ fn open_fdset<'p>(text: impl Fn() -> &'p [u8], number: SetNumber, flags: c_int) 
 /// before there were three.
 #[inline(never)]
 fn open_for_stream(path: &[u8], number: SetNumber, flags: c_int) -> c_int {
-    crate::ops::open::open_set(|| path, number, flags)
+    // Signals held back as in the open hooks' slow paths (which hold them
+    // for all of theirs): a handler that jumped out between the dup and its
+    // record would leave a dup the registry does not know.
+    crate::state::deferred_signals::holding(|| crate::ops::open::open_set(|| path, number, flags))
 }
 
 // Rust cannot define a C-variadic function; on the Linux ABIs this shim
@@ -280,7 +283,13 @@ unsafe fn freopen_any(
             libc_real::set_errno(libc::EINVAL);
             return std::ptr::null_mut();
         };
-        let fd = open_for_stream(p, number, flags);
+        let mut fd = open_for_stream(p, number, flags);
+        if fd >= 0 && fd == old {
+            // The stream's number was free (its descriptor closed before),
+            // so the dup got it; the freopen below closes the stream's
+            // number: the dup moves out of its way first.
+            fd = crate::ops::close::move_dup_elsewhere(fd);
+        }
         if fd < 0 {
             // C: the original stream is closed even when the open fails.
             let e = libc_real::errno();

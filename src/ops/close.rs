@@ -265,6 +265,29 @@ pub fn closefrom(low: i32) {
     libc_real::set_errno(saved);
 }
 
+/// Put dup `fd` at another number, the lowest free one, and close `fd`;
+/// the registry follows. Returns the new number, or -1 (then `fd` is
+/// closed like any dup, and errno says why).
+pub fn move_dup_elsewhere(fd: RawFd) -> RawFd {
+    let Some(mut st) = lock_for_closing() else {
+        libc_real::set_errno(libc::EAGAIN);
+        return -1;
+    };
+    let new = libc_real::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 0);
+    if new < 0 {
+        let e = libc_real::errno();
+        drop(st);
+        close_marked(fd, fdtable::kind(fd));
+        libc_real::set_errno(e);
+        return -1;
+    }
+    st.registry.renumber_dup(fd, new);
+    fdtable::mark(new, FdKind::Dup);
+    fdtable::mark(fd, FdKind::Free);
+    libc_real::close(fd);
+    new
+}
+
 /// Put dup `fd` at number `target` (which the program's stream holds) and
 /// close `fd`; the registry follows. Returns `target` or -1.
 pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {

@@ -124,9 +124,14 @@ fn this_thread() -> usize {
 }
 
 /// Whether this thread is inside a section that a signal handler must not
-/// interrupt: it holds the registry lock, or the exec gate.
+/// interrupt: it holds the registry lock, or the exec gate, or it is inside
+/// the open or close of a set (a handler that jumps out between the dup and
+/// its record, or between the record's end and the close, would leave a
+/// descriptor the registry does not know; spec section 6, exact).
 pub fn in_critical_section() -> bool {
-    super::STATE.held_by_this_thread() || super::exec_gate::busy_here()
+    super::STATE.held_by_this_thread()
+        || super::exec_gate::busy_here()
+        || SLOW_PATHS.with(|n| n.get() >= HOLDING)
 }
 
 /// A fault raised by an instruction (held back, it would be raised again
@@ -183,23 +188,51 @@ pub unsafe fn hold_back(sig: libc::c_int, info: *const libc::siginfo_t) -> bool 
 thread_local! {
     /// Slow paths of hooks this thread is inside (`hooks::guarded`): held
     /// signals wait for the hook's exit, outside its `catch_unwind`, where a
-    /// handler may be cancelled or jump away like after any libc call.
+    /// handler may be cancelled or jump away like after any libc call. The
+    /// low 16 bits count them all; from [`HOLDING`] up, those during which
+    /// signals are held back (the open and close of sets).
     static SLOW_PATHS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// This thread's count of [`SLOW_PATHS`], from [`enter_slow_path`] to
-/// [`leave_slow_path`]: the thread-local is looked up once per slow path
-/// (a `__tls_get_addr` call in a shared library), not twice. A raw
-/// pointer, so that it cannot leave the thread.
-pub struct SlowPath(*const std::cell::Cell<u32>);
+/// One slow path during which signals are held back, in [`SLOW_PATHS`].
+const HOLDING: u32 = 1 << 16;
 
-/// A hook's slow path begins.
+/// This thread's count of [`SLOW_PATHS`], from [`enter_slow_path`] to
+/// [`leave_slow_path`], and what this slow path added to it: the
+/// thread-local is looked up once per slow path (a `__tls_get_addr` call
+/// in a shared library), not twice. A raw pointer, so that it cannot leave
+/// the thread.
+pub struct SlowPath(*const std::cell::Cell<u32>, u32);
+
+/// A hook's slow path begins; with `holding`, signals that arrive until it
+/// ends are held back and their handlers called at its end (the open and
+/// close of sets, which make only system calls that do not block).
 #[inline]
-pub fn enter_slow_path() -> SlowPath {
+pub fn enter_slow_path(holding: bool) -> SlowPath {
+    let add = if holding { 1 + HOLDING } else { 1 };
     SLOW_PATHS.with(|n| {
-        n.set(n.get() + 1);
-        SlowPath(n)
+        n.set(n.get() + add);
+        SlowPath(n, add)
     })
+}
+
+/// Run `f`, part of a hook's slow path, with signals held back (their
+/// handlers are called at the slow path's end): the open of a set inside
+/// `fopen`, `freopen` and `opendir`, whose slow paths go on into libc.
+pub fn holding<R>(f: impl FnOnce() -> R) -> R {
+    struct Held(*const std::cell::Cell<u32>);
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: this thread's own counter, as in `leave_slow_path`.
+            let n = unsafe { &*self.0 };
+            n.set(n.get().saturating_sub(HOLDING));
+        }
+    }
+    let _held = SLOW_PATHS.with(|n| {
+        n.set(n.get() + HOLDING);
+        Held(n)
+    });
+    f()
 }
 
 /// A hook's slow path ended (its `catch_unwind` is behind): call the
@@ -210,7 +243,7 @@ pub fn leave_slow_path(this: SlowPath) {
     // which lives as long as the thread; a `Cell` without `Drop` is never
     // destroyed while the thread runs.
     let n = unsafe { &*this.0 };
-    n.set(n.get().saturating_sub(1));
+    n.set(n.get().saturating_sub(this.1));
     release();
 }
 

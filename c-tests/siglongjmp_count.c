@@ -13,6 +13,7 @@
 #include "stress_common.h"
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 
 static sigjmp_buf env;
@@ -41,18 +42,23 @@ int main(int argc, char **argv) {
     CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
     struct itimerval it = {{0, 30}, {0, 30}};
     CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer");
+    /* The dups left open fill the low numbers: stop while half the
+     * descriptor limit is still free (the control thread needs some to
+     * answer the test). */
+    struct rlimit lim;
+    CHECK(getrlimit(RLIMIT_NOFILE, &lim) == 0, "getrlimit");
+    long room = lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > 65536 ? 32768 : (long)lim.rlim_cur / 2;
     long round = 0;
-    while (jumps < want) {
+    volatile int highest = 0;
+    while (jumps < want && highest < room) {
         if (sigsetjmp(env, 1)) continue;
         armed = 1;
-        if (++round % 2) {
-            int fd = open("/dev/fdset/1", O_RDONLY);
-            armed = 0;
-            if (fd >= 0) close(fd);
-        } else {
-            int fd = openat(AT_FDCWD, "/dev/fdset/1", O_RDONLY);
-            armed = 0;
-            if (fd >= 0) close(fd);
+        int fd = ++round % 2 ? open("/dev/fdset/1", O_RDONLY)
+                             : openat(AT_FDCWD, "/dev/fdset/1", O_RDONLY);
+        armed = 0;
+        if (fd >= 0) {
+            highest = fd;
+            close(fd);
         }
     }
     struct itimerval off = {{0, 0}, {0, 0}};

@@ -11,7 +11,6 @@ use crate::serve::{Shared, State};
 use crate::sys;
 use crate::tree::Tree;
 use fdset_core::launch::options::LaunchOptions;
-use fdset_core::paths::PathConfig;
 use fdset_core::registry::Registry;
 use fdset_core::scm::{self, Received};
 use std::io;
@@ -192,21 +191,6 @@ fn registry_with(opts: &LaunchOptions, members: Vec<Member>) -> Result<Registry,
     Ok(registry)
 }
 
-fn path_config(opts: &LaunchOptions) -> PathConfig {
-    PathConfig {
-        prefixes: opts
-            .prefixes
-            .iter()
-            .map(|p| p.as_bytes().to_vec())
-            .collect(),
-        aliases: opts
-            .aliases
-            .iter()
-            .map(|(p, s)| (p.as_bytes().to_vec(), *s))
-            .collect(),
-    }
-}
-
 /// fdset-run's half of the hand-over: the listener, checked.
 fn receive_listener(sock: &UnixStream) -> Result<OwnedFd, String> {
     let mut b = [0u8; 8];
@@ -256,7 +240,7 @@ fn launch(
     let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();
     check_actions_avail(actions.as_deref()).map_err(Failure::Launcher)?;
     let registry = registry_with(opts, members).map_err(Failure::Launcher)?;
-    let paths = path_config(opts);
+    let paths = opts.path_config();
     raise_nofile();
     fdset_core::launch::as_started::wait_for_the_program(as_started);
     let (old_mask, signals) = block_signals();

@@ -124,6 +124,25 @@ pub struct LaunchOptions {
     pub program: Vec<OsString>,
 }
 
+impl LaunchOptions {
+    /// The paths `--prefix` and `--alias` name, as the shim reads them
+    /// (`FDSET_PREFIX`, `FDSET_ALIAS`).
+    pub fn path_config(&self) -> crate::paths::PathConfig {
+        crate::paths::PathConfig {
+            prefixes: self
+                .prefixes
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect(),
+            aliases: self
+                .aliases
+                .iter()
+                .map(|(p, s)| (p.as_bytes().to_vec(), *s))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     Run(Box<LaunchOptions>),
@@ -482,19 +501,7 @@ pub fn from_args(raw: RunArgs) -> Result<Parsed, String> {
     for v in &raw.prefix {
         opts.prefixes.push(parse_prefix(v)?);
     }
-    let paths = crate::paths::PathConfig {
-        prefixes: opts
-            .prefixes
-            .iter()
-            .map(|p| p.as_bytes().to_vec())
-            .collect(),
-        aliases: opts
-            .aliases
-            .iter()
-            .map(|(p, s)| (p.as_bytes().to_vec(), *s))
-            .collect(),
-    };
-    if let Some(why) = paths.alias_under_prefix() {
+    if let Some(why) = opts.path_config().alias_under_prefix() {
         return Err(format!("--alias: {why}"));
     }
     if let Some(u) = &raw.user {

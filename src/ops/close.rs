@@ -269,11 +269,25 @@ pub fn closefrom(low: i32) {
 /// the registry follows. Returns the new number, or -1 (then `fd` is
 /// closed like any dup, and errno says why).
 pub fn move_dup_elsewhere(fd: RawFd) -> RawFd {
+    move_dup_by(fd, || libc_real::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 0))
+}
+
+/// Put dup `fd` at number `target` (which the program's stream holds) and
+/// close `fd`; the registry follows. Returns `target` or -1.
+pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
+    let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
+    move_dup_by(fd, || libc_real::dup3(fd, target, flags))
+}
+
+/// Copy dup `fd` with `copy` (its new number, or -1 with errno set) under
+/// the lock, record the copy in its place and close `fd`; when the copy
+/// fails, `fd` is closed like any dup.
+fn move_dup_by(fd: RawFd, copy: impl FnOnce() -> RawFd) -> RawFd {
     let Some(mut st) = lock_for_closing() else {
         libc_real::set_errno(libc::EAGAIN);
         return -1;
     };
-    let new = libc_real::fcntl_int(fd, libc::F_DUPFD_CLOEXEC, 0);
+    let new = copy();
     if new < 0 {
         let e = libc_real::errno();
         drop(st);
@@ -286,26 +300,4 @@ pub fn move_dup_elsewhere(fd: RawFd) -> RawFd {
     fdtable::mark(fd, FdKind::Free);
     libc_real::close(fd);
     new
-}
-
-/// Put dup `fd` at number `target` (which the program's stream holds) and
-/// close `fd`; the registry follows. Returns `target` or -1.
-pub fn move_dup(fd: RawFd, target: RawFd, cloexec: bool) -> RawFd {
-    let Some(mut st) = lock_for_closing() else {
-        libc_real::set_errno(libc::EAGAIN);
-        return -1;
-    };
-    let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
-    if libc_real::dup3(fd, target, flags) < 0 {
-        let e = libc_real::errno();
-        drop(st);
-        close_marked(fd, fdtable::kind(fd));
-        libc_real::set_errno(e);
-        return -1;
-    }
-    st.registry.renumber_dup(fd, target);
-    fdtable::mark(target, FdKind::Dup);
-    fdtable::mark(fd, FdKind::Free);
-    libc_real::close(fd);
-    target
 }

@@ -189,20 +189,22 @@ thread_local! {
     /// Slow paths of hooks this thread is inside (`hooks::guarded`): held
     /// signals wait for the hook's exit, outside its `catch_unwind`, where a
     /// handler may be cancelled or jump away like after any libc call. The
-    /// low 16 bits count them all; from [`HOLDING`] up, those during which
-    /// signals are held back (the open and close of sets).
-    static SLOW_PATHS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// low 32 bits count them all; from [`HOLDING`] up, those during which
+    /// signals are held back (the open and close of sets). (A jump out of
+    /// a slow path that does not hold them leaves its count behind: the
+    /// low half has room for as many as a thread could ever make.)
+    static SLOW_PATHS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// One slow path during which signals are held back, in [`SLOW_PATHS`].
-const HOLDING: u32 = 1 << 16;
+const HOLDING: u64 = 1 << 32;
 
 /// This thread's count of [`SLOW_PATHS`], from [`enter_slow_path`] to
 /// [`leave_slow_path`], and what this slow path added to it: the
 /// thread-local is looked up once per slow path (a `__tls_get_addr` call
 /// in a shared library), not twice. A raw pointer, so that it cannot leave
 /// the thread.
-pub struct SlowPath(*const std::cell::Cell<u32>, u32);
+pub struct SlowPath(*const std::cell::Cell<u64>, u64);
 
 /// A hook's slow path begins; with `holding`, signals that arrive until it
 /// ends are held back and their handlers called at its end (the open and
@@ -220,7 +222,7 @@ pub fn enter_slow_path(holding: bool) -> SlowPath {
 /// handlers are called at the slow path's end): the open of a set inside
 /// `fopen`, `freopen` and `opendir`, whose slow paths go on into libc.
 pub fn holding<R>(f: impl FnOnce() -> R) -> R {
-    struct Held(*const std::cell::Cell<u32>);
+    struct Held(*const std::cell::Cell<u64>);
     impl Drop for Held {
         fn drop(&mut self) {
             // SAFETY: this thread's own counter, as in `leave_slow_path`.

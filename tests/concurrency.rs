@@ -628,3 +628,16 @@ fn dups_left_open_by_jumps_out_of_a_handler_are_all_counted() {
     );
     assert_eq!(sets["return"][0]["open-dups"], json!(leaked), "{sets}");
 }
+
+// Spec 6: handlers see what they would without the shim. Jumps out of
+// handlers that ran inside a hook's slow path (stat of a set) must not
+// leave the thread unable to receive the signals held back later, inside
+// opens and closes of a set: every one of 2,000 queued signals arrives.
+#[test]
+fn signals_held_back_after_jumps_out_of_other_calls_still_arrive() {
+    let _serial = one_at_a_time();
+    let dir = TempDir::new("signals-after-jumps");
+    let (mut cmd, _) = with_set_one(c_test("signals_after_jumps"), &dir);
+    cmd.args([count(2_000, 20_000), count(2_000, 20_000)]);
+    assert_ok(&run_with_deadline(cmd, deadline()));
+}

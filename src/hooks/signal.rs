@@ -39,7 +39,9 @@ unsafe extern "C-unwind" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *m
     if flags & libc::SA_RESETHAND != 0 {
         deferred_signals::reset_to_default(sig);
     }
+    let outside = deferred_signals::step_outside_slow_paths();
     deferred_signals::call_handler(sig, handler, flags, info, ctx);
+    deferred_signals::step_back(outside);
 }
 
 fn full_set() -> libc::sigset_t {

@@ -237,6 +237,24 @@ pub fn holding<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// What [`step_outside_slow_paths`] took away, for [`step_back`].
+pub struct Outside(u64);
+
+/// Before the program's handler runs inside a slow path that does not hold
+/// signals back (the trampoline's direct call): the handler runs as
+/// outside the shim, so the slow paths it interrupted count for nothing
+/// meanwhile. A handler that jumps out then leaves no count behind (a
+/// count left behind would keep every signal held back later on this
+/// thread waiting for a slow path that ended long ago).
+pub fn step_outside_slow_paths() -> Outside {
+    Outside(SLOW_PATHS.with(|n| n.replace(0)))
+}
+
+/// The handler returned: the interrupted slow paths count again.
+pub fn step_back(outside: Outside) {
+    SLOW_PATHS.with(|n| n.set(n.get() + outside.0));
+}
+
 /// A hook's slow path ended (its `catch_unwind` is behind): call the
 /// handlers of what was held back (errno is left as it is).
 #[inline]

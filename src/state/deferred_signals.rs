@@ -288,17 +288,39 @@ fn release_now() {
         if slot.owner.load(Ordering::Acquire) != me {
             continue;
         }
+        // Emptied with every signal blocked: a handler that ran in between
+        // and jumped out would leave the slot ours and empty for ever, and
+        // once every slot is, nothing could be held back any more.
+        let mask = block_all_signals();
         let sig = slot.sig.swap(0, Ordering::AcqRel);
-        if sig == 0 {
-            continue;
-        }
         // SAFETY: our own slot (see `Slot`).
         let mut info = unsafe { *slot.info.get() };
-        slot.owner.store(0, Ordering::Release);
-        COUNT.fetch_sub(1, Ordering::AcqRel);
-        deliver(sig, &mut info);
+        if sig != 0 {
+            slot.owner.store(0, Ordering::Release);
+            COUNT.fetch_sub(1, Ordering::AcqRel);
+        }
+        restore_signal_mask(&mask);
+        if sig != 0 {
+            deliver(sig, &mut info);
+        }
     }
     crate::libc_real::set_errno(saved);
+}
+
+fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: plain signal-set calls on valid sets.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        old
+    }
+}
+
+fn restore_signal_mask(mask: &libc::sigset_t) {
+    // SAFETY: a mask `block_all_signals` returned.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// Call the program's handler for a signal held back, as the kernel would.

@@ -251,34 +251,20 @@ fn signals_are_forwarded() {
 /// every mode, `SigIgn` of the program's /proc status equals `env`'s.
 #[test]
 fn ignored_signals_stay_ignored_in_the_program() {
-    use std::os::unix::process::CommandExt;
-    let d = TempDir::new("run-sigign");
-    let ignoring = |mut cmd: Command| {
-        // SAFETY: only sigaction between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                for s in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGPIPE] {
-                    libc::signal(s, libc::SIG_IGN);
-                }
-                Ok(())
-            });
+    fn ignore_four() {
+        for s in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGPIPE] {
+            // SAFETY: setting a disposition, between fork and exec.
+            unsafe { libc::signal(s, libc::SIG_IGN) };
         }
-        let out = cmd.output().expect("run");
-        assert!(out.status.success(), "{}", stderr_of(&out));
-        stdout_of(&out)
-    };
-    let grep = ["grep", "SigIgn", "/proc/self/status"];
-    let mut env = Command::new("env");
-    env.args(grep);
-    let want = ignoring(env);
+    }
+    let modes: &[&[&str]] = &[&[], &["--qmp", "q"], &["--seccomp"]];
+    let (want, got) = status_line_as_under_env("run-sigign", "SigIgn", ignore_four, modes);
     assert_ne!(
         want, "SigIgn:\t0000000000000000\n",
         "the test ignores three"
     );
-    for args in [vec![], vec!["--qmp", "q"], vec!["--seccomp"]] {
-        let mut cmd = fdset_run();
-        cmd.current_dir(d.path()).args(&args).arg("--").args(grep);
-        assert_eq!(ignoring(cmd), want, "fdset-run {args:?}");
+    for (args, line) in modes.iter().zip(got) {
+        assert_eq!(line, want, "fdset-run {args:?}");
     }
 }
 
@@ -287,18 +273,46 @@ fn ignored_signals_stay_ignored_in_the_program() {
 /// program's, in every mode.
 #[test]
 fn the_signal_mask_fdset_run_was_started_with_is_the_programs() {
-    use std::os::unix::process::CommandExt;
-    let d = TempDir::new("run-sigmask");
-    let blocking = |mut cmd: Command| {
-        // SAFETY: only sigprocmask between fork and exec.
+    fn block_four() {
+        // SAFETY: plain signal-set calls on a local set, between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                for s in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR2, libc::SIGWINCH] {
-                    libc::sigaddset(&mut set, s);
-                }
-                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR2, libc::SIGWINCH] {
+                libc::sigaddset(&mut set, s);
+            }
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+    }
+    let modes: &[&[&str]] = &[
+        &[],
+        &["--qmp", "q"],
+        &["--seccomp"],
+        &["--seccomp", "--qmp", "q"],
+    ];
+    let (want, got) = status_line_as_under_env("run-sigmask", "SigBlk", block_four, modes);
+    assert_ne!(want, "SigBlk:\t0000000000000000\n", "the test blocks four");
+    for (args, line) in modes.iter().zip(got) {
+        assert_eq!(line, want, "fdset-run {args:?}");
+    }
+}
+
+/// The `FIELD` line of `/proc/self/status` of a program started with
+/// `setup` run just before its exec: under `env`, and under fdset-run
+/// with each of `modes` (in order).
+fn status_line_as_under_env(
+    tag: &str,
+    field: &str,
+    setup: fn(),
+    modes: &[&[&str]],
+) -> (String, Vec<String>) {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new(tag);
+    let run_with_setup = |mut cmd: Command| {
+        // SAFETY: `setup` makes only signal calls, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                setup();
                 Ok(())
             });
         }
@@ -306,21 +320,19 @@ fn the_signal_mask_fdset_run_was_started_with_is_the_programs() {
         assert!(out.status.success(), "{}", stderr_of(&out));
         stdout_of(&out)
     };
-    let grep = ["grep", "SigBlk", "/proc/self/status"];
+    let grep = ["grep", field, "/proc/self/status"];
     let mut env = Command::new("env");
     env.args(grep);
-    let want = blocking(env);
-    assert_ne!(want, "SigBlk:\t0000000000000000\n", "the test blocks four");
-    for args in [
-        vec![],
-        vec!["--qmp", "q"],
-        vec!["--seccomp"],
-        vec!["--seccomp", "--qmp", "q"],
-    ] {
-        let mut cmd = fdset_run();
-        cmd.current_dir(d.path()).args(&args).arg("--").args(grep);
-        assert_eq!(blocking(cmd), want, "fdset-run {args:?}");
-    }
+    let want = run_with_setup(env);
+    let got = modes
+        .iter()
+        .map(|args| {
+            let mut cmd = fdset_run();
+            cmd.current_dir(d.path()).args(*args).arg("--").args(grep);
+            run_with_setup(cmd)
+        })
+        .collect();
+    (want, got)
 }
 
 /// README "fdset-run", exit status: PROGRAM's. With `SIGCHLD` inherited

@@ -6,9 +6,11 @@ round trip, seen from the trace, is the time the bench's client (its
 thread is named qmp_vs_qemu-...) spends asleep between its command and
 the server's wake-up that comes with the reply. Only small replies count
 (sendto under 200 bytes: add-fd, remove-fd, query-version), and, as in the
-bench, not the first five commands after the client turned from another
-server. A round trip over three times its server's median is slow, and is
-put in the first of these classes that it fits:
+bench, not the warm-ups after the client turned from another server (five
+`query-version`s and three runs of the block's own command, up to six
+commands: the first eleven are left out). A round trip over three times
+its server's median is slow, and is put in the first of these classes
+that it fits:
 
   another task ran      a thread of neither side ran on either vCPU
   crossed vCPUs         the server ran on the other vCPU than the client,
@@ -31,7 +33,7 @@ LINE = re.compile(
     r"(?P<ts>[\d.]+): (?P<ev>\w+): (?P<rest>.*)$"
 )
 SERVERS = {"fdset-qmp": "shim", "qmp_floor": "floor"}
-WARMUP = 5
+WARMUP = 5 + 3 * 2
 SMALL = 200
 SYSCALLS = {0: "read", 1: "write", 3: "close", 7: "poll", 44: "sendto",
             46: "sendmsg", 47: "recvmsg", 72: "fcntl", 271: "ppoll"}

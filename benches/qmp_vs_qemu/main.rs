@@ -12,7 +12,10 @@
 //! blocks of 100 commands in turn, so that drift of the machine hits all
 //! alike; each block opens with five uncounted `query-version`s (the
 //! first commands after the others' turn are slow, see
-//! `samples::WARMUP`; the first is printed as a row of its own). The
+//! `samples::WARMUP`; the first is printed as a row of its own) and three
+//! uncounted runs of the block's own command (`samples::WARM_OPS`). The
+//! shim's p99 is taken over [`P99_ROUNDS`] samples on every row (a short
+//! range of sets is filled again until it has them). The
 //! client waits for replies with `poll`, as libvirt does (see
 //! `client::Client`). Times are wall-clock round trips (command sent to
 //! reply line read); the server's CPU time (all its threads, from
@@ -30,7 +33,8 @@
 //! blocks: the machine's drift over a run (twice as slow for a minute is
 //! seen here) then hits every count alike. A missed target prints MISSED; the exit status is
 //! non-zero only when something could not be set up. `FDSET_BENCH_QUICK=1`:
-//! fewer rounds.
+//! fewer rounds. `FDSET_BENCH_SLOW=1`: each row's round trips over 3 times
+//! its median, listed on standard error.
 
 use fdset_core::scm::send_fds;
 use fdset_testkit::qmp::{Program, with_listener};
@@ -75,13 +79,14 @@ fn main() {
         let v = s.client.cmd(b"{\"execute\": \"query-version\"}", None);
         eprintln!("{}: {}", s.name, String::from_utf8_lossy(v).trim_end());
     }
-    let pairs = if quick { 300 } else { 3_000 };
-    let queries = |n: usize| query_rounds(n, quick);
+    let pairs = p99_rounds(quick);
 
     // Warm both up (page faults, first allocations).
-    let pair = |c: &mut Client, _| add_and_remove(c, fd);
-    measure(&mut servers, 100, pair);
-    let empty = measure(&mut servers, queries(100), query);
+    let pair = |c: &mut Client, _| add_and_remove(c, 0, fd);
+    let warm_pair = |c: &mut Client| add_and_remove(c, 0, fd);
+    let warm_query = |c: &mut Client| query(c, 0);
+    measure(&mut servers, 100, warm_pair, pair);
+    let empty = measure(&mut servers, p99_rounds(quick), warm_query, query);
 
     let mut table = Table { missed: 0 };
     println!("load average at the start: {}", loadavg());
@@ -91,11 +96,11 @@ fn main() {
         counts[2]
     );
     table.header();
-    let p = measure(&mut servers, pairs, pair);
+    let p = measure(&mut servers, pairs, warm_pair, pair);
     table.row("add-fd + remove-fd pair, no other set", &p[0], &p[1], &[]);
     table.floor(&p[2]);
 
-    let filled = fill_sets(&mut servers, &counts, fd, &queries);
+    let filled = fill_sets(&mut servers, &counts, fd, quick);
     for (from, to, adds) in &filled.add_rows {
         table.row(
             &format!("add-fd into a new set ({from}..{to})"),
@@ -107,11 +112,12 @@ fn main() {
     table.info_row("query-fdsets, no set", &empty[0], &empty[1]);
     table.floor(&empty[2]);
     let distinct: Vec<usize> = filled.query_rows.iter().map(|(n, _)| *n).collect();
-    // As many rounds as the smallest count's row: its difference of two
-    // medians, over only 100 sets, is the one most easily moved by noise.
-    let per_set = per_set_costs(&mut servers[1], &distinct, fd, queries(100));
+    // 1,000 of each command per count: the difference of two medians over
+    // only 100 sets is easily moved by noise (300 gave 1.6-2.2x "flat"
+    // misses in two of five runs once the blocks were warmed up).
+    let per_set = per_set_costs(&mut servers[1], &distinct, fd, p99_rounds(quick) / 3);
     query_rows(&mut table, &filled, &per_set);
-    let p = measure(&mut servers[..2], pairs, pair);
+    let p = measure(&mut servers[..2], pairs, warm_pair, pair);
     table.row(
         &format!("add-fd + remove-fd pair, {} other sets", counts[2]),
         &p[0],
@@ -153,8 +159,19 @@ fn start_servers(qemu_bin: &Path, dir: &TempDir) -> ([Server; 3], (Program, Kill
     (servers, (program, qemu_child, floor_child))
 }
 
-/// How many `query-fdsets` to time at `n` sets (fewer for the big replies).
-fn query_rounds(n: usize, quick: bool) -> usize {
+/// The shim's samples in a row with a p99 target: its 99th percentile is
+/// then the 30th slowest, which one slow round trip in a hundred does not
+/// decide (of 30 samples, as the large `query-fdsets` rows had before,
+/// "p99" was the second slowest).
+const P99_ROUNDS: usize = 3_000;
+
+fn p99_rounds(quick: bool) -> usize {
+    if quick { P99_ROUNDS / 5 } else { P99_ROUNDS }
+}
+
+/// How many `query-fdsets` QEMU gets at `n` sets (fewer for the big
+/// replies, which take it up to 60 ms each; only its median is compared).
+fn qemu_query_rounds(n: usize, quick: bool) -> usize {
     let r = if n >= 10_000 {
         30
     } else if n >= 1_000 {
@@ -165,16 +182,15 @@ fn query_rounds(n: usize, quick: bool) -> usize {
     if quick { r / 5 } else { r }
 }
 
-/// `add-fd` of `fd` to set 0 and `remove-fd` of the member it made.
-fn add_and_remove(c: &mut Client, fd: i32) {
-    let r = c.cmd(
-        b"{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": 0}}",
-        Some(fd),
-    );
+/// `add-fd` of `fd` to set `set` and `remove-fd` of the member it made
+/// (the set is gone again if it had no other member).
+fn add_and_remove(c: &mut Client, set: usize, fd: i32) {
+    let add = format!("{{\"execute\": \"add-fd\", \"arguments\": {{\"fdset-id\": {set}}}}}");
+    let r = c.cmd(add.as_bytes(), Some(fd));
     let member =
         number_after(r, "fd").unwrap_or_else(|| panic!("add-fd: {}", String::from_utf8_lossy(r)));
     let rm = format!(
-        "{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": 0, \"fd\": {member}}}}}"
+        "{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": {set}, \"fd\": {member}}}}}"
     );
     let r = c.cmd(rm.as_bytes(), None);
     assert!(
@@ -197,13 +213,12 @@ struct Filled {
 }
 
 /// Fill QEMU's and the shim's sets, one new set per add-fd, and time
-/// query-fdsets at each count.
-fn fill_sets(
-    servers: &mut [Server],
-    counts: &[usize],
-    fd: i32,
-    queries: &dyn Fn(usize) -> usize,
-) -> Filled {
+/// query-fdsets at each count. A range of sets too short for a p99 of its
+/// own (fewer than [`P99_ROUNDS`] sets) is filled, emptied with untimed
+/// `remove-fd`s and filled again until its row has that many samples: the
+/// first fill's times include growing the heap and the kernel's fd table,
+/// the later ones run in memory already grown.
+fn fill_sets(servers: &mut [Server], counts: &[usize], fd: i32, quick: bool) -> Filled {
     let mut next = 1;
     let mut query_rows = Vec::new();
     let mut add_rows = Vec::new();
@@ -212,12 +227,40 @@ fn fill_sets(
             continue;
         }
         let from = next;
-        let adds = measure(&mut servers[..2], n + 1 - from, |c, i| {
-            add_into_new_set(c, from + i, fd)
-        });
+        let fills = (p99_rounds(quick) / (n + 1 - from)).max(1);
+        let mut adds: Vec<Sample> = Vec::new();
+        for fill in 0..fills {
+            if fill > 0 {
+                for s in &mut servers[..2] {
+                    for id in from..=n {
+                        remove_set(&mut s.client, id);
+                    }
+                }
+            }
+            // Warmed up by a new set past the row's last, removed at once.
+            let this = measure(
+                &mut servers[..2],
+                n + 1 - from,
+                |c| add_and_remove(c, n + 1, fd),
+                |c, i| add_into_new_set(c, from + i, fd),
+            );
+            adds = if adds.is_empty() {
+                this
+            } else {
+                adds.into_iter()
+                    .zip(this)
+                    .map(|(a, b)| join(a, b))
+                    .collect()
+            };
+        }
         next = n + 1;
         add_rows.push((from, n, adds));
-        let q = measure(&mut servers[..2], queries(n), query);
+        let q = measure_each(
+            &mut servers[..2],
+            &[qemu_query_rounds(n, quick), p99_rounds(quick)],
+            |c| query(c, 0),
+            query,
+        );
         // Check the last reply once: n sets.
         for s in &mut servers[..2] {
             let r = s.client.cmd(b"{\"execute\": \"query-fdsets\"}", None);
@@ -235,6 +278,17 @@ fn fill_sets(
         add_rows,
         query_rows,
     }
+}
+
+/// `remove-fd` of every member of set `id` (the set goes with them).
+fn remove_set(c: &mut Client, id: usize) {
+    let cmd = format!("{{\"execute\": \"remove-fd\", \"arguments\": {{\"fdset-id\": {id}}}}}");
+    let r = c.cmd(cmd.as_bytes(), None);
+    assert!(
+        r.starts_with(b"{\"return\""),
+        "remove-fd of set {id}: {}",
+        String::from_utf8_lossy(r)
+    );
 }
 
 /// The query-fdsets rows, with the shim's cost per set and its flatness.

@@ -46,18 +46,15 @@ pub(crate) fn per_set_costs(
     let mut others: Vec<ShimWithSets> = smaller.iter().map(|&n| shim_with_sets(n, fd)).collect();
     let mut turn: Vec<&mut Server> = others.iter_mut().map(|f| &mut f.server).collect();
     turn.push(main);
-    let both = measure(&mut turn, 2 * rounds, |c, round| {
-        let what: &[u8] = if round % 2 == 0 {
-            b"{\"execute\": \"query-fdsets\"}"
-        } else {
-            b"{\"execute\": \"query-version\"}"
-        };
-        let r = c.cmd(what, None);
-        assert!(
-            r.starts_with(b"{\"return\""),
-            "query-fdsets or query-version"
-        );
-    });
+    let both = measure(
+        &mut turn,
+        2 * rounds,
+        |c| {
+            query_fdsets_or_version(c, 0);
+            query_fdsets_or_version(c, 1);
+        },
+        query_fdsets_or_version,
+    );
     let half = |s: &Sample, parity: usize| Sample {
         times: s
             .times
@@ -77,6 +74,20 @@ pub(crate) fn per_set_costs(
             (n, cost / n as f64)
         })
         .collect()
+}
+
+/// `query-fdsets` in even rounds, `query-version` in odd ones.
+fn query_fdsets_or_version(c: &mut Client, round: usize) {
+    let what: &[u8] = if round.is_multiple_of(2) {
+        b"{\"execute\": \"query-fdsets\"}"
+    } else {
+        b"{\"execute\": \"query-version\"}"
+    };
+    let r = c.cmd(what, None);
+    assert!(
+        r.starts_with(b"{\"return\""),
+        "query-fdsets or query-version"
+    );
 }
 
 /// `add-fd` of `fd` into the new set `id`.

@@ -55,22 +55,53 @@ pub(crate) const BLOCK: usize = 100;
 /// is woken, is the likely cause; the guest's own is off here).
 pub(crate) const WARMUP: usize = 5;
 
+/// Uncounted runs of a block's own kind of command, after the
+/// [`WARMUP`] `query-version`s: the first counted command of a block was
+/// still slow without them, because the other server's turn had evicted
+/// the data it touches (a `query-version` reads none of the sets). In a
+/// full run at 52c3452, 10 of the 17 `query-fdsets` at 1,000 sets over 3
+/// times the median were the first of their block, and so were 14 of the
+/// 73 `add-fd`s into new sets 1,001..10,000, against about one in 100
+/// elsewhere.
+pub(crate) const WARM_OPS: usize = 3;
+
 /// `op` run `rounds` times on each server, in alternating blocks of
 /// [`BLOCK`] (so that drift of the machine hits all alike, while each
 /// server sees commands in a row, as from a client that has several to
 /// send); samples in the order of `servers`. Each block starts with
-/// [`WARMUP`] `query-version`s that are not counted; the first one's time
-/// goes to `cold`.
+/// [`WARMUP`] `query-version`s and [`WARM_OPS`] runs of `warm` (the same
+/// work as `op`, with no lasting effect) that are not counted; the first
+/// `query-version`'s time goes to `cold`.
 pub(crate) fn measure<S: BorrowMut<Server>>(
     servers: &mut [S],
     rounds: usize,
+    warm: impl FnMut(&mut Client),
+    op: impl FnMut(&mut Client, usize),
+) -> Vec<Sample> {
+    let each = vec![rounds; servers.len()];
+    measure_each(servers, &each, warm, op)
+}
+
+/// [`measure`] with a count of rounds per server: the blocks are as many
+/// as the largest count needs, and each server's rounds are spread evenly
+/// over them (a server with fewer rounds has shorter blocks, none
+/// skipped while it has rounds left), so that drift still hits all alike.
+/// For QEMU's slow commands, whose median is all a row needs of it, while
+/// the shim's p99 needs thousands of samples.
+pub(crate) fn measure_each<S: BorrowMut<Server>>(
+    servers: &mut [S],
+    rounds: &[usize],
+    mut warm: impl FnMut(&mut Client),
     mut op: impl FnMut(&mut Client, usize),
 ) -> Vec<Sample> {
     let mut samples: Vec<Sample> = servers.iter().map(|_| Sample::default()).collect();
-    let mut done = 0;
-    while done < rounds {
-        let n = BLOCK.min(rounds - done);
-        for (s, sample) in servers.iter_mut().zip(&mut samples) {
+    let blocks = rounds.iter().max().copied().unwrap_or(0).div_ceil(BLOCK);
+    for block in 0..blocks {
+        for ((s, sample), &total) in servers.iter_mut().zip(&mut samples).zip(rounds) {
+            let (first, end) = (total * block / blocks, total * (block + 1) / blocks);
+            if first == end {
+                continue;
+            }
             let s: &mut Server = s.borrow_mut();
             for i in 0..WARMUP {
                 let t = Instant::now();
@@ -80,17 +111,26 @@ pub(crate) fn measure<S: BorrowMut<Server>>(
                     s.cold.push(t.elapsed());
                 }
             }
+            for _ in 0..WARM_OPS {
+                warm(&mut s.client);
+            }
             let c0 = cpu_ns(s.pid);
-            for round in done..done + n {
+            for round in first..end {
                 let t = Instant::now();
                 op(&mut s.client, round);
                 sample.times.push(t.elapsed());
             }
             sample.cpu += cpu_ns(s.pid) - c0;
         }
-        done += n;
     }
     samples
+}
+
+/// One sample of two taken apart (their times in order, their CPU added).
+pub(crate) fn join(mut a: Sample, b: Sample) -> Sample {
+    a.times.extend(b.times);
+    a.cpu += b.cpu;
+    a
 }
 
 pub(crate) struct Table {
@@ -141,6 +181,7 @@ impl Table {
         let (qm, sm) = (us(qemu.median()), us(shim.median()));
         let ratio = qm / sm;
         let p99 = us(shim.p99()) / sm;
+        list_slow(figure, shim);
         let mut targets = Vec::new();
         if with_targets {
             targets.push((format!(">=20x: {}", ok(ratio >= 20.0)), ratio >= 20.0));
@@ -173,6 +214,7 @@ impl Table {
 impl Table {
     /// The floor's figures under a row: what a round trip costs at least.
     pub(crate) fn floor(&self, floor: &Sample) {
+        list_slow("floor", floor);
         println!(
             "| {:<40} | {:>22} | {:>22} | {:>8} | {:<34} |",
             "  floor: C thread answering at once",
@@ -186,6 +228,31 @@ impl Table {
             )
         );
     }
+}
+
+/// With `FDSET_BENCH_SLOW=1`: on standard error, the round trips of a
+/// row over 3 times its median, as place in the row (a block is
+/// [`BLOCK`] long) and µs. Where the slow ones fall says what they are:
+/// the first of each block, spells in a row, or one here and there.
+fn list_slow(figure: &str, s: &Sample) {
+    if std::env::var_os("FDSET_BENCH_SLOW").is_none_or(|v| v != "1") {
+        return;
+    }
+    let limit = 3.0 * us(s.median());
+    let slow: Vec<String> = s
+        .times
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| us(**t) > limit)
+        .map(|(i, t)| format!("{i}:{:.0}", us(*t)))
+        .collect();
+    eprintln!(
+        "slow ({figure}): {} of {} ({:.2}%): {}",
+        slow.len(),
+        s.times.len(),
+        100.0 * slow.len() as f64 / s.times.len().max(1) as f64,
+        slow.join(" ")
+    );
 }
 
 /// The machine's 1, 5 and 15 minute load averages (a shared machine's

@@ -162,6 +162,44 @@ fn a_value_nested_too_deep_is_one_error() {
     assert!(r[0]["return"].is_object(), "{:?}", r[0]);
 }
 
+// Spec 3, malformed JSON ("a clear error and loses nothing"): a value that
+// is nested too deep and then stops being JSON gets the depth error, the
+// words of a well-formed value that deep, and a lone surrogate escape is
+// named as QEMU 7.2 names it; a number beyond a double is refused with
+// where it is. Each time the next command is answered.
+#[test]
+fn parse_errors_say_what_is_wrong() {
+    let mut m = Monitor::negotiated();
+    let deep_then_bad = format!("{{\"execute\": \"cont\", \"id\": {}x", "[".repeat(200));
+    for (bad, desc) in [
+        (deep_then_bad.as_str(), "JSON nesting depth limit exceeded"),
+        (
+            r#"{"execute": "query-version", "id": "\ud800"}"#,
+            r"JSON parse error, \ud800 is not a valid Unicode character",
+        ),
+        (
+            r#"{"execute": "query-version", "id": ["\uDC00\u0041"]}"#,
+            r"JSON parse error, \uDC00 is not a valid Unicode character",
+        ),
+        (
+            r#"{"execute": "query-version", "id": "\ud800\u0041"}"#,
+            r"JSON parse error, \ud800 is not a valid Unicode character",
+        ),
+        (
+            r#"{"execute": "query-version", "id": 1e400}"#,
+            "JSON parse error, number out of range at line 1 column 40",
+        ),
+    ] {
+        let r = m.replies(&format!(
+            "{bad}\n{{\"execute\": \"query-version\", \"id\": 5}}\n"
+        ));
+        assert_eq!(r.len(), 2, "{bad}: {r:?}");
+        assert_eq!(r[0], generic(desc), "{bad}");
+        assert_eq!(r[1]["id"], 5, "{bad}: the next command is answered");
+    }
+    assert_eq!(m.sets.conts, 0, "no cont ran");
+}
+
 // a 10 MB line ends the connection instead of growing the buffer.
 #[test]
 fn oversize_value_disconnects() {

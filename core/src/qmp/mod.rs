@@ -122,6 +122,7 @@ mod fast;
 mod fast_tests;
 mod json_text;
 pub mod members;
+mod parse_errors;
 mod scan;
 mod strict;
 use args::Args;
@@ -355,15 +356,9 @@ impl Connection {
                         Ok(fast::Parsed::Usual(request)) => self.handle_fast(request, ops, out),
                         Ok(fast::Parsed::Other(v)) => self.handle(v, ops, out),
                         Err(e) => {
-                            // A key repeated in an object, refused in QEMU's
-                            // words (serde's would add where). The value's end
-                            // is known: the next one is read from there, as
-                            // QEMU does.
-                            let text = if e.to_string().starts_with(strict::DUPLICATE) {
-                                format!("JSON parse error, {}", strict::DUPLICATE)
-                            } else {
-                                format!("JSON parse error, {e}")
-                            };
+                            // The value's end is known: the next one is read
+                            // from there, as QEMU does.
+                            let text = parse_errors::parse_error_text(&e, &rest[..end]);
                             reply_error(out, None, &generic(text));
                         }
                     }
@@ -374,7 +369,7 @@ impl Connection {
                     self.scanned += end as u64;
                     self.scan.reset();
                     used += end;
-                    reply_error(out, None, &generic("JSON nesting depth limit exceeded"));
+                    reply_error(out, None, &generic(parse_errors::TOO_DEEP));
                 }
                 Found::Error(at) => {
                     self.scanned += at as u64 + 1;
@@ -382,7 +377,9 @@ impl Connection {
                     let mut values =
                         serde_json::Deserializer::from_slice(&rest[..=at]).into_iter::<Value>();
                     let text = match values.next() {
-                        Some(Err(e)) if !e.is_eof() => format!("JSON parse error, {e}"),
+                        Some(Err(e)) if !e.is_eof() => {
+                            parse_errors::parse_error_text(&e, &rest[..=at])
+                        }
                         _ => format!("JSON parse error, unexpected byte 0x{:02x}", rest[at]),
                     };
                     reply_error(out, None, &generic(text));

@@ -170,6 +170,35 @@ def main():
         for where, g in sorted(gaps.items(), key=lambda kv: -len(kv[1])):
             print(f"         nothing seen: {len(g)} with the longest gap {where}, "
                   f"median {statistics.median(g):.0f} µs")
+        crossing_runs(events, mine)
+
+
+def crossed(events, server, client_cpu, first, last):
+    """Whether the server ran on another vCPU than the client's."""
+    return any(pid == server and cpu != client_cpu
+               for _, pid, cpu, _, _, _ in events[first:last + 1])
+
+
+def crossing_runs(events, trips):
+    """Every round trip (slow or not) that crossed vCPUs, and how they come:
+    in runs of consecutive ones (each thread woken on its own idle vCPU,
+    turn after turn) or alone."""
+    flags = [crossed(events, server, cpu, first, last)
+             for _, server, cpu, first, last, _ in trips]
+    times = [t[5] for t, f in zip(trips, flags) if f]
+    runs, length = [], 0
+    for f in flags + [False]:
+        if f:
+            length += 1
+        elif length:
+            runs.append(length)
+            length = 0
+    if not times:
+        print("         crossed vCPUs: none of the round trips")
+        return
+    print(f"         crossed vCPUs: {len(times)} of all {len(trips)} round trips, "
+          f"median {statistics.median(times):.0f} µs, in {len(runs)} runs "
+          f"of consecutive ones (longest {max(runs)}, {runs.count(1)} alone)")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,44 @@ fn depth(v: &Value) -> usize {
     }
 }
 
+/// How deep containers nest in `input` (outside strings) before the byte
+/// at `line` and `column` (serde_json's place of an error, from 1).
+fn deepest_before(input: &[u8], line: usize, column: usize) -> usize {
+    let (mut at_line, mut at_column) = (1, 0);
+    let (mut depth, mut deepest) = (0usize, 0);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in input {
+        if b == b'\n' {
+            at_line += 1;
+            at_column = 0;
+        } else {
+            at_column += 1;
+        }
+        if at_line > line || (at_line == line && at_column >= column) {
+            break;
+        }
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// The parser before it scanned incrementally: serde_json over the whole
 /// buffered input at every read, without its depth limit (on a thread with
 /// a large stack); after an error, input is dropped through the end of the
@@ -201,7 +239,14 @@ impl Model {
                 }
                 Some(Err(e)) if e.is_eof() => break,
                 Some(Err(e)) => {
-                    self.events.push(Event::ParseError);
+                    // Containers opened more than 127 deep before the fault:
+                    // the depth error, as for a well-formed value that deep.
+                    self.events
+                        .push(if deepest_before(rest, e.line(), e.column()) > 127 {
+                            Event::TooDeep
+                        } else {
+                            Event::ParseError
+                        });
                     let line = if e.column() == 0 {
                         e.line().saturating_sub(1)
                     } else {

@@ -20,6 +20,7 @@
 //!
 //! Checking for held-back signals when a section ends is one atomic load.
 
+use super::exec_gate::{block_all, set_mask};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -291,7 +292,7 @@ fn release_now() {
         // Emptied with every signal blocked: a handler that ran in between
         // and jumped out would leave the slot ours and empty for ever, and
         // once every slot is, nothing could be held back any more.
-        let mask = block_all_signals();
+        let mask = block_all();
         let sig = slot.sig.swap(0, Ordering::AcqRel);
         // SAFETY: our own slot (see `Slot`).
         let mut info = unsafe { *slot.info.get() };
@@ -299,28 +300,12 @@ fn release_now() {
             slot.owner.store(0, Ordering::Release);
             COUNT.fetch_sub(1, Ordering::AcqRel);
         }
-        restore_signal_mask(&mask);
+        set_mask(&mask);
         if sig != 0 {
             deliver(sig, &mut info);
         }
     }
     crate::libc_real::set_errno(saved);
-}
-
-fn block_all_signals() -> libc::sigset_t {
-    // SAFETY: plain signal-set calls on valid sets.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-        old
-    }
-}
-
-fn restore_signal_mask(mask: &libc::sigset_t) {
-    // SAFETY: a mask `block_all_signals` returned.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// Call the program's handler for a signal held back, as the kernel would.
@@ -390,15 +375,11 @@ pub fn reset_to_default(sig: libc::c_int) {
     // SAFETY: plain data; a default disposition.
     let mut dfl: libc::sigaction = unsafe { std::mem::zeroed() };
     dfl.sa_sigaction = libc::SIG_DFL;
-    let all = set_of(u64::MAX);
-    let mut old = set_of(0);
-    // SAFETY: valid signal sets.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old) };
+    let old = block_all();
     set_program_action(sig, libc::SIG_DFL, 0, 0);
     // SAFETY: a valid action.
     unsafe { crate::libc_real::sigaction(sig, &dfl, std::ptr::null_mut()) };
-    // SAFETY: restores this thread's mask.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    set_mask(&old);
     crate::libc_real::set_errno(saved);
 }
 

@@ -228,7 +228,7 @@ fn fill_sets(servers: &mut [Server], counts: &[usize], fd: i32, quick: bool) -> 
         }
         let from = next;
         let fills = (p99_rounds(quick) / (n + 1 - from)).max(1);
-        let mut adds: Vec<Sample> = Vec::new();
+        let mut adds: Vec<Sample> = (0..2).map(|_| Sample::default()).collect();
         for fill in 0..fills {
             if fill > 0 {
                 for s in &mut servers[..2] {
@@ -244,14 +244,11 @@ fn fill_sets(servers: &mut [Server], counts: &[usize], fd: i32, quick: bool) -> 
                 |c| add_and_remove(c, n + 1, fd),
                 |c, i| add_into_new_set(c, from + i, fd),
             );
-            adds = if adds.is_empty() {
-                this
-            } else {
-                adds.into_iter()
-                    .zip(this)
-                    .map(|(a, b)| join(a, b))
-                    .collect()
-            };
+            adds = adds
+                .into_iter()
+                .zip(this)
+                .map(|(a, b)| join(a, b))
+                .collect();
         }
         next = n + 1;
         add_rows.push((from, n, adds));

@@ -168,22 +168,30 @@ pub unsafe fn hold_back(sig: libc::c_int, info: *const libc::siginfo_t) -> bool 
             return true;
         }
     }
-    for slot in &HELD {
-        if slot
+    // Claimed and filled with every signal blocked: a second signal that
+    // found no room would have its handler run at once, and one that jumps
+    // out between the claim and the store would leave the slot ours and
+    // empty for ever (and this signal lost). The kernel restores the mask
+    // on return from the trampoline; it is restored here as well, for a
+    // signal that must be handled now.
+    let mask = block_all();
+    let held = HELD.iter().any(|slot| {
+        let claimed = slot
             .owner
             .compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+            .is_ok();
+        if claimed {
             // SAFETY: the slot is ours (claimed above); see `Slot`.
             unsafe { *slot.info.get() = *info };
             slot.sig.store(sig, Ordering::Release);
             COUNT.fetch_add(1, Ordering::AcqRel);
-            return true;
         }
-    }
-    // No room: handled now (the section may be left held, as without the
-    // shim's help).
-    false
+        claimed
+    });
+    set_mask(&mask);
+    // Without room it is handled now (the section may be left held, as
+    // without the shim's help).
+    held
 }
 
 thread_local! {

@@ -11,7 +11,7 @@ use libc::{
     O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC,
     O_WRONLY,
 };
-use registry::Registry;
+use registry::{Recorded, Registry};
 
 // ---- Open, step 2: no such set
 
@@ -151,6 +151,34 @@ fn o_sync_mismatch_is_einval_and_leaves_no_fd() {
     assert_eq!(fake.fds, before);
     assert_eq!((refcount(&reg, 1), refcount(&reg, 2)), (0, 0));
     open_ok(&mut reg, &mut fake, 2, O_RDWR | O_SYNC);
+}
+
+// Spec 2, Open, step 4: the dup comes first, then the O_SYNC check ("as
+// QEMU does"): a dup that fails is the error, mismatch or not.
+#[test]
+fn a_failed_dup_comes_before_the_o_sync_check() {
+    let (mut reg, mut fake) = monitored();
+    add(&mut reg, &mut fake, 1, O_RDWR);
+    let before = fake.fds.clone();
+    fake.fail_next(Op::Dup, libc::EMFILE);
+    assert_eq!(
+        reg.open(&mut fake, 1, O_RDWR | O_SYNC).result(),
+        Err(libc::EMFILE)
+    );
+    // The same through the steps of an open made without the lock.
+    let plan = reg
+        .plan_open(&mut fake, 1, O_RDWR | O_SYNC)
+        .expect("chosen");
+    fake.fail_next(Op::Dup, libc::EMFILE);
+    assert_eq!(plan.dup(&mut fake), Err(libc::EMFILE));
+    let dup = plan.dup(&mut fake).expect("dup");
+    let mut closed = Vec::new();
+    match reg.record_planned(&mut fake, &plan, dup, &mut closed) {
+        Recorded::Failed(refused) => assert_eq!(refused.result(), Err(libc::EINVAL)),
+        other => panic!("an O_SYNC mismatch was recorded: {other:?}"),
+    }
+    assert_eq!(fake.fds, before, "no fd left behind");
+    assert_eq!(refcount(&reg, 1), 0);
 }
 
 #[test]

@@ -33,7 +33,11 @@ pub struct Model {
 /// What the spec says an open does, before the fake tells which fd number
 /// it got.
 pub enum Expect {
+    /// Refused before any dup: no fd touched.
     Fail(i32),
+    /// Refused once the dup exists (the `O_SYNC` check): the dup made and
+    /// closed again, nothing else done to any fd.
+    FailAfterDup(i32),
     /// Duplicate member `fd`; `fail` is the injected failure that must undo it.
     Dup {
         set: u64,
@@ -111,13 +115,20 @@ impl Model {
             .find(|&i| set.members[i].flags & O_DIRECT == flags & O_DIRECT)
             .unwrap_or(newest);
         let m = &set.members[member];
+        // Step 4: the dup first, then the O_SYNC check (QEMU's order).
+        if let Some((Op::Dup, e)) = injected {
+            return Expect::Dup {
+                set: id,
+                member,
+                fail: Some(e),
+            };
+        }
         if m.flags & O_SYNC != flags & O_SYNC {
-            return Expect::Fail(libc::EINVAL);
+            return Expect::FailAfterDup(libc::EINVAL);
         }
         let truncates = flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
         let rewinds = m.regular && flags & O_APPEND == 0;
         let fail = match injected {
-            Some((Op::Dup, e)) => Some(e),
             Some((Op::Truncate, e)) if truncates => Some(e),
             Some((Op::Rewind, e)) if rewinds => Some(e),
             _ => None,

@@ -217,6 +217,20 @@ impl Run {
                 assert_eq!(events, vec![], "{ctx}: a refused open touches no fd");
                 assert_eq!(closed_by_open, vec![], "{ctx}");
             }
+            Expect::FailAfterDup(e) => {
+                let seen = Seen {
+                    outcome,
+                    events,
+                    closed: closed_by_open,
+                    ctx,
+                };
+                failed_open_left_nothing(&seen, e);
+                let only_the_dup = matches!(
+                    seen.events[..],
+                    [Event::Dup { to, .. }, Event::Close(c)] if to == c
+                );
+                assert!(only_the_dup, "{}: {:?}", seen.ctx, seen.events);
+            }
             Expect::Dup { set, member, fail } => {
                 let seen = Seen {
                     outcome,

@@ -75,8 +75,9 @@ impl Registry {
         }
     }
 
-    /// Steps 2 to 4 of an open up to the dup: the member chosen, the
-    /// `O_SYNC` check, the new descriptor. Nothing is recorded yet.
+    /// Steps 2 to 4 of an open up to the dup: the member chosen, the new
+    /// descriptor, the `O_SYNC` check (after the dup, as QEMU: a dup that
+    /// fails is the error then). Nothing is recorded yet.
     pub(super) fn dup_member(
         &mut self,
         ops: &mut (impl FdOps + ?Sized),
@@ -96,10 +97,14 @@ impl Registry {
                 });
             }
         };
+        if let Some(refused) = sync_mismatch(set, &member, flags) {
+            ops.close(dup);
+            return Err(refused);
+        }
         Ok((member, dup))
     }
 
-    /// Steps 2 and 3 of an open and its `O_SYNC` check: the member to duplicate.
+    /// Steps 2 and 3 of an open: the member to duplicate.
     pub(super) fn choose_member(
         &mut self,
         ops: &mut (impl FdOps + ?Sized),
@@ -125,12 +130,6 @@ impl Registry {
             if let Some(m) = s.members.iter_mut().find(|m| m.fd == member.fd) {
                 m.info.regular = Some(regular);
             }
-        }
-        if (flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC) {
-            return Err(OpenOutcome::SyncMismatch {
-                set,
-                member: member.fd,
-            });
         }
         Ok(member)
     }
@@ -187,4 +186,15 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// Step 4's `O_SYNC` check, made once the dup exists: the member's `O_SYNC`
+/// must be the request's (the flag cannot be changed with `F_SETFL`).
+pub(super) fn sync_mismatch(set: u64, member: &MemberRef, flags: i32) -> Option<OpenOutcome> {
+    ((flags & libc::O_SYNC) != (member.info.status_flags & libc::O_SYNC)).then_some(
+        OpenOutcome::SyncMismatch {
+            set,
+            member: member.fd,
+        },
+    )
 }

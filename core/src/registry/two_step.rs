@@ -2,12 +2,13 @@
 //! holds it for the bookkeeping only, not over the system calls.
 //!
 //! 1. [`Registry::plan_open`] (lock held): the member chosen (spec section
-//!    2, Open, steps 2 to 4 up to the dup, with the `O_SYNC` check), and the
-//!    registry's member epoch noted.
-//! 2. [`PlannedOpen::dup`] (lock free): the new descriptor.
+//!    2, Open, steps 2 and 3), and the registry's member epoch noted.
+//! 2. [`PlannedOpen::dup`] (lock free): the new descriptor (step 4).
 //! 3. [`Registry::record_planned`] (lock held): if no member was closed or
 //!    renumbered since step 1 (the epoch did not change), the dup is of the
-//!    member chosen and is recorded in its set (step 5), with the stale
+//!    member chosen; its `O_SYNC` check comes now, after the dup as in
+//!    QEMU (a mismatch closes the dup), and the dup is recorded in its set
+//!    (step 5), with the stale
 //!    record of its number forgotten as [`Registry::open_with_closed`] does.
 //!    Otherwise the caller closes the dup, which may be a copy of whatever
 //!    took the member's number, and starts again (or makes the dup with the
@@ -69,8 +70,8 @@ pub enum Recorded {
     /// the dup (it may be a copy of whatever took the member's number) and
     /// plans again.
     Again,
-    /// The open failed (the flags had to be applied at once, see `record`);
-    /// the dup is closed and nothing changed.
+    /// The open failed (an `O_SYNC` mismatch, or the flags had to be
+    /// applied at once, see `record`); the dup is closed and nothing changed.
     Failed(OpenOutcome),
 }
 
@@ -155,6 +156,10 @@ impl Registry {
             fd: plan.member,
             info: plan.member_info,
         };
+        if let Some(refused) = super::open::sync_mismatch(plan.set, &member, plan.flags) {
+            ops.close(dup);
+            return Recorded::Failed(refused);
+        }
         self.record(ops, plan.set, member, dup, plan.flags, closed)
     }
 

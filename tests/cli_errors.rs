@@ -4,7 +4,7 @@
 //! with nothing started and nothing left behind.
 use fdset_testkit::*;
 use std::ffi::OsStr;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -167,6 +167,64 @@ fn timeout_ends_the_wait_for_a_silent_peer() {
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
     holder.join().unwrap();
+}
+
+/// `--timeout` bounds the whole wait for the greeting and for each reply: a
+/// peer that trickles a greeting a byte at a time, or events and never the
+/// reply, is given up on in time (bad input gets a clear error, no hang).
+#[test]
+fn timeout_bounds_a_peer_that_trickles() {
+    let d = TempDir::new("cli-trickle");
+    for (name, greets) in [("greeting", false), ("reply", true)] {
+        let path = d.path().join(format!("{name}.sock"));
+        let l = UnixListener::bind(&path).unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
+            if greets {
+                c.write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n")
+                    .unwrap();
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                c.write_all(b"{\"return\": {}}\n").unwrap();
+                line.clear();
+                r.read_line(&mut line).unwrap();
+            } else {
+                c.write_all(b"{\"QMP\": ").unwrap();
+            }
+            // Something every 50 ms for 4 s, never what is waited for.
+            for _ in 0..80 {
+                let more: &[u8] = if greets {
+                    b"{\"event\": \"X\"}\n"
+                } else {
+                    b" "
+                };
+                if c.write_all(more).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let start = Instant::now();
+        let o = out(ctl()
+            .arg("--socket")
+            .arg(&path)
+            .args(["--timeout", "0.5", "cont"]));
+        let took = start.elapsed();
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let want = if greets {
+            "fdset-ctl: cont: no reply within 0.5 s (see --timeout)\n".to_string()
+        } else {
+            format!(
+                "fdset-ctl: {} does not speak QMP (it sent no greeting within 0.5 s; see \
+                 --timeout; a QMP monitor greets with {{\"QMP\": ...}})\n",
+                path.display()
+            )
+        };
+        assert_eq!(stderr_of(&o), want, "{name}");
+        assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
+        peer.join().unwrap();
+    }
 }
 
 /// Paths that are no QMP socket, and peers that are no QMP monitor.

@@ -15,7 +15,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A failure, as printed after `fdset-ctl: ` (exit 1).
 struct Failure(String);
@@ -90,7 +90,8 @@ impl Client {
                 "{path} does not speak QMP ({what}; a QMP monitor greets with {{\"QMP\": ...}})"
             ))
         };
-        let line = match self.line() {
+        let deadline = self.deadline();
+        let line = match self.line(deadline) {
             Ok(Some(l)) => l,
             Ok(None) => {
                 return Err(Failure(format!(
@@ -114,20 +115,57 @@ impl Client {
         }
     }
 
-    /// One line; `None` at end of stream.
-    fn line(&mut self) -> std::io::Result<Option<String>> {
+    /// When a wait that starts now must end (`--timeout` is for the whole
+    /// greeting or reply, not for each read: a peer that trickles bytes or
+    /// events must not keep the client waiting for ever).
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
+    }
+
+    /// One line, before `deadline` (`TimedOut` after it); `None` at end of
+    /// stream.
+    fn line(&mut self, deadline: Option<Instant>) -> std::io::Result<Option<String>> {
         let mut buf = Vec::new();
-        match self.reader.read_until(b'\n', &mut buf)? {
-            0 => Ok(None),
-            _ => Ok(Some(String::from_utf8_lossy(&buf).into_owned())),
+        loop {
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(IoKind::TimedOut.into());
+                }
+                // The least timeout the socket takes is not zero.
+                self.stream
+                    .set_read_timeout(Some(left.max(Duration::from_micros(1))))?;
+            }
+            let (ended, used) = match self.reader.fill_buf() {
+                Ok([]) if buf.is_empty() => return Ok(None),
+                Ok([]) => break,
+                Ok(bytes) => match bytes.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        buf.extend_from_slice(&bytes[..=i]);
+                        (true, i + 1)
+                    }
+                    None => {
+                        buf.extend_from_slice(bytes);
+                        (false, bytes.len())
+                    }
+                },
+                Err(e) if e.kind() == IoKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.reader.consume(used);
+            if ended {
+                break;
+            }
         }
+        Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
     }
 
     /// The reply to the command just sent (asynchronous events, which QEMU
     /// sends, are skipped).
     fn reply(&mut self, name: &str) -> Result<Reply, Failure> {
+        let deadline = self.deadline();
         loop {
-            let line = match self.line() {
+            let line = match self.line(deadline) {
                 Ok(Some(l)) => l,
                 Ok(None) => {
                     return Err(Failure(format!(

@@ -980,3 +980,62 @@ fn qmp_refuses_an_existing_path() {
     );
     assert!(f.exists());
 }
+
+/// Too many files for the limit on open descriptors: fdset-run (with
+/// `--qmp`) or the shim at the program's start (without) refuses with a
+/// text that names the limit, and the program never runs (spec section 4:
+/// never with part of its fds missing; README "Exit status": 125 is
+/// fdset-run's own failure, 1 the shim's refusal before `main`).
+#[test]
+fn a_descriptor_limit_too_low_for_the_files_is_named() {
+    use std::os::unix::process::CommandExt;
+    let d = TempDir::new("run-nofile");
+    let mut files = Vec::new();
+    for i in 1..=40 {
+        let f = d.file(&format!("f{i}"), b"x");
+        files.push(format!("set={i},path={}", f.display()));
+    }
+    for qmp in [true, false] {
+        let mut cmd = fdset_run();
+        if qmp {
+            cmd.arg("--qmp").arg(d.path().join("q"));
+        }
+        for f in &files {
+            cmd.arg("--file").arg(f);
+        }
+        cmd.args(["--", "sh", "-c", "echo ran"]);
+        // SAFETY: setrlimit only, in the child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let rl = libc::rlimit {
+                    rlim_cur: 50,
+                    rlim_max: 50,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = run(&mut cmd);
+        let err = stderr_of(&out);
+        assert_eq!(stdout_of(&out), "", "qmp {qmp}: the program ran: {err}");
+        if qmp {
+            assert_eq!(out.status.code(), Some(125), "{err}");
+            assert!(err.starts_with("fdset-run: "), "{err}");
+            assert!(
+                err.contains("Too many open files")
+                    && err.contains("raise the limit on open files, ulimit -n"),
+                "{err}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(
+                err.starts_with("fdset-shim: cannot duplicate fd ")
+                    && err.contains(" for set ")
+                    && err.contains("raise the limit on open files, ulimit -n"),
+                "{err}"
+            );
+        }
+    }
+}

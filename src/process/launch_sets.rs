@@ -26,8 +26,18 @@ pub fn add_launch_sets(specs: &[fdset_core::launch::add_fd::AddFdSpec]) -> Resul
     for (fd, set, opaque) in &checked {
         let info =
             member_info(*fd).map_err(|_| fdset_core::launch::add_fd::FD_INVALID.to_string())?;
-        let owned =
-            dup_high(*fd).map_err(|e| format!("cannot duplicate fd {fd}: {}", errno_name(e)))?;
+        let owned = dup_high(*fd).map_err(|e| {
+            let hint = if matches!(e, libc::EMFILE | libc::ENFILE) {
+                " (each member takes a second descriptor at start-up: raise the limit on \
+                 open files, ulimit -n)"
+            } else {
+                ""
+            };
+            format!(
+                "cannot duplicate fd {fd} for set {set}: {}{hint}",
+                errno_name(e)
+            )
+        })?;
         fdtable::mark(owned, FdKind::Owned);
         st.registry
             .add_member(Some(*set), owned, opaque.clone(), info);

@@ -40,6 +40,15 @@ use std::process::Command;
 /// fdset-run's own failures (as `env` and `timeout` use it).
 pub(crate) const EXIT_LAUNCHER_FAILED: i32 = 125;
 
+/// What to do about `e` when it says the descriptor table is full: the
+/// members fdset-run holds open for the program count against the limit.
+pub(crate) fn fd_limit_hint(e: &std::io::Error) -> Option<&'static str> {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)).then_some(
+        " (fdset-run holds the members open; raise the limit on open files, ulimit -n, or give \
+         fewer files)",
+    )
+}
+
 pub(crate) fn die(msg: &str) -> ! {
     made_files::remove_all();
     cli::warn(format_args!("fdset-run: {msg}"));

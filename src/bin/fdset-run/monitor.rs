@@ -147,7 +147,10 @@ pub(crate) fn run_with_monitor(mut l: Launch, qmp: &Path) -> ! {
     };
     let (monitor, program_end) = UnixStream::pair().unwrap_or_else(|e| {
         remove_socket();
-        die(&format!("socketpair: {e}"))
+        die(&format!(
+            "socketpair: {e}{}",
+            crate::fd_limit_hint(&e).unwrap_or("")
+        ))
     });
     hand_control(&mut l, &program_end, &listener);
     // The child tells which step of the identity switch failed, if one did.
@@ -155,7 +158,11 @@ pub(crate) fn run_with_monitor(mut l: Launch, qmp: &Path) -> ! {
     // SAFETY: pipe2 fills two descriptors.
     if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         remove_socket();
-        die(&format!("pipe: {}", io::Error::last_os_error()));
+        let e = io::Error::last_os_error();
+        die(&format!(
+            "pipe: {e}{}",
+            crate::fd_limit_hint(&e).unwrap_or("")
+        ));
     }
     let (report_read, report_write) = (pipe[0], pipe[1]);
 

@@ -149,7 +149,15 @@ fn privilege_of(file: &Path) -> Option<&'static str> {
 }
 
 /// 127 when the program is not found, 126 when it cannot be run (as `env`).
+/// A full descriptor table is fdset-run's own failure (125): starting the
+/// program needs descriptors beside the members it holds open.
 pub(crate) fn cannot_run(name: &OsStr, e: &io::Error) -> ! {
+    if let Some(hint) = crate::fd_limit_hint(e) {
+        crate::die(&format!(
+            "cannot start {}: {e}{hint}",
+            Path::new(name).display()
+        ));
+    }
     crate::made_files::remove_all();
     cli::warn(format_args!(
         "fdset-run: cannot run {}: {e}",

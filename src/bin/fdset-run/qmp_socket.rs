@@ -76,9 +76,9 @@ pub(crate) fn qmp_listener(path: &Path) -> Result<UnixListener, String> {
         r
     };
     let cannot = |e: io::Error| {
-        format!(
-            "{option}: cannot create the socket: {e} (check that its directory exists and is writable)"
-        )
+        let hint = crate::fd_limit_hint(&e)
+            .unwrap_or(" (check that its directory exists and is writable)");
+        format!("{option}: cannot create the socket: {e}{hint}")
     };
     // The socket is bound, then listens: a client that saw the path appear
     // in between would be refused. So it listens under a private name first

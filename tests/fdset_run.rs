@@ -2,6 +2,7 @@
 //! signal forwarding, and the message for each bad option.
 use fdset_testkit::*;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -669,7 +670,8 @@ fn missing_library_is_refused() {
 
 /// Spec section 4, "a program must never run with part of its fds
 /// missing": a library the loader could not preload (a path with a space
-/// or a colon, where it splits LD_PRELOAD; a directory) is refused with
+/// or a colon, where it splits LD_PRELOAD; a directory; a file that is not
+/// the shim) is refused with
 /// 125 before the program starts, found beside fdset-run or named by
 /// FDSET_SHIM_LIB.
 #[test]
@@ -705,6 +707,25 @@ fn a_library_the_loader_cannot_preload_is_refused() {
         stderr_of(&out)
     );
     assert!(!marker.exists(), "the program ran");
+    // A library that is not the shim (another shared object, a text file)
+    // would load, or be skipped with a warning, and the program would run
+    // without its sets.
+    let text = d.file("notes.txt", b"not a library\n");
+    for other in [Path::new("/lib/x86_64-linux-gnu/libm.so.6"), text.as_path()] {
+        let out = run(fdset_run().env("FDSET_SHIM_LIB", other).args(touch));
+        assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+        let canonical = other.canonicalize().unwrap();
+        assert_eq!(
+            stderr_of(&out),
+            format!(
+                "fdset-run: {} is not the fdset-shim library (it has no .fdset_shim section); \
+                 point FDSET_SHIM_LIB at libfdset_shim.so, or unset it to use the one beside \
+                 fdset-run\n",
+                canonical.display()
+            )
+        );
+        assert!(!marker.exists(), "the program ran with {}", other.display());
+    }
 }
 
 /// Spec section 7, no state into a set-user-ID or set-group-ID program nor

@@ -163,7 +163,17 @@ fn load() -> Result<(), String> {
     Ok(())
 }
 
+/// The section by which fdset-run knows this file for the shim before it
+/// preloads it (`fdset_core::launch::elf::is_fdset_shim`): another library
+/// named in `FDSET_SHIM_LIB` would load, and the program run without its
+/// sets. Its name, not its bytes, is what counts.
+#[used]
+#[unsafe(link_section = ".fdset_shim")]
+static LIBRARY_MARK: [u8; 11] = *b"fdset-shim\0";
+
 extern "C" fn fdset_shim_init() {
+    // Referenced, so that the linker's garbage collection keeps the section.
+    std::hint::black_box(&LIBRARY_MARK);
     let saved = libc_real::errno();
     // Every real function resolved now, not first in a signal handler
     // (dlsym takes the loader's lock), nor with a check on every call.

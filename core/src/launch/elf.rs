@@ -423,20 +423,37 @@ pub fn cannot_preload(program: &Path, path_var: Option<&OsStr>) -> Option<Unreac
 /// Reads only the ELF header, the section header table and the section
 /// names, not the whole file (a large program is tens of megabytes).
 pub fn is_go_program(path: &Path) -> bool {
+    has_section_in_file(path, GO_SECTIONS)
+}
+
+/// The sections that only Go's linker writes.
+const GO_SECTIONS: &[&[u8]] = &[b".note.go.buildid", b".go.buildinfo"];
+
+/// The section that marks the shim library (`src/process/init.rs`).
+pub const SHIM_SECTION: &str = ".fdset_shim";
+
+/// Whether the ELF file at `path` is the fdset-shim library: a section
+/// named [`SHIM_SECTION`]. Read as [`is_go_program`] reads, headers and
+/// section names only.
+pub fn is_fdset_shim(path: &Path) -> bool {
+    has_section_in_file(path, &[SHIM_SECTION.as_bytes()])
+}
+
+fn has_section_in_file(path: &Path, names: &[&[u8]]) -> bool {
     use std::os::unix::fs::FileExt;
     let Ok(f) = File::open(path) else {
         return false;
     };
-    has_go_section(|buf, off| f.read_exact_at(buf, off).ok())
+    has_section(|buf, off| f.read_exact_at(buf, off).ok(), names)
 }
 
 /// Sections larger than this are not looked at (no real ELF file's section
 /// headers or section names come near it).
 const MAX_SECTION_READ: usize = 16 << 20;
 
-/// [`is_go_program`] over `read_at(buf, offset)`, which fills `buf` from
-/// `offset` or fails.
-fn has_go_section(read_at: impl Fn(&mut [u8], u64) -> Option<()>) -> bool {
+/// Whether an ELF file, read by `read_at(buf, offset)` (which fills `buf`
+/// from `offset` or fails), has a section named one of `wanted`.
+fn has_section(read_at: impl Fn(&mut [u8], u64) -> Option<()>, wanted: &[&[u8]]) -> bool {
     let scan = || -> Option<bool> {
         let mut h = [0u8; 64];
         read_at(&mut h, 0)?;
@@ -463,7 +480,7 @@ fn has_go_section(read_at: impl Fn(&mut [u8], u64) -> Option<()>) -> bool {
         for i in 0..shnum {
             let name = le_u32(&table, i * shentsize)? as usize;
             let s = names.get(name..)?.split(|&b| b == 0).next()?;
-            if s == b".note.go.buildid" || s == b".go.buildinfo" {
+            if wanted.contains(&s) {
                 return Some(true);
             }
         }

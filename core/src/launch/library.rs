@@ -44,6 +44,17 @@ pub fn not_found_text(looked: &[PathBuf]) -> String {
     )
 }
 
+/// The message when `lib` is no build of the shim (it has no
+/// [`super::elf::SHIM_SECTION`]).
+pub fn not_the_shim_text(lib: &Path) -> String {
+    format!(
+        "{} is not the fdset-shim library (it has no {} section); point FDSET_SHIM_LIB at \
+         {FILE_NAME}, or unset it to use the one beside fdset-run",
+        lib.display(),
+        super::elf::SHIM_SECTION
+    )
+}
+
 /// Why `lib` cannot go into `LD_PRELOAD`, if it cannot: the loader splits
 /// that list at spaces and colons, so such a path would be skipped with a
 /// warning and the program would run without its sets.

@@ -18,10 +18,15 @@ use std::process::Command;
 /// usual places; refused when the loader could not take its path.
 pub(crate) fn shim_library() -> Result<PathBuf, String> {
     let lib = find_shim_library()?;
-    match library::unusable_in_ld_preload(&lib) {
-        Some(why) => Err(why),
-        None => Ok(lib),
+    if let Some(why) = library::unusable_in_ld_preload(&lib) {
+        return Err(why);
     }
+    // Another library (or no library) would be loaded, or skipped with a
+    // warning, and the program would run without its sets.
+    if !elf::is_fdset_shim(&lib) {
+        return Err(library::not_the_shim_text(&lib));
+    }
+    Ok(lib)
 }
 
 fn find_shim_library() -> Result<PathBuf, String> {

@@ -327,12 +327,30 @@ fn go_sections_are_found_from_the_headers_alone() {
         (".go.buildinf", false),
     ] {
         let d = elf_with_section(name);
-        assert_eq!(has_go_section(read_from(&d)), go, "{name}");
+        assert_eq!(has_section(read_from(&d), GO_SECTIONS), go, "{name}");
         // Cut anywhere: never a Go program, never a panic.
         for cut in 0..d.len() {
-            assert!(!has_go_section(read_from(&d[..cut])), "{name} cut at {cut}");
+            assert!(
+                !has_section(read_from(&d[..cut]), GO_SECTIONS),
+                "{name} cut at {cut}"
+            );
         }
     }
-    assert!(!has_go_section(read_from(b"#!/bin/sh\n")));
+    assert!(!has_section(read_from(b"#!/bin/sh\n"), GO_SECTIONS));
     assert!(!is_go_program(Path::new("/nonexistent/program")));
+}
+
+#[test]
+fn the_shim_is_known_by_its_section() {
+    let shim: &[&[u8]] = &[SHIM_SECTION.as_bytes()];
+    assert!(has_section(
+        read_from(&elf_with_section(".fdset_shim")),
+        shim
+    ));
+    assert!(!has_section(read_from(&elf_with_section(".text")), shim));
+    assert!(!has_section(
+        read_from(&elf_with_section(".go.buildinfo")),
+        shim
+    ));
+    assert!(!is_fdset_shim(Path::new("/nonexistent/libfdset_shim.so")));
 }

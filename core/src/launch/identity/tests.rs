@@ -43,6 +43,22 @@ fn explicit_group_and_groups_win() {
     assert_eq!(id.groups, Some(vec![0, 77]), "duplicates once");
 }
 
+// Bad options get a clear error: a number no id can be is named so, not
+// taken for a name nobody has.
+#[test]
+fn numbers_no_id_can_be_are_refused_as_such() {
+    for n in ["4294967295", "4294967296", "99999999999999999999"] {
+        assert_eq!(
+            resolve(&req(Some(n), None, None)).unwrap_err(),
+            format!("--user {n}: not a valid uid number (0 to 4294967294)")
+        );
+        assert_eq!(
+            resolve(&req(None, Some(n), None)).unwrap_err(),
+            format!("--group {n}: not a valid gid number (0 to 4294967294)")
+        );
+    }
+}
+
 #[test]
 fn unknown_names_are_refused() {
     assert_eq!(

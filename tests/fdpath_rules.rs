@@ -161,6 +161,24 @@ fn aliases_match_exact_paths_only() {
     assert_eq!(cfg.resolve(b"/var/disk.im"), None);
 }
 
+// Spec 5, FDSET_PREFIX: a directory ends in one '/' however many are
+// written (`/run/x//` serves `/run/x/1`).
+#[test]
+fn prefixes_end_in_one_slash() {
+    assert_eq!(
+        PathConfig::parse_prefixes("/run/x//:/srv/y:/a///"),
+        Ok(vec![
+            b"/run/x/".to_vec(),
+            b"/srv/y/".to_vec(),
+            b"/a/".to_vec()
+        ])
+    );
+    assert_eq!(
+        PathConfig::parse_prefixes("//"),
+        Err("FDSET_PREFIX entry '/' would capture every path".into())
+    );
+}
+
 #[test]
 fn empty_lists_are_accepted() {
     assert_eq!(PathConfig::parse_prefixes(""), Ok(vec![]));

@@ -107,8 +107,8 @@ impl PathConfig {
         path_first_byte == b'/'
     }
 
-    /// `FDSET_PREFIX`: absolute directories, `:` separated; a missing trailing
-    /// `/` is added.
+    /// `FDSET_PREFIX`: absolute directories, `:` separated; ending in one
+    /// `/` (added when missing; several are one, as the directory's name).
     pub fn parse_prefixes(spec: &str) -> Result<Vec<Vec<u8>>, String> {
         let mut out = Vec::new();
         for item in spec.split(':') {
@@ -120,10 +120,8 @@ impl PathConfig {
                     "FDSET_PREFIX entry '{item}' is not an absolute path (write e.g. /run/fdset/)"
                 ));
             }
-            let mut p = item.as_bytes().to_vec();
-            if !p.ends_with(b"/") {
-                p.push(b'/');
-            }
+            let mut p = item.trim_end_matches('/').as_bytes().to_vec();
+            p.push(b'/');
             if p == b"/" {
                 return Err("FDSET_PREFIX entry '/' would capture every path".to_string());
             }

@@ -383,10 +383,9 @@ fn parse_prefix(value: &OsStr) -> Result<String, String> {
             "{option}: the directory cannot contain ':' (choose another prefix)"
         ));
     }
-    let mut p = value.to_string();
-    if !p.ends_with('/') {
-        p.push('/');
-    }
+    // One trailing '/', as FDSET_PREFIX has it (`/run/x//` is `/run/x/`).
+    let mut p = value.trim_end_matches('/').to_string();
+    p.push('/');
     if p == "/" {
         return Err(format!(
             "{option}: '/' would capture every path (write e.g. --prefix /run/fdset)"

@@ -339,6 +339,15 @@ fn set_id_out_of_range() {
 }
 
 #[test]
+fn a_prefix_ends_in_one_slash() {
+    for given in ["/run/x", "/run/x/", "/run/x//"] {
+        let o = run(&["--prefix", given, "--", "true"]).unwrap();
+        assert_eq!(o.prefixes, vec!["/run/x/".to_string()], "{given}");
+    }
+    assert!(err(&["--prefix", "//", "--", "true"]).contains("would capture every path"));
+}
+
+#[test]
 fn bad_alias_and_prefix() {
     assert!(err(&["--alias", "disk.img=1", "--", "true"]).contains("not an absolute path"));
     assert!(err(&["--alias", "/disk.img", "--", "true"]).contains("not PATH=S"));

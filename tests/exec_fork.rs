@@ -600,3 +600,48 @@ fn overlapping_systems_put_the_programs_sigint_handler_back() {
     let got = run_ok(with_set(c_test("system_overlap"), &dir, b"x"));
     assert_eq!(got, want);
 }
+
+/// Spec 7, "exec in a forked child ... without the parent's monitors": a
+/// program serving a monitor starts a shell (`system`), which reads the set
+/// and holds no socket of the parent's; the parent's monitor is not served
+/// twice (its next reply is the reply, no second greeting) and the child's
+/// close of its dup leaves the parent's member alone.
+#[test]
+fn a_started_child_has_no_monitor_of_its_own() {
+    let dir = TempDir::new("exec-monitor");
+    let path = dir.file("data.txt", b"from the parent's set\n");
+    let (mut p, mut q) = ready_socketpair(|_| {});
+    let file = std::fs::File::open(&path).expect("open data");
+    let member = ret_fd(&q.add_fd(&file, json!({"fdset-id": 2})));
+    assert!(
+        !p.owned_sockets().is_empty(),
+        "the parent holds its control socket"
+    );
+    let read = dir.path().join("read.txt");
+    let fds = dir.path().join("fds.txt");
+    let script = format!(
+        // (The glob's own directory descriptor is gone when readlink
+        // looks: its failure is not the test's.)
+        "cat /dev/fdset/2 > {} || exit 3; for f in /proc/$$/fd/*; do readlink $f; done > {}; exit 0",
+        read.display(),
+        fds.display()
+    );
+    assert_eq!(p.step(&format!("system {script}")), "exit 0");
+    assert_eq!(
+        std::fs::read_to_string(&read).unwrap(),
+        "from the parent's set\n"
+    );
+    let held = std::fs::read_to_string(&fds).unwrap();
+    assert!(
+        !held.lines().any(|l| l.starts_with("socket:")),
+        "the child holds a socket: {held}"
+    );
+    assert_eq!(
+        q.exec("query-fdsets", json!({})),
+        json!({"return": [{"fdset-id": 2, "fds": [{"fd": member}]}]})
+    );
+    let dup = p
+        .open("/dev/fdset/2", "r")
+        .expect("the parent's set still opens");
+    assert_eq!(p.step(&format!("close {dup}")), "ok");
+}

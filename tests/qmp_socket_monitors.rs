@@ -85,6 +85,34 @@ fn socketpair_monitor_from_start_and_half_close() {
     assert!(p.owned_sockets().is_empty(), "control socket closed");
 }
 
+// Spec section 3, "a connection is a monitor from its greeting on, before
+// qmp_capabilities", for a connection accepted on a listening socket: with
+// only the greeting read, a launch-time set is in use (closing its only dup
+// keeps the member); once that connection leaves, the member is closed.
+#[test]
+fn an_accepted_connection_is_a_monitor_from_its_greeting() {
+    let dir = TempDir::new("qmp-accepted");
+    let path = dir.file("f", b"launch");
+    let (mut p, sock) = with_listener(&dir, |cmd| {
+        // fd 3 is the listening socket; the member travels as fd 4.
+        cmd.env("FDSET_ADD_FD", "fd=4,set=1");
+        let f = File::open(&path).unwrap();
+        inherit_two(cmd, f);
+    });
+    let member = p.fds_to(&path);
+    assert_eq!(member.len(), 1);
+    let mut q = Qmp::connect(&sock);
+    q.greeting();
+    let dup = p.open("/dev/fdset/1", "r").unwrap();
+    assert_eq!(p.step(&format!("read {dup}")), "data launch");
+    assert_eq!(p.step(&format!("close {dup}")), "ok");
+    assert_eq!(p.fds_to(&path), member, "in use: the member stays");
+    drop(q);
+    p.wait_fds("member closed once the monitor left", |fds| {
+        !fds.contains_key(&member[0])
+    });
+}
+
 // Spec section 3, "every reply is one JSON object on one line", with the
 // README's promise for a half-close (socat's, at the end of its input):
 // the replies to what was sent before it still arrive, all of them, even

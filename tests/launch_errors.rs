@@ -230,3 +230,24 @@ fn one_fd_named_in_two_specs_serves_both_sets() {
         "one member per set: {open:?}"
     );
 }
+
+/// Spec section 4, "not open, or already close-on-exec": fd 9 is open but
+/// close-on-exec (the program opened it itself before the shim started).
+#[test]
+fn fd_already_close_on_exec() {
+    let out = preloaded(c_test("launch_fd_cloexec"))
+        .env("FDSET_ADD_FD", "fd=9,set=1")
+        .output()
+        .expect("run launch_fd_cloexec");
+    assert_eq!(
+        stderr_of(&out),
+        "fdset-shim: fd is not valid or already in use\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_of(&out), "", "main must not run");
+    // The same program without the spec runs (the check is the fd's flag).
+    let out = preloaded(c_test("launch_fd_cloexec"))
+        .output()
+        .expect("run launch_fd_cloexec");
+    assert_eq!(stdout_of(&out), "main ran\n", "{}", stderr_of(&out));
+}

@@ -13,6 +13,9 @@
  *   write FD TEXT        -> "wrote N"
  *   close FD             -> "ok" or "err ERRNO"
  *   dup2 OLD NEW         -> "ok" or "err ERRNO"
+ *   dup3 OLD NEW         -> dup3(OLD, NEW, O_CLOEXEC): "ok" or "err ERRNO"
+ *   closerange FIRST LAST -> close_range(FIRST, LAST, 0): "ok" or "err ERRNO"
+ *   creat PATH           -> "fd N" or "err ERRNO"
  *   stat|lstat PATH      -> "stat mode=M size=S nlink=L" or "err ERRNO"
  *   statx PATH           -> "statx mode=M size=S" or "err ERRNO"
  *   access PATH r|w|x|f  -> "ok" or "err ERRNO"
@@ -47,6 +50,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 #ifndef STATX_BASIC_STATS
 #define STATX_BASIC_STATS 0x7ff
@@ -253,6 +260,14 @@ int main(int argc, char **argv) {
             reply_rc(close(x));
         } else if (sscanf(line, "dup2 %d %d", &x, &y) == 2) {
             reply_rc(dup2(x, y));
+        } else if (sscanf(line, "dup3 %d %d", &x, &y) == 2) {
+            reply_rc(dup3(x, y, O_CLOEXEC));
+        } else if (sscanf(line, "closerange %d %d", &x, &y) == 2) {
+            reply_rc(syscall(SYS_close_range, (unsigned)x, (unsigned)y, 0));
+        } else if (sscanf(line, "creat %3999s", a) == 1) {
+            int fd = creat(a, 0644);
+            if (fd < 0) printf("err %d\n", errno);
+            else printf("fd %d\n", fd);
         } else if (sscanf(line, "lstat %3999s", a) == 1) {
             int rc = lstat(a, &st);
             reply_stat(rc, &st);

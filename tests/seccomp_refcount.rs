@@ -203,3 +203,49 @@ fn a_dup2_onto_a_dup_ends_it() {
     assert!(!holds(p.pid(), &file));
     assert_eq!(p.step("exit"), "");
 }
+
+/// Spec 9, the filter sends `dup3` and `close_range` too: each ends a dup
+/// of a removed member as `close` does (the member is closed with it).
+#[test]
+fn dup3_and_close_range_end_dups_as_close_does() {
+    for (how, end) in [("dup3", "dup3 4 3"), ("close_range", "closerange 3 3")] {
+        let dir = TempDir::new("seccomp-dup3");
+        let file = dir.file("member.txt", b"x\n");
+        let (mut p, mut q) = served_with_qmp(&dir, &file);
+        assert_eq!(p.step("open /dev/fdset/1 r"), "fd 3", "{how}");
+        assert_eq!(p.step("open /proc/self/status r"), "fd 4", "{how}");
+        assert_eq!(
+            q.exec("remove-fd", json!({"fdset-id": 1})),
+            json!({"return": {}})
+        );
+        assert_eq!(sets(&mut q), vec![(1, 0)], "{how}: the dup keeps it");
+        assert_eq!(p.step(end), "ok", "{how}");
+        assert_eq!(sets(&mut q), vec![], "{how}");
+        assert!(!holds(p.pid(), &file), "{how}: the member is closed");
+        assert_eq!(p.step("exit"), "");
+    }
+}
+
+/// Spec 9, the filter sends `creat`: `creat` of a set path is an open with
+/// `O_WRONLY|O_CREAT|O_TRUNC` of the set (refused for a read-only member,
+/// where the real file system would say ENOENT; served by a writable one,
+/// which it truncates).
+#[test]
+fn creat_of_a_set_path_is_served() {
+    let dir = TempDir::new("seccomp-creat");
+    let file = dir.file("member.txt", b"old content\n");
+    let (mut p, mut q) = served_with_qmp(&dir, &file);
+    assert_eq!(
+        p.step("creat /dev/fdset/1"),
+        format!("err {}", libc::EACCES)
+    );
+    let w = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    let r = q.add_fd(&w, json!({"fdset-id": 2}));
+    assert!(r["return"]["fd"].is_i64(), "{r}");
+    let fd = p.step("creat /dev/fdset/2");
+    assert!(fd.starts_with("fd "), "{fd}");
+    let n = &fd[3..];
+    assert_eq!(p.step(&format!("write {n} new")), "wrote 3");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+    assert_eq!(p.step("exit"), "");
+}

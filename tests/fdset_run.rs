@@ -1009,7 +1009,6 @@ fn qmp_refuses_an_existing_path() {
 /// fdset-run's own failure, 1 the shim's refusal before `main`).
 #[test]
 fn a_descriptor_limit_too_low_for_the_files_is_named() {
-    use std::os::unix::process::CommandExt;
     let d = TempDir::new("run-nofile");
     let mut files = Vec::new();
     for i in 1..=40 {
@@ -1025,19 +1024,7 @@ fn a_descriptor_limit_too_low_for_the_files_is_named() {
             cmd.arg("--file").arg(f);
         }
         cmd.args(["--", "sh", "-c", "echo ran"]);
-        // SAFETY: setrlimit only, in the child before exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                let rl = libc::rlimit {
-                    rlim_cur: 50,
-                    rlim_max: 50,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        limit_open_files(&mut cmd, 50);
         let out = run(&mut cmd);
         let err = stderr_of(&out);
         assert_eq!(stdout_of(&out), "", "qmp {qmp}: the program ran: {err}");

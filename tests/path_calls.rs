@@ -457,23 +457,12 @@ fn o_path_and_o_directory() {
 /// descriptors at) each O_PATH open of the set works, as on the file.
 #[test]
 fn o_path_under_a_low_fd_limit() {
-    use std::os::unix::process::CommandExt;
     let d = TempDir::new("calls-opath-limit");
     let f = d.file("f", b"0123456789");
     let mut cmd = preloaded(c_test("path_calls"));
     cmd.args(["opath", "/dev/fdset/1"]);
     members_of_set_one(&mut cmd, &[(&f, false, true)]);
-    // SAFETY: only setrlimit between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let rl = libc::rlimit {
-                rlim_cur: 64,
-                rlim_max: 64,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-            Ok(())
-        });
-    }
+    limit_open_files(&mut cmd, 64);
     let set = lines_of(cmd);
     for k in ["o_path", "o_path-cloexec", "openat-o_path"] {
         let v = get(&set, k);

@@ -121,24 +121,9 @@ fn peer_gone_mid_command() {
 // of descriptors while the kernel installs them) closes whatever did arrive.
 #[test]
 fn truncated_fd_message_closes_what_arrived() {
-    use std::os::unix::process::CommandExt;
     let dir = TempDir::new("qmp-ctrunc");
     let path = dir.file("f", b"x");
-    let (p, mut q) = with_socketpair(|cmd| {
-        // SAFETY: setrlimit only, between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                let rl = libc::rlimit {
-                    rlim_cur: 24,
-                    rlim_max: 24,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    });
+    let (p, mut q) = with_socketpair(|cmd| limit_open_files(cmd, 24));
     q.greeting();
     q.negotiate();
     let before = p.fds();

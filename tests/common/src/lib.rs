@@ -138,6 +138,25 @@ pub fn open_for_child(path: &std::path::Path, write: bool, read: bool) -> std::f
         .expect("open file for the child")
 }
 
+/// Start the child with a limit of `n` open files (`RLIMIT_NOFILE`, soft
+/// and hard), set between fork and exec.
+pub fn limit_open_files(cmd: &mut Command, n: libc::rlim_t) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let rl = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Make the child see `files[i].0` at fd `files[i].1`, inheritable.
 pub fn inherit_fds(cmd: &mut Command, files: Vec<(std::fs::File, i32)>) {
     use std::os::fd::AsRawFd;

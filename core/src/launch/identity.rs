@@ -134,18 +134,20 @@ fn group_list(user: &str, gid: libc::gid_t) -> Result<Vec<libc::gid_t>, String> 
     }
 }
 
-/// The refusal of a number no id can be (above 4294967294: (uid_t) -1
-/// means "unchanged" to setresuid), where "no such user" would mislead.
-fn not_an_id(shown: &str, text: &str, what: &str) -> Option<String> {
-    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && number(text).is_none())
-        .then(|| format!("{shown}: not a valid {what} number (0 to {})", u32::MAX - 1))
-}
-
-fn number(text: &str) -> Option<u32> {
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok().filter(|&n| n != u32::MAX)
-    } else {
-        None
+/// `text` as an id number: `Some` when it is one, `None` when it is no
+/// number (a name nobody has), refused when it is a number no id can be
+/// (above 4294967294: (uid_t) -1 means "unchanged" to setresuid), where
+/// "no such user" would mislead. `what` is "uid" or "gid".
+fn id_number(shown: &str, text: &str, what: &str) -> Result<Option<u32>, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match text.parse() {
+        Ok(n) if n != u32::MAX => Ok(Some(n)),
+        _ => Err(format!(
+            "{shown}: not a valid {what} number (0 to {})",
+            u32::MAX - 1
+        )),
     }
 }
 
@@ -155,10 +157,7 @@ fn resolve_user(text: &str) -> Result<Result<Passwd, libc::uid_t>, String> {
     if let Some(pw) = passwd_by(Some(&c), 0) {
         return Ok(Ok(pw));
     }
-    if let Some(refused) = not_an_id(&shown, text, "uid") {
-        return Err(refused);
-    }
-    match number(text) {
+    match id_number(&shown, text, "uid")? {
         Some(uid) => Ok(passwd_by(None, uid).ok_or(uid)),
         None => Err(format!(
             "{shown}: no such user (check the name, or give a uid number)"
@@ -172,10 +171,7 @@ fn resolve_group(option: &str, text: &str) -> Result<libc::gid_t, String> {
     if let Some(gid) = group_by_name(&c) {
         return Ok(gid);
     }
-    if let Some(refused) = not_an_id(&shown, text, "gid") {
-        return Err(refused);
-    }
-    number(text).ok_or_else(|| {
+    id_number(&shown, text, "gid")?.ok_or_else(|| {
         if option == "--groups" {
             format!("{shown}: no such group '{text}' (check the name, or give a gid number)")
         } else {

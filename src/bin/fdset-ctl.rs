@@ -132,9 +132,8 @@ impl Client {
                 if left.is_zero() {
                     return Err(IoKind::TimedOut.into());
                 }
-                // The least timeout the socket takes is not zero.
-                self.stream
-                    .set_read_timeout(Some(left.max(Duration::from_micros(1))))?;
+                // Not zero (checked above), which the socket would refuse.
+                self.stream.set_read_timeout(Some(left))?;
             }
             let (ended, used) = match self.reader.fill_buf() {
                 Ok([]) if buf.is_empty() => return Ok(None),

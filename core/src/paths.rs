@@ -107,6 +107,14 @@ impl PathConfig {
         path_first_byte == b'/'
     }
 
+    /// An absolute directory as a prefix: ending in one `/` (added when
+    /// missing; several are one, as the directory's name); `None` for `/`
+    /// itself, which would capture every path. Also fdset-run's `--prefix`.
+    pub fn prefix_dir(dir: &str) -> Option<String> {
+        let p = format!("{}/", dir.trim_end_matches('/'));
+        (p != "/").then_some(p)
+    }
+
     /// `FDSET_PREFIX`: absolute directories, `:` separated; ending in one
     /// `/` (added when missing; several are one, as the directory's name).
     pub fn parse_prefixes(spec: &str) -> Result<Vec<Vec<u8>>, String> {
@@ -120,12 +128,10 @@ impl PathConfig {
                     "FDSET_PREFIX entry '{item}' is not an absolute path (write e.g. /run/fdset/)"
                 ));
             }
-            let mut p = item.trim_end_matches('/').as_bytes().to_vec();
-            p.push(b'/');
-            if p == b"/" {
+            let Some(p) = Self::prefix_dir(item) else {
                 return Err("FDSET_PREFIX entry '/' would capture every path".to_string());
-            }
-            out.push(p);
+            };
+            out.push(p.into_bytes());
         }
         Ok(out)
     }

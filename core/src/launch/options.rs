@@ -383,15 +383,10 @@ fn parse_prefix(value: &OsStr) -> Result<String, String> {
             "{option}: the directory cannot contain ':' (choose another prefix)"
         ));
     }
-    // One trailing '/', as FDSET_PREFIX has it (`/run/x//` is `/run/x/`).
-    let mut p = value.trim_end_matches('/').to_string();
-    p.push('/');
-    if p == "/" {
-        return Err(format!(
-            "{option}: '/' would capture every path (write e.g. --prefix /run/fdset)"
-        ));
-    }
-    Ok(p)
+    // The form FDSET_PREFIX's entries take (`/run/x//` is `/run/x/`).
+    crate::paths::PathConfig::prefix_dir(value).ok_or_else(|| {
+        format!("{option}: '/' would capture every path (write e.g. --prefix /run/fdset)")
+    })
 }
 
 /// A user or group name or number, as given to `--user`/`--group`.

@@ -1002,11 +1002,14 @@ fn qmp_refuses_an_existing_path() {
     assert!(f.exists());
 }
 
-/// Too many files for the limit on open descriptors: fdset-run (with
-/// `--qmp`) or the shim at the program's start (without) refuses with a
-/// text that names the limit, and the program never runs (spec section 4:
-/// never with part of its fds missing; README "Exit status": 125 is
-/// fdset-run's own failure, 1 the shim's refusal before `main`).
+/// Too many files for the limit on open descriptors: fdset-run refuses
+/// when its own opens fill the table, the shim at the program's start when
+/// the second descriptor of each member does, each with a text that names
+/// the limit, and the program never runs (spec section 4: never with part
+/// of its fds missing; README "Exit status": 125 is fdset-run's own
+/// failure, 1 the shim's refusal before `main`). The limits sit far from
+/// either edge: 40 files, 30 descriptors (the files alone do not fit) and
+/// 64 (fdset-run's ~50 fit with room to spare, the program's ~84 do not).
 #[test]
 fn a_descriptor_limit_too_low_for_the_files_is_named() {
     let d = TempDir::new("run-nofile");
@@ -1015,35 +1018,57 @@ fn a_descriptor_limit_too_low_for_the_files_is_named() {
         let f = d.file(&format!("f{i}"), b"x");
         files.push(format!("set={i},path={}", f.display()));
     }
-    for qmp in [true, false] {
+    for (limit, qmp) in [(30, true), (30, false), (64, true), (64, false)] {
         let mut cmd = fdset_run();
+        let socket = d.path().join(format!("q{limit}"));
         if qmp {
-            cmd.arg("--qmp").arg(d.path().join("q"));
+            cmd.arg("--qmp").arg(&socket);
         }
         for f in &files {
             cmd.arg("--file").arg(f);
         }
         cmd.args(["--", "sh", "-c", "echo ran"]);
-        limit_open_files(&mut cmd, 50);
+        limit_open_files(&mut cmd, limit);
         let out = run(&mut cmd);
         let err = stderr_of(&out);
-        assert_eq!(stdout_of(&out), "", "qmp {qmp}: the program ran: {err}");
-        if qmp {
-            assert_eq!(out.status.code(), Some(125), "{err}");
-            assert!(err.starts_with("fdset-run: "), "{err}");
+        let case = format!("limit {limit}, qmp {qmp}: {err}");
+        assert_eq!(stdout_of(&out), "", "the program ran; {case}");
+        if limit == 30 {
+            assert_eq!(out.status.code(), Some(125), "{case}");
             assert!(
-                err.contains("Too many open files")
+                err.starts_with("fdset-run: --file set=")
+                    && err.contains("Too many open files")
                     && err.contains("raise the limit on open files, ulimit -n"),
-                "{err}"
+                "{case}"
             );
         } else {
-            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert_eq!(out.status.code(), Some(1), "{case}");
             assert!(
                 err.starts_with("fdset-shim: cannot duplicate fd ")
                     && err.contains(" for set ")
                     && err.contains("raise the limit on open files, ulimit -n"),
-                "{err}"
+                "{case}"
             );
         }
+        assert!(!socket.exists(), "the socket stays behind; {case}");
     }
+    // A --data member takes a memfd, its source and a read-only reopening:
+    // whichever of them fills the table, the text names the limit.
+    let mut cmd = fdset_run();
+    for i in 1..=40 {
+        cmd.arg("--data")
+            .arg(format!("set={i},path={}", d.path().join("f1").display()));
+    }
+    cmd.args(["--", "sh", "-c", "echo ran"]);
+    limit_open_files(&mut cmd, 30);
+    let out = run(&mut cmd);
+    let err = stderr_of(&out);
+    assert_eq!(stdout_of(&out), "", "the program ran: {err}");
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.starts_with("fdset-run: --data set=")
+            && err.contains("Too many open files")
+            && err.contains("raise the limit on open files, ulimit -n"),
+        "{err}"
+    );
 }

@@ -82,6 +82,15 @@ pub(crate) fn open_file(spec: &FileSpec) -> Result<Vec<Member>, String> {
         if e.raw_os_error() == Some(libc::EISDIR) {
             return format!("{}: {path} is a directory (give a file)", spec.option);
         }
+        let how = match f.access_mode {
+            libc::O_RDONLY => "for reading",
+            libc::O_WRONLY => "for writing",
+            _ => "for reading and writing",
+        };
+        if let Some(hint) = crate::fd_limit_hint(&e) {
+            // The table is full, not the file at fault.
+            return format!("{}: cannot open {path} {how}: {e}{hint}", spec.option);
+        }
         let write = f.access_mode != libc::O_RDONLY;
         let fix = match e.kind() {
             io::ErrorKind::NotFound if write => "create its directory first",
@@ -90,11 +99,6 @@ pub(crate) fn open_file(spec: &FileSpec) -> Result<Vec<Member>, String> {
                 "fdset-run opens it with your rights: check its permissions"
             }
             _ => "give a file fdset-run can open",
-        };
-        let how = match f.access_mode {
-            libc::O_RDONLY => "for reading",
-            libc::O_WRONLY => "for writing",
-            _ => "for reading and writing",
         };
         format!("{}: cannot open {path} {how}: {e} ({fix})", spec.option)
     })?;
@@ -117,6 +121,11 @@ pub(crate) fn open_file(spec: &FileSpec) -> Result<Vec<Member>, String> {
         .collect())
 }
 
+/// `e`, and what to do when it says the descriptor table is full.
+fn with_limit_hint(e: &io::Error) -> String {
+    format!("{e}{}", crate::fd_limit_hint(e).unwrap_or(""))
+}
+
 /// The most `--data` reads, in bytes (its content lives in memory).
 const MAX_DATA: u64 = 1 << 30;
 
@@ -136,7 +145,10 @@ pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
     let mfd = memfd::MemfdOptions::default()
         .allow_sealing(true)
         .create(format!("fdset-data-{}", spec.set))
-        .map_err(|e| fail("memfd_create", &e))?;
+        .map_err(|e| match e {
+            memfd::Error::Create(e) => fail("memfd_create", &with_limit_hint(&e)),
+            e => fail("memfd_create", &e),
+        })?;
     // Copied straight into the memfd (one copy in memory, not two), and at
     // most MAX_DATA: an endless source (/dev/zero, a pipe that never ends)
     // gets a clear refusal instead of the machine's memory.
@@ -152,10 +164,11 @@ pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
         ),
     };
     let len = copied.map_err(|e| {
-        fail(
-            &format!("cannot read {name}"),
-            &format!("{e} (check the path)"),
-        )
+        let text = match crate::fd_limit_hint(&e) {
+            Some(_) => with_limit_hint(&e),
+            None => format!("{e} (check the path)"),
+        };
+        fail(&format!("cannot read {name}"), &text)
     })?;
     if len > MAX_DATA {
         return Err(fail(
@@ -167,7 +180,7 @@ pub(crate) fn data_member(spec: &DataSpec) -> Result<Member, String> {
     mfd.add_seals(&[SealShrink, SealGrow, SealWrite, SealSeal])
         .map_err(|e| fail("sealing", &e))?;
     let ro = File::open(format!("/proc/self/fd/{}", mfd.as_file().as_raw_fd()))
-        .map_err(|e| fail("reopening read-only", &e))?;
+        .map_err(|e| fail("reopening read-only", &with_limit_hint(&e)))?;
     Ok(Member {
         fd: ro.into(),
         set: spec.set,

@@ -863,6 +863,58 @@ fn an_alias_contradicting_fdset_alias_is_refused() {
     assert_eq!(stdout_of(&out), "set one\n");
 }
 
+/// The FDSET_ADD_FD, FDSET_PREFIX and FDSET_ALIAS fdset-run was started
+/// with are checked with its options, as the shim would check them, before
+/// anything is opened: a bad one is fdset-run's refusal (125), named, and
+/// no file is left made (spec section 4: a program never runs with part of
+/// its fds missing; section 5: the shim's checks of these variables). Given
+/// to the shim unchecked, each stopped the program after the files were
+/// made (exit 1).
+#[test]
+fn inherited_settings_are_checked_with_the_options_before_anything_is_made() {
+    let d = TempDir::new("run-inherited-bad");
+    let made = d.path().join("made");
+    let cases: [(&str, &str, &[&str], &str); 4] = [
+        (
+            "FDSET_PREFIX",
+            "/run/f",
+            &["--alias", "/run/f/3=3"],
+            "'/run/f/3' is under the prefix /run/f/, where the name itself says the set",
+        ),
+        (
+            "FDSET_ALIAS",
+            "/run/f/3=3",
+            &["--prefix", "/run/f"],
+            "'/run/f/3' is under the prefix /run/f/, where the name itself says the set",
+        ),
+        (
+            "FDSET_ADD_FD",
+            "garbage",
+            &[],
+            "fdset-run: FDSET_ADD_FD entry 'garbage': Invalid parameter 'garbage'",
+        ),
+        (
+            "FDSET_ADD_FD",
+            "fd=9,set=1",
+            &[],
+            "fdset-run: FDSET_ADD_FD entry 'fd=9,set=1': fd is not valid or already in use",
+        ),
+    ];
+    for (var, value, args, want) in cases {
+        let out = run(fdset_run()
+            .env(var, value)
+            .args(args)
+            .arg("--file")
+            .arg(file_arg(1, &made, "wo"))
+            .args(["--", "sh", "-c", "echo ran"]));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(125), "{var}={value}: {err}");
+        assert!(err.contains(want), "{var}={value}: {err}");
+        assert_eq!(stdout_of(&out), "", "{var}={value}: the program ran");
+        assert!(!made.exists(), "{var}={value}: the file stays made");
+    }
+}
+
 /// An installed layout: `PREFIX/bin/fdset-run` finds
 /// `PREFIX/lib/x86_64-linux-gnu/fdset-shim/libfdset_shim.so` (the Debian
 /// package's) and `PREFIX/lib/fdset-shim/libfdset_shim.so`.

@@ -3,7 +3,7 @@
 //! raw `syscall(SYS_openat)` from a dynamic program read, write and stat
 //! sets served from outside them, each compared with the same program on
 //! the ordinary path; a static program is switched to seccomp mode with a
-//! note.
+//! note; the FDSET_* variables fdset-run inherits are served there too.
 //!
 //! Needs `musl-tools` (`.ci/setup` installs it) and, for busybox,
 //! `apt-get download` from Debian's archive (cached under target/).
@@ -191,6 +191,60 @@ fn a_static_program_is_switched_to_seccomp_mode_with_a_note() {
             && err.contains("serving its sets from outside it with seccomp"),
         "{err}"
     );
+}
+
+/// In seccomp mode no shim reads the FDSET_* variables, so fdset-run serves
+/// the FDSET_ADD_FD, FDSET_PREFIX and FDSET_ALIAS it was started with
+/// itself, as preload mode gives them to the shim (spec section 9: "the
+/// same rules as the shim"; section 5: taken out of the program's
+/// environment), and refuses the FDSET_CONTROL_FD and FDSET_WAIT=1 that
+/// only a shim could act on. Ignored before: the program got ENOENT.
+#[test]
+fn inherited_settings_are_served_in_seccomp_mode() {
+    let dir = TempDir::new("seccomp-inherited");
+    let f = dir.file("f.txt", b"given\n");
+    let g = dir.file("g.txt", b"inherited\n");
+    let mut cmd = launcher(true, &[(1, &f, "ro")], &c_test("seccomp_step"), &[]);
+    cmd.env("FDSET_ADD_FD", "fd=7,set=2")
+        .env("FDSET_PREFIX", "/run/f")
+        .env("FDSET_ALIAS", "/srv/k=1");
+    inherit_fds(&mut cmd, vec![(open_for_child(&g, false, true), 7)]);
+    let mut served = Program::spawn(cmd);
+    assert_eq!(served.step("open /run/f/1 r"), "fd 3");
+    assert_eq!(served.step("read 3"), "data given|");
+    assert_eq!(served.step("open /srv/k r"), "fd 4");
+    assert_eq!(served.step("read 4"), "data given|");
+    assert_eq!(served.step("open /dev/fdset/2 r"), "fd 5");
+    assert_eq!(served.step("read 5"), "data inherited|");
+    let pid = program_pid(served.pid());
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    for var in environ.split(|&b| b == 0) {
+        assert!(
+            !var.starts_with(b"FDSET_"),
+            "the program was given {}",
+            String::from_utf8_lossy(var)
+        );
+    }
+    // fd 7 went to fdset-run's registry: the program holds no copy.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/fd/7")).exists(),
+        "{:?}",
+        fd_targets(pid)
+    );
+    assert_eq!(served.step("exit"), "");
+
+    for (var, value) in [("FDSET_CONTROL_FD", "5"), ("FDSET_WAIT", "1")] {
+        let mut cmd = launcher(true, &[], &c_test("seccomp_step"), &[]);
+        cmd.env(var, value);
+        let out = output_with_stdin(cmd, b"exit\n");
+        assert_eq!(out.status.code(), Some(125), "{var}: {}", stderr_of(&out));
+        assert!(
+            stderr_of(&out).starts_with(&format!("fdset-run: {var}")),
+            "{}",
+            stderr_of(&out)
+        );
+        assert_eq!(stdout_of(&out), "", "{var}: the program ran");
+    }
 }
 
 #[test]

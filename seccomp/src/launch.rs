@@ -302,6 +302,13 @@ fn spawn_filtered(
     let handshake = std::thread::spawn(move || receive_listener(&ours));
     let mut cmd = Command::new(&opts.program[0]);
     cmd.args(&opts.program[1..]);
+    // Served from here (`opts` holds what they held), as the shim takes
+    // them out of its program's environment (spec section 5): an
+    // FDSET_ADD_FD left would name descriptors the program no longer has.
+    for var in fdset_core::launch::inherited::JOINED_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("FDSET_WAIT");
     install_before_exec(&mut cmd, theirs.as_raw_fd(), old_mask, as_started);
     let spawned = cmd.spawn();
     // Our copy of the child's end: the hand-over sees EOF if the child

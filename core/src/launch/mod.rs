@@ -5,6 +5,7 @@ pub mod add_fd;
 pub mod as_started;
 pub mod elf;
 pub mod identity;
+pub mod inherited;
 pub mod library;
 pub mod open_modes;
 pub mod options;

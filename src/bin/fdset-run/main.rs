@@ -28,6 +28,7 @@ mod stdio;
 
 use fdset_core::cli;
 use fdset_core::launch::identity::{self, Identity};
+use fdset_core::launch::inherited::{Inherited, JOINED_VARIABLES, unserved_in_seccomp_mode};
 use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
 use members::Member;
 use std::ffi::CString;
@@ -88,12 +89,6 @@ fn run_seccomp(opts: &LaunchOptions, members: Vec<Member>) -> ! {
     )
 }
 
-/// `VAR=value`, after what the environment already holds (joined by `sep`).
-fn join_var(cmd: &mut Command, var: &str, sep: &str, value: &str) {
-    let old = std::env::var(var).ok();
-    cmd.env(var, launch_options::join_env(old.as_deref(), sep, value));
-}
-
 /// The command that runs the program with the shim preloaded and its
 /// settings (`add_fd`: the `FDSET_ADD_FD` specs) in its environment.
 fn program_command(
@@ -110,28 +105,23 @@ fn program_command(
         "LD_PRELOAD",
         launch_options::preload_with(preload.as_deref(), lib.as_os_str()),
     );
-    if !add_fd.is_empty() {
-        join_var(&mut cmd, "FDSET_ADD_FD", ";", &add_fd.join(";"));
-    }
-    if !opts.prefixes.is_empty() {
-        join_var(&mut cmd, "FDSET_PREFIX", ":", &opts.prefixes.join(":"));
-    }
-    if !opts.aliases.is_empty() {
-        let a: Vec<String> = opts
-            .aliases
-            .iter()
-            .map(|(p, s)| format!("{p}={s}"))
-            .collect();
-        let old = std::env::var("FDSET_ALIAS").ok();
-        let joined = launch_options::join_env(old.as_deref(), ";", &a.join(";"));
-        // An --alias that contradicts one FDSET_ALIAS already has would
-        // lose to it silently in the program.
-        if let Err(e) = fdset_core::paths::PathConfig::parse_aliases(&joined) {
-            die(&format!(
-                "--alias with the FDSET_ALIAS fdset-run was given: {e}"
-            ));
+    // The options hold what these variables held (joined in front of
+    // them by `with_inherited`): each is set to the whole list.
+    let aliases: Vec<String> = opts
+        .aliases
+        .iter()
+        .map(|(p, s)| format!("{p}={s}"))
+        .collect();
+    for (var, list) in [
+        ("FDSET_ADD_FD", add_fd.join(";")),
+        ("FDSET_PREFIX", opts.prefixes.join(":")),
+        ("FDSET_ALIAS", aliases.join(";")),
+    ] {
+        if list.is_empty() {
+            cmd.env_remove(var);
+        } else {
+            cmd.env(var, list);
         }
-        cmd.env("FDSET_ALIAS", joined);
     }
     if opts.verbose {
         cmd.env("FDSET_LOG", "1");
@@ -148,6 +138,26 @@ fn program_command(
     cmd
 }
 
+/// `opts` with the `FDSET_ADD_FD`, `FDSET_PREFIX` and `FDSET_ALIAS`
+/// fdset-run was started with in front, all checked before anything is
+/// opened.
+fn with_inherited(opts: LaunchOptions) -> LaunchOptions {
+    let texts = JOINED_VARIABLES.map(|name| match std::env::var(name) {
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => die(&format!(
+            "the {name} fdset-run was given is not valid UTF-8 (the shim reads it as text)"
+        )),
+    });
+    let [add_fd, prefix, alias] = &texts;
+    let env = Inherited {
+        add_fd: add_fd.as_deref(),
+        prefix: prefix.as_deref(),
+        alias: alias.as_deref(),
+    };
+    opts.with_inherited(&env).unwrap_or_else(|e| die(&e))
+}
+
 fn main() {
     let opts = match launch_options::parse(std::env::args_os().skip(1)) {
         Ok(Parsed::Run(o)) => o,
@@ -159,6 +169,7 @@ fn main() {
         }
         Err(e) => die(&e),
     };
+    let opts = with_inherited(*opts);
     // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
     let (program, seccomp) = program::program_and_mode(&opts);
     if seccomp && !opts.identity.is_empty() {
@@ -181,6 +192,15 @@ fn main() {
         Some(identity::resolve(&opts.identity).unwrap_or_else(|e| die(&e)))
     };
     let (mut add_fd, add_fd_shown) = members::check_add_fds(&opts).unwrap_or_else(|e| die(&e));
+    if seccomp {
+        let var = |name| std::env::var(name).ok();
+        if let Some(why) = unserved_in_seccomp_mode(
+            var("FDSET_CONTROL_FD").as_deref(),
+            var("FDSET_WAIT").as_deref(),
+        ) {
+            die(&why);
+        }
+    }
     let members = open_members(&opts);
     if seccomp {
         run_seccomp(&opts, members);

@@ -374,6 +374,18 @@ fn sockets_that_do_not_answer_are_reported(dir: &TempDir) {
             missing.display()
         )
     );
+    // A path longer than a socket address holds, said as such (the
+    // standard library's words were "path must be shorter than SUN_LEN").
+    let long = dir.path().join("s".repeat(120));
+    assert_eq!(
+        ctl_err(&["--socket", long.to_str().unwrap(), "cont"], 1),
+        format!(
+            "fdset-ctl: cannot connect to {}: the path is {} bytes long; a Unix socket path can be \
+             at most 107 bytes (give a shorter path to it: a relative one, or a symbolic link)\n",
+            long.display(),
+            long.as_os_str().len()
+        )
+    );
     // A socket that is not QMP.
     let other = dir.path().join("other.sock");
     let l = std::os::unix::net::UnixListener::bind(&other).unwrap();
@@ -391,6 +403,33 @@ fn sockets_that_do_not_answer_are_reported(dir: &TempDir) {
         )
     );
     t.join().unwrap();
+}
+
+// An empty FDSET_SOCKET is named as the cause (clap's text spoke of a
+// --socket the user never gave); an empty --socket keeps clap's words.
+#[test]
+fn an_empty_fdset_socket_is_named() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fdset-ctl"))
+            .env("FDSET_SOCKET", "")
+            .args(args)
+            .output()
+            .expect("run fdset-ctl")
+    };
+    let out = run(&["query-fdsets"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr_of(&out),
+        "fdset-ctl: FDSET_SOCKET is set but empty (set it to the program's QMP socket, give \
+         --socket PATH, or unset it)\n"
+    );
+    let out = run(&["--socket=", "query-fdsets"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).starts_with("fdset-ctl: a value is required for '--socket <PATH>'"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 // A peer whose reply to the listing is not a list of sets gets an error

@@ -274,6 +274,15 @@ fn bad_identities_are_refused() {
             &["--user", "4000000"],
             "fdset-run: --user 4000000: uid 4000000 has no entry in the user database, so it has no group of its own (give --group GROUP and --groups LIST|none)",
         ),
+        // Only what is still missing is asked for.
+        (
+            &["--user", "4000000", "--group", "4000000"],
+            "fdset-run: --user 4000000: uid 4000000 has no entry in the user database, so it has no group of its own (give --groups LIST|none)",
+        ),
+        (
+            &["--user", "4000000", "--groups", "none"],
+            "fdset-run: --user 4000000: uid 4000000 has no entry in the user database, so it has no group of its own (give --group GROUP)",
+        ),
         (
             &["--user", ""],
             "fdset-run: --user : '' is not a user name or number",

@@ -6,6 +6,10 @@
 
 use std::os::fd::RawFd;
 
+/// The longest path a Unix socket address holds (`sun_path` is 108 bytes,
+/// the last one a NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
 /// Largest number of fds one message carries (the kernel's `SCM_MAX_FD`).
 pub const MAX_FDS_PER_MESSAGE: usize = 253;
 

@@ -8,6 +8,7 @@ use fdset_core::cli::{self, ctl::AddFd, ctl::CtlArgs, ctl::CtlCommand, ctl::Mode
 use fdset_core::launch::open_modes;
 use fdset_core::launch::options::{FileMode, access_mode_name};
 use fdset_core::qmp::members::X_QUERY_FDSET_MEMBERS;
+use fdset_core::scm::MAX_SOCKET_PATH;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, ErrorKind as IoKind, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -55,6 +56,12 @@ impl Client {
                 )));
             }
             _ => {}
+        }
+        let len = path.as_os_str().len();
+        if len > MAX_SOCKET_PATH {
+            return Err(Failure(format!(
+                "cannot connect to {shown}: the path is {len} bytes long; a Unix socket path can be at most {MAX_SOCKET_PATH} bytes (give a shorter path to it: a relative one, or a symbolic link)"
+            )));
         }
         let stream = UnixStream::connect(path).map_err(|e| {
             let hint = match e.kind() {
@@ -516,6 +523,16 @@ fn run(args: CtlArgs) -> Result<String, Failure> {
     }
 }
 
+/// Whether the socket clap found empty came from `FDSET_SOCKET`, not from
+/// a `--socket` on the command line.
+fn socket_is_an_empty_variable() -> bool {
+    std::env::var_os("FDSET_SOCKET").is_some_and(|v| v.is_empty())
+        && !std::env::args_os().any(|a| {
+            a.to_str()
+                .is_some_and(|a| a == "--socket" || a.starts_with("--socket="))
+        })
+}
+
 fn main() -> ExitCode {
     let args = match CtlArgs::try_parse() {
         Ok(a) => a,
@@ -525,6 +542,12 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(_) => ExitCode::from(1),
             };
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidValue && socket_is_an_empty_variable() => {
+            cli::warn(format_args!(
+                "fdset-ctl: FDSET_SOCKET is set but empty (set it to the program's QMP socket, give --socket PATH, or unset it)"
+            ));
+            return ExitCode::from(2);
         }
         Err(e) => {
             cli::warn(format_args!("fdset-ctl: {}", cli::error_text(&e)));

@@ -239,9 +239,15 @@ pub fn resolve(req: &IdentityRequest) -> Result<Identity, String> {
         }
         Err(uid) => {
             if id.gid.is_none() || id.groups.is_none() {
+                // Only what is still missing.
+                let give = match (id.gid.is_none(), id.groups.is_none()) {
+                    (true, true) => "--group GROUP and --groups LIST|none",
+                    (true, false) => "--group GROUP",
+                    _ => "--groups LIST|none",
+                };
                 return Err(format!(
                     "--user {user}: uid {uid} has no entry in the user database, so it has no \
-                     group of its own (give --group GROUP and --groups LIST|none)"
+                     group of its own (give {give})"
                 ));
             }
             id.uid = Some(uid);

@@ -5,9 +5,7 @@ use std::io;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
-/// The longest path a Unix socket address holds (`sun_path` is 108 bytes,
-/// the last one a NUL).
-const MAX_SOCKET_PATH: usize = 107;
+use fdset_core::scm::MAX_SOCKET_PATH;
 
 /// `--qmp PATH` must fit in a socket address: said plainly, before anything
 /// is created.

@@ -313,6 +313,10 @@ const COMMAND_ERRORS: &[(&[&str], &str)] = &[
         "fdset-ctl: cannot open /nonexistent/x for reading: No such file or directory (os error 2)\n",
     ),
     (
+        &["--socket", "SOCK", "add-fd", "--path", "/"],
+        "fdset-ctl: / is a directory (give a file; an open directory joins a set with add-fd --fd N)\n",
+    ),
+    (
         &["--socket", "SOCK", "add-fd", "--fd", "77"],
         "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n",
     ),

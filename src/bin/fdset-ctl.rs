@@ -260,6 +260,13 @@ fn add_fd(socket: &Path, timeout: Option<Duration>, a: AddFd) -> Result<String, 
             Mode::Rw => FileMode::ReadWrite,
         };
         let opened = open_modes::open_members(path, mode).map_err(|f| {
+            if f.error.raw_os_error() == Some(libc::EISDIR) {
+                // open_members' refusal, not the kernel's: said as fdset-run says it.
+                return Failure(format!(
+                    "{} is a directory (give a file; an open directory joins a set with add-fd --fd N)",
+                    path.display()
+                ));
+            }
             let how = match f.access_mode {
                 libc::O_RDONLY => "for reading",
                 libc::O_WRONLY => "for writing",

@@ -863,6 +863,44 @@ fn an_alias_contradicting_fdset_alias_is_refused() {
     assert_eq!(stdout_of(&out), "set one\n");
 }
 
+/// Under a prefix a name that is no set number fails (README "Open", step
+/// 1: EINVAL), so a `--prefix` of a directory with files in it would hide
+/// them (`--prefix /dev` broke `/dev/null`): refused, naming a file; an
+/// empty directory, or one that does not exist, is a prefix.
+#[test]
+fn a_prefix_over_a_directory_with_files_is_refused() {
+    let d = TempDir::new("run-prefix-files");
+    d.file("notes.txt", b"mine\n");
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let f = d.file("f", b"set one\n");
+    let out = run(fdset_run()
+        .arg("--prefix")
+        .arg(d.path())
+        .args(["--", "sh", "-c", "echo ran"]));
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+    let dir = d.path().display();
+    assert!(
+        stderr_of(&out).starts_with(&format!("fdset-run: --prefix {dir}: {dir} holds files ("))
+            && stderr_of(&out).contains("that the prefix would hide"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(stdout_of(&out), "");
+    for prefix in [empty.clone(), d.path().join("missing")] {
+        let out = run(fdset_run()
+            .arg("--file")
+            .arg(file_arg(1, &f, "ro"))
+            .arg("--prefix")
+            .arg(&prefix)
+            .arg("--")
+            .arg("cat")
+            .arg(prefix.join("1")));
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "set one\n");
+    }
+}
+
 /// The FDSET_ADD_FD, FDSET_PREFIX and FDSET_ALIAS fdset-run was started
 /// with are checked with its options, as the shim would check them, before
 /// anything is opened: a bad one is fdset-run's refusal (125), named, and

@@ -138,6 +138,24 @@ fn program_command(
     cmd
 }
 
+/// A `--prefix` of a directory with files in it would hide them: under a
+/// prefix, a name that is no set number fails (`EINVAL`, as under
+/// `/dev/fdset/`), so `--prefix /dev` would break `/dev/null`.
+fn refuse_prefixes_over_files(prefixes: &[String]) {
+    for p in prefixes {
+        let Ok(mut entries) = std::fs::read_dir(p) else {
+            continue;
+        };
+        if let Some(Ok(e)) = entries.next() {
+            let dir = p.trim_end_matches('/');
+            die(&format!(
+                "--prefix {dir}: {dir} holds files ({} is one) that the prefix would hide: under it a name that is no set number fails with EINVAL (choose a directory that does not exist or is empty, such as /run/fdset)",
+                e.file_name().to_string_lossy()
+            ));
+        }
+    }
+}
+
 /// `opts` with the `FDSET_ADD_FD`, `FDSET_PREFIX` and `FDSET_ALIAS`
 /// fdset-run was started with in front, all checked before anything is
 /// opened.
@@ -169,6 +187,7 @@ fn main() {
         }
         Err(e) => die(&e),
     };
+    refuse_prefixes_over_files(&opts.prefixes);
     let opts = with_inherited(*opts);
     // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
     let (program, seccomp) = program::program_and_mode(&opts);

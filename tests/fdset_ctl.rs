@@ -317,6 +317,10 @@ const COMMAND_ERRORS: &[(&[&str], &str)] = &[
         "fdset-ctl: / is a directory (give a file; an open directory joins a set with add-fd --fd N)\n",
     ),
     (
+        &["--socket", "SOCK", "add-fd", "--fd", "-1"],
+        "fdset-ctl: --fd -1: Bad file descriptor (os error 9)\n",
+    ),
+    (
         &["--socket", "SOCK", "add-fd", "--fd", "77"],
         "fdset-ctl: --fd 77: Bad file descriptor (os error 9)\n",
     ),

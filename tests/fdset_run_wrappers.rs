@@ -283,6 +283,12 @@ fn bad_identities_are_refused() {
             &["--user", "4000000", "--groups", "none"],
             "fdset-run: --user 4000000: uid 4000000 has no entry in the user database, so it has no group of its own (give --group GROUP)",
         ),
+        // A negative number is a value, refused as one (clap had called it
+        // an unknown option and suggested `-- -1`, which names a program).
+        (
+            &["--user", "-1"],
+            "fdset-run: --user -1: no such user (check the name, or give a uid number)",
+        ),
         (
             &["--user", ""],
             "fdset-run: --user : '' is not a user name or number",

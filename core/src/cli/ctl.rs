@@ -82,7 +82,12 @@ pub struct AddFd {
     #[arg(long, value_enum, default_value_t = Mode::Ro, requires = "path")]
     pub mode: Mode,
     /// Send descriptor N, which fdset-ctl inherited (e.g. `5<file`), as it is
-    #[arg(long, value_name = "N", conflicts_with = "mode")]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "mode",
+        allow_negative_numbers = true
+    )]
     pub fd: Option<i32>,
 }
 

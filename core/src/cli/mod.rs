@@ -33,10 +33,25 @@ pub fn print(text: &str) -> std::io::Result<()> {
 /// its other messages; clap's hint and usage line follow the first line.
 pub fn error_text(err: &clap::Error) -> String {
     let text = err.render().to_string();
-    text.strip_prefix("error: ")
-        .unwrap_or(&text)
-        .trim_end()
-        .to_string()
+    let text = text.strip_prefix("error: ").unwrap_or(&text).trim_end();
+    // clap's "to pass '-1' as a value, use '-- -1'" is wrong for both
+    // programs: after fdset-run's `--` comes the program, and fdset-ctl
+    // takes no such value. A block of tips left empty goes with it.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !(l.trim_start().starts_with("tip: to pass '") && l.contains("as a value, use '-- "))
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.is_empty() && i > 0 && lines[i - 1].is_empty() {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]
@@ -49,6 +64,29 @@ mod tests {
         // names, bad groups) only in debug builds, through this call.
         run::command().debug_assert();
         ctl::command().debug_assert();
+    }
+
+    #[test]
+    fn no_tip_sends_a_value_after_the_double_dash() {
+        for args in [
+            &["fdset-run", "--bogus", "--", "true"][..],
+            &["fdset-run", "-x"],
+        ] {
+            let e = run::command()
+                .try_get_matches_from(args)
+                .expect_err("unknown");
+            let text = error_text(&e);
+            assert!(!text.contains("as a value, use '--"), "{text}");
+            assert!(!text.contains("\n\n\n"), "{text}");
+            assert!(
+                text.starts_with(&format!("unexpected argument '{}' found\n", args[1])),
+                "{text}"
+            );
+            assert!(
+                text.ends_with("For more information, try '--help'."),
+                "{text}"
+            );
+        }
     }
 
     #[test]

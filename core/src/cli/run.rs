@@ -78,16 +78,16 @@ pub struct RunArgs {
 
     /// Run PROGRAM as USER (name or uid), after the files are open; the
     /// group and supplementary groups default to USER's
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", allow_negative_numbers = true)]
     pub user: Option<OsString>,
 
     /// Run PROGRAM with primary group GROUP (name or gid) [default: USER's]
-    #[arg(long, value_name = "GROUP")]
+    #[arg(long, value_name = "GROUP", allow_negative_numbers = true)]
     pub group: Option<OsString>,
 
     /// Supplementary groups, comma separated (names or gids), or `none`
     /// [default: USER's]
-    #[arg(long, value_name = "LIST|none")]
+    #[arg(long, value_name = "LIST|none", allow_negative_numbers = true)]
     pub groups: Option<OsString>,
 
     /// List the members fdset-run passes, and log every fdset decision of

@@ -381,7 +381,7 @@ fn bad_fdset_ctl_values_change_nothing() {
     assert_eq!(
         stderr_of(&o),
         format!(
-            "fdset-ctl: cannot open {} for reading and writing: Is a directory (os error 21)\n",
+            "fdset-ctl: {} is a directory (give a file; an open directory joins a set with add-fd --fd N)\n",
             d.path().display()
         )
     );

@@ -276,6 +276,14 @@ const USAGE_ERRORS: &[(&[&str], &str)] = &[
         "fdset-ctl: invalid value '-1' for '--set <N>': a set id is not negative (0 to 9223372036854775807)",
     ),
     (
+        &["--socket", "SOCK", "add-fd", "--fd", "-1"],
+        "fdset-ctl: invalid value '-1' for '--fd <N>': a descriptor number is not negative",
+    ),
+    (
+        &["--socket", "SOCK", "add-fd", "--fd", "five"],
+        "fdset-ctl: invalid value 'five' for '--fd <N>': 'five' is not a descriptor number (0 to 2147483647)",
+    ),
+    (
         &["--socket", "SOCK", "remove-fd"],
         "fdset-ctl: the following required arguments were not provided:",
     ),
@@ -315,10 +323,6 @@ const COMMAND_ERRORS: &[(&[&str], &str)] = &[
     (
         &["--socket", "SOCK", "add-fd", "--path", "/"],
         "fdset-ctl: / is a directory (give a file; an open directory joins a set with add-fd --fd N)\n",
-    ),
-    (
-        &["--socket", "SOCK", "add-fd", "--fd", "-1"],
-        "fdset-ctl: --fd -1: Bad file descriptor (os error 9)\n",
     ),
     (
         &["--socket", "SOCK", "add-fd", "--fd", "77"],

@@ -86,6 +86,7 @@ pub struct AddFd {
         long,
         value_name = "N",
         conflicts_with = "mode",
+        value_parser = descriptor,
         allow_negative_numbers = true
     )]
     pub fd: Option<i32>,
@@ -123,6 +124,17 @@ fn parse_timeout(s: &str) -> Result<Timeout, String> {
     Duration::try_from_secs_f64(secs)
         .map(|d| Timeout(Some(d.max(Duration::from_nanos(1)))))
         .map_err(|_| format!("'{s}' seconds is too long (0 waits for ever)"))
+}
+
+/// A descriptor number: 0 or more (a negative one is a value, refused as
+/// such, not an unknown option).
+fn descriptor(s: &str) -> Result<i32, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n < 0 => Err("a descriptor number is not negative".to_string()),
+        _ => s
+            .parse::<i32>()
+            .map_err(|_| format!("'{s}' is not a descriptor number (0 to 2147483647)")),
+    }
 }
 
 /// A QMP set id: 0..=i64::MAX (QMP's integers are signed 64-bit).

@@ -215,12 +215,16 @@ fn split_opts_bytes(spec: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
 /// The `key=value` pairs of a `--file`/`--data` value, keys checked.
 fn pairs(option: &str, value: &OsStr, keys: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let expected = keys.join(", ");
+    // A word after a comma is most often the rest of a value (a path with
+    // a comma in it).
+    let comma = "; a comma inside a value is written ,,";
     let pairs = split_opts_bytes(value.as_bytes())
-        .map_err(|e| format!("{option}: {e} (write {expected} as key=value pairs)"))?;
-    for (k, _) in &pairs {
+        .map_err(|e| format!("{option}: {e} (write {expected} as key=value pairs{comma})"))?;
+    for (i, (k, _)) in pairs.iter().enumerate() {
         if !keys.contains(&k.as_str()) {
+            let comma = if i > 0 { comma } else { "" };
             return Err(format!(
-                "{option}: unknown key '{k}' (the keys are {expected})"
+                "{option}: unknown key '{k}' (the keys are {expected}{comma})"
             ));
         }
     }
@@ -320,8 +324,15 @@ fn parse_data(value: &OsStr) -> Result<DataSpec, String> {
 fn parse_add_fd(value: &OsStr) -> Result<Vec<AddFd>, String> {
     let option = shown("--add-fd", value);
     let text = utf8(&option, value, "write fd=N,set=S[,opaque=TEXT] as text")?;
-    let specs = launch_spec::parse_add_fd(text)
-        .map_err(|e| format!("{option}: {e} (write fd=N,set=S[,opaque=TEXT])"))?;
+    let specs = launch_spec::parse_add_fd(text).map_err(|e| {
+        // `;` separates specs (as in FDSET_ADD_FD): in an opaque it splits it.
+        let semicolon = if text.contains(';') {
+            "; a ';' separates specs, so an opaque text cannot contain one"
+        } else {
+            ""
+        };
+        format!("{option}: {e} (write fd=N,set=S[,opaque=TEXT]{semicolon})")
+    })?;
     if specs.is_empty() {
         return Err(format!("{option}: empty (write fd=N,set=S[,opaque=TEXT])"));
     }

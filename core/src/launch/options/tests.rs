@@ -306,6 +306,23 @@ fn bad_file_options() {
         err(&["--file", "path=/x", "--", "true"]).starts_with("--file path=/x: set= is required")
     );
     assert!(err(&["--file", "set=1,path=/x,size=3", "--", "true"]).contains("unknown key 'size'"));
+    assert_eq!(
+        err(&["--add-fd", "fd=3,set=1,opaque=a;b", "--", "true"]),
+        "--add-fd fd=3,set=1,opaque=a;b: Invalid parameter 'b' (write fd=N,set=S[,opaque=TEXT]; a ';' separates specs, so an opaque text cannot contain one)"
+    );
+    // A path with a comma: the fix is named.
+    assert_eq!(
+        err(&["--file", "set=1,path=a,b.txt", "--", "true"]),
+        "--file set=1,path=a,b.txt: unknown key 'b.txt' (the keys are set, path, mode, opaque; a comma inside a value is written ,,)"
+    );
+    assert_eq!(
+        err(&["--file", "set=1,path=a,b.txt,mode=rw", "--", "true"]),
+        "--file set=1,path=a,b.txt,mode=rw: Invalid parameter 'b.txt' (expected key=value) (write set, path, mode, opaque as key=value pairs; a comma inside a value is written ,,)"
+    );
+    assert_eq!(
+        err(&["--file", "size=3,set=1", "--", "true"]),
+        "--file size=3,set=1: unknown key 'size' (the keys are set, path, mode, opaque)"
+    );
     assert!(err(&["--file", "set=1,set=2,path=/x", "--", "true"]).contains("'set' given twice"));
     assert!(
         err(&["--file", "set=1,path=/x,opaque=a;b", "--", "true"]).contains("cannot contain ';'")

@@ -3,7 +3,8 @@
 //! compared with the same program on the file's own path: cp, ls -l,
 //! realpath, readlink -f, Python's Path.resolve, Node's fs.realpathSync,
 //! truncate, touch, df, stat -f; names under the prefix that are no set
-//! number; Node with io_uring and FDSET_IO_URING=0.
+//! number; Node with io_uring and FDSET_IO_URING=0; a shell redirection
+//! into a pipe or device member.
 use fdset_testkit::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -85,6 +86,48 @@ fn cp_into_a_set_writes_the_member() {
 /// Spec section 8: `ls -l /dev/fdset/1` prints no error (its getxattr /
 /// llistxattr calls for ACLs and labels go through a member) and the
 /// same line as `ls -l` of the file, apart from the name.
+/// A shell's `>` opens `O_WRONLY|O_CREAT|O_TRUNC`; open(2) ignores
+/// `O_TRUNC` on a pipe or a device (spec section 2, step 4: what open
+/// does to a fresh description, done to the shared one), so `echo >
+/// /dev/fdset/1` writes into a pipe member and into `/dev/null` as into
+/// their own paths, in preload and in seccomp mode (busybox-free: dash and
+/// a static C program). It had failed with EINVAL (ftruncate of a pipe).
+#[test]
+fn a_shell_redirection_writes_into_a_pipe_or_device_member() {
+    use std::io::Read;
+    for seccomp in [false, true] {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut cmd = fdset_run();
+        if seccomp {
+            cmd.arg("--seccomp");
+        }
+        cmd.args([
+            "--add-fd",
+            "fd=5,set=1",
+            "--file",
+            "set=2,path=/dev/null,mode=wo",
+        ]);
+        cmd.args([
+            "--",
+            "sh",
+            "-c",
+            "echo through > /dev/fdset/1 && echo gone > /dev/fdset/2 && echo ok",
+        ]);
+        let writer = std::fs::File::from(std::os::fd::OwnedFd::from(writer));
+        inherit_fds(&mut cmd, vec![(writer, 5)]);
+        let out = output_within(cmd, std::time::Duration::from_secs(30));
+        assert!(
+            out.status.success(),
+            "seccomp {seccomp}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(stdout_of(&out), "ok\n", "seccomp {seccomp}");
+        let mut got = String::new();
+        reader.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "through\n", "seccomp {seccomp}");
+    }
+}
+
 #[test]
 fn ls_l_prints_the_files_line_without_error() {
     let d = TempDir::new("rp-ls");

@@ -210,6 +210,27 @@ fn o_trunc_and_o_creat_o_excl_truncate_other_opens_do_not() {
     }
 }
 
+// Open step 4's truncation is what open(2) does to a fresh description:
+// a FIFO, a terminal or a device is not truncated (the kernel ignores
+// O_TRUNC there, and ftruncate would fail), so the open succeeds.
+#[test]
+fn o_trunc_of_a_member_that_is_no_regular_file_opens_it_untouched() {
+    for flags in [O_WRONLY | O_TRUNC, O_WRONLY | O_CREAT | O_EXCL] {
+        let (mut reg, mut fake) = monitored();
+        let (_, m) = add_full(&mut reg, &mut fake, Some(1), O_WRONLY, false, None);
+        fake.take_events();
+        let (dup, _) = open_ok(&mut reg, &mut fake, 1, flags);
+        assert!(fake.is_open(dup));
+        assert!(
+            !fake
+                .take_events()
+                .iter()
+                .any(|e| matches!(e, Event::Truncate(_))),
+            "flags {flags:#x}: member {m} truncated"
+        );
+    }
+}
+
 #[test]
 fn regular_file_without_o_append_is_rewound_others_are_not() {
     for (regular, flags, rewound) in [

@@ -126,7 +126,9 @@ impl Model {
         if m.flags & O_SYNC != flags & O_SYNC {
             return Expect::FailAfterDup(libc::EINVAL);
         }
-        let truncates = flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
+        // A regular file only: open(2) ignores O_TRUNC on the others.
+        let truncates =
+            m.regular && (flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL);
         let rewinds = m.regular && flags & O_APPEND == 0;
         let fail = match injected {
             Some((Op::Truncate, e)) if truncates => Some(e),

@@ -164,7 +164,7 @@ impl Registry {
     }
 
     /// What open(2) would do to a fresh description, done to the shared one:
-    /// status flags, truncation, offset 0. Calls skipped when they would
+    /// status flags, truncation (of a regular file), offset 0. Calls skipped when they would
     /// change nothing.
     pub(super) fn apply_open_flags(
         ops: &mut (impl FdOps + ?Sized),
@@ -178,7 +178,10 @@ impl Registry {
                 .map_err(|e| (e, "F_SETFL"))?;
         }
         let excl_create = libc::O_CREAT | libc::O_EXCL;
-        if flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create {
+        // open(2) ignores O_TRUNC on a FIFO, a terminal or a device, where
+        // ftruncate fails (EINVAL): `echo > /dev/fdset/N` onto a pipe works.
+        let truncates = member.info.regular != Some(false);
+        if truncates && (flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create) {
             ops.truncate(dup).map_err(|e| (e, "ftruncate"))?;
         }
         if member.info.regular == Some(true) && flags & libc::O_APPEND == 0 {

@@ -208,7 +208,10 @@ impl FdOps for FakeFds {
         Ok(())
     }
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno> {
-        self.desc_mut(fd, "ftruncate");
+        // The kernel's ftruncate takes only a regular file.
+        if !self.desc_mut(fd, "ftruncate").regular {
+            return Err(libc::EINVAL);
+        }
         self.injected(Op::Truncate)?;
         self.desc_mut(fd, "ftruncate").size = 0;
         self.events.push(Event::Truncate(fd));

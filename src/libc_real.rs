@@ -278,13 +278,13 @@ pub mod direct {
             .map_err(errno)
     }
 
-    /// Whether `fd` is a regular file (`fstat`; a failure: not).
-    pub fn is_regular(fd: RawFd) -> bool {
-        borrow(fd).is_ok_and(|fd| {
-            rustix::fs::fstat(fd).is_ok_and(|st| {
-                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
-            })
-        })
+    /// What kind of file `fd` is (`fstat`; a failure: `Other`).
+    pub fn file_kind(fd: RawFd) -> fdset_core::registry::FileKind {
+        use fdset_core::registry::FileKind;
+        borrow(fd)
+            .ok()
+            .and_then(|fd| rustix::fs::fstat(fd).ok())
+            .map_or(FileKind::Other, |st| FileKind::of_mode(st.st_mode))
     }
 }
 

@@ -74,3 +74,41 @@ fn closedir_forgets_the_dup_so_removing_the_set_closes_its_member() {
         "the member stayed open: a closedir left its dup counted"
     );
 }
+
+/// A listing of a directory member starts from its first entry every time
+/// (spec section 2, Open step 4: a fresh open starts at the beginning),
+/// whoever read the shared description before: `find` (open(O_DIRECTORY)
+/// and fdopendir, which no opendir hook sees) twice, and in seccomp mode,
+/// where no hook runs at all, `ls` and Python after an `ls`. open(2)'s
+/// `EISDIR` for `O_CREAT` or `O_TRUNC` of a directory holds for the set
+/// too. Before, the second listing came out empty.
+#[test]
+fn every_listing_of_a_directory_member_starts_from_its_first_entry() {
+    let d = TempDir::new("dir-member-again");
+    let dir = folder(&d);
+    let script = "find /dev/fdset/1 | sort | wc -l; find /dev/fdset/1 | sort | wc -l; \
+                  ls /dev/fdset/1; ls /dev/fdset/1; \
+                  python3 -c 'import os; print(sorted(os.listdir(\"/dev/fdset/1\")))'; \
+                  python3 -c 'import os\nfor f in (os.O_TRUNC, os.O_CREAT):\n  try: os.open(\"/dev/fdset/1\", os.O_RDONLY | f); print(\"opened\")\n  except OSError as e: print(e.strerror)'";
+    for seccomp in [false, true] {
+        let mut cmd = fdset_run();
+        if seccomp {
+            cmd.arg("--seccomp");
+        }
+        cmd.arg("--add-fd")
+            .arg("fd=5,set=1")
+            .args(["--", "sh", "-c", script]);
+        inherit_fds(&mut cmd, vec![(File::open(&dir).unwrap(), 5)]);
+        let out = output_within(cmd, std::time::Duration::from_secs(60));
+        assert!(
+            out.status.success(),
+            "seccomp {seccomp}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(
+            stdout_of(&out),
+            "3\n3\na\nb\na\nb\n['a', 'b']\nIs a directory\nIs a directory\n",
+            "seccomp {seccomp}"
+        );
+    }
+}

@@ -44,7 +44,7 @@ fn restored_state_behaves_like_the_original() {
     let d = fake.open_file(O_RDONLY, true);
     let info = MemberInfo {
         status_flags: O_RDONLY,
-        regular: Some(true),
+        kind: Some(registry::FileKind::Regular),
     };
     reg.restore_member(
         3,

@@ -8,10 +8,10 @@ use fdset_testkit::registry_ops::*;
 
 use fake_fdops::{Event, FakeFds, Op};
 use libc::{
-    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC,
-    O_WRONLY,
+    O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR,
+    O_SYNC, O_TRUNC, O_WRONLY,
 };
-use registry::{Recorded, Registry};
+use registry::{FileKind, Recorded, Registry};
 
 // ---- Open, step 2: no such set
 
@@ -229,6 +229,59 @@ fn o_trunc_of_a_member_that_is_no_regular_file_opens_it_untouched() {
             "flags {flags:#x}: member {m} truncated"
         );
     }
+}
+
+// Open step 4's offset 0 is a fresh description's: a directory member
+// lists from its first entry again and a block device reads from its
+// start (the spec's reason, "programs expect a fresh open() to start at
+// the beginning"); a pipe or terminal has no offset.
+#[test]
+fn a_directory_or_block_device_member_is_rewound_a_stream_is_not() {
+    for (kind, rewound) in [
+        (FileKind::Directory, true),
+        (FileKind::BlockDevice, true),
+        (FileKind::Other, false),
+    ] {
+        let (mut reg, mut fake) = monitored();
+        let (_, m) = add_of_kind(&mut reg, &mut fake, Some(1), O_RDONLY, kind, None);
+        open_ok(&mut reg, &mut fake, 1, O_RDONLY);
+        assert_eq!(fake.desc_of(m).offset == 0, rewound, "{kind:?}");
+    }
+}
+
+// open(2) refuses O_CREAT and O_TRUNC on a directory (EISDIR); so does an
+// open of a directory member, before anything is made.
+#[test]
+fn o_creat_or_o_trunc_of_a_directory_member_is_eisdir() {
+    for flags in [
+        O_RDONLY | O_TRUNC,
+        O_RDONLY | O_CREAT,
+        O_RDONLY | O_CREAT | O_EXCL,
+        O_RDONLY | O_DIRECTORY | O_TRUNC,
+    ] {
+        let (mut reg, mut fake) = with_a_directory_member();
+        fake.take_events();
+        let out = reg.open(&mut fake, 1, flags);
+        assert_eq!(out.result(), Err(libc::EISDIR), "flags {flags:#x}");
+        assert_eq!(fake.take_events(), vec![], "flags {flags:#x}: nothing done");
+        assert_eq!(refcount(&reg, 1), 0);
+    }
+    let (mut reg, mut fake) = with_a_directory_member();
+    open_ok(&mut reg, &mut fake, 1, O_RDONLY | O_DIRECTORY);
+}
+
+/// A registry with a monitor and a directory as the one member of set 1.
+fn with_a_directory_member() -> (Registry, FakeFds) {
+    let (mut reg, mut fake) = monitored();
+    add_of_kind(
+        &mut reg,
+        &mut fake,
+        Some(1),
+        O_RDONLY,
+        FileKind::Directory,
+        None,
+    );
+    (reg, fake)
 }
 
 #[test]

@@ -39,7 +39,7 @@ fn build(steps: &[Step]) -> Registry {
                 let fd = fake.open_file(libc::O_RDWR, true);
                 let info = MemberInfo {
                     status_flags: libc::O_RDWR,
-                    regular: Some(true),
+                    kind: Some(fdset_core::registry::FileKind::Regular),
                 };
                 reg.add_member(Some(*set), fd, opaque.clone(), info);
             }

@@ -15,7 +15,7 @@ fn add(reg: &mut Registry, fake: &mut FakeFds, set: u64, status: i32) -> i32 {
     let fd = fake.open_file(status, true);
     let info = MemberInfo {
         status_flags: status,
-        regular: Some(true),
+        kind: Some(registry::FileKind::Regular),
     };
     reg.add_member(Some(set), fd, None, info);
     fd

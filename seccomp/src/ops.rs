@@ -3,7 +3,7 @@
 //! close-on-exec duplicate of the member, which is also what ADDFD installs).
 
 use crate::sys::{self, Errno};
-use fdset_core::registry::{FdOps, FileFacts, MemberInfo, RawFd};
+use fdset_core::registry::{FdOps, FileFacts, FileKind, MemberInfo, RawFd};
 
 pub struct LocalOps;
 
@@ -42,8 +42,8 @@ impl FdOps for LocalOps {
         sys::check(r as libc::c_long).map(|_| ())
     }
 
-    fn is_regular(&mut self, fd: RawFd) -> bool {
-        sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
+    fn file_kind(&mut self, fd: RawFd) -> FileKind {
+        sys::fstat(fd).map_or(FileKind::Other, |st| FileKind::of_mode(st.st_mode))
     }
 }
 
@@ -53,7 +53,7 @@ pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
     let st = sys::fstat(fd)?;
     Ok(MemberInfo {
         status_flags,
-        regular: Some(st.st_mode & libc::S_IFMT == libc::S_IFREG),
+        kind: Some(FileKind::of_mode(st.st_mode)),
     })
 }
 

@@ -3,7 +3,7 @@
 use crate::libc_real;
 use crate::state::fdtable::FdKind;
 use crate::state::{OWNED_FD_BASE, fdtable};
-use fdset_core::registry::{Errno, FdOps, MemberInfo, RawFd};
+use fdset_core::registry::{Errno, FdOps, FileKind, MemberInfo, RawFd};
 
 /// The registry's operations done with the real libc functions.
 pub struct RealOps;
@@ -33,21 +33,21 @@ impl FdOps for RealOps {
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno> {
         libc_real::direct::rewind(fd)
     }
-    fn is_regular(&mut self, fd: RawFd) -> bool {
-        libc_real::direct::is_regular(fd)
+    fn file_kind(&mut self, fd: RawFd) -> FileKind {
+        libc_real::direct::file_kind(fd)
     }
 }
 
 /// What a descriptor's member entry caches (spec: the access mode never
 /// changes and may be cached when it is added). The file's type is asked
-/// at the member's first open (`MemberInfo::regular`).
+/// at the member's first open (`MemberInfo::kind`).
 pub fn member_info(fd: RawFd) -> Result<MemberInfo, Errno> {
     // A direct system call: no variadic wrapper (carrying 1,000 sets
     // across an exec asks this of every member).
     let flags = libc_real::direct::status_flags(fd)?;
     Ok(MemberInfo {
         status_flags: flags,
-        regular: None,
+        kind: None,
     })
 }
 

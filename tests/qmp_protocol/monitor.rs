@@ -30,7 +30,7 @@ impl FdSetOps for Sets {
         );
         let info = MemberInfo {
             status_flags: libc::O_RDWR,
-            regular: Some(true),
+            kind: Some(registry::FileKind::Regular),
         };
         Ok((self.reg.add_member(set, fd, opaque, info), fd))
     }

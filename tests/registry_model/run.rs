@@ -7,7 +7,7 @@ use libc::{
     O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC,
     O_WRONLY,
 };
-use registry::{ClosedMember, MemberInfo, OpenOutcome, Registry};
+use registry::{ClosedMember, FileKind, MemberInfo, OpenOutcome, Registry};
 
 /// xorshift64*: small, seeded, reproducible.
 struct Rng(u64);
@@ -127,7 +127,11 @@ impl Run {
                 status_flags: flags,
                 // Known when added (fdset-run's members) or asked at the
                 // first open (the shim's): both must behave alike.
-                regular: self.rng.chance(50).then_some(regular),
+                kind: self.rng.chance(50).then_some(if regular {
+                    FileKind::Regular
+                } else {
+                    FileKind::Other
+                }),
             },
         );
         assert_eq!(got, want, "{}: add_member id", self.ctx());

@@ -166,7 +166,7 @@ mod detail_tests {
     fn info(acc: i32) -> MemberInfo {
         MemberInfo {
             status_flags: acc,
-            regular: Some(true),
+            kind: Some(FileKind::Regular),
         }
     }
 

@@ -125,7 +125,7 @@ mod look_tests {
     fn info(acc: i32) -> MemberInfo {
         MemberInfo {
             status_flags: acc,
-            regular: Some(true),
+            kind: Some(FileKind::Regular),
         }
     }
 

@@ -35,8 +35,34 @@ pub trait FdOps {
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno>;
     /// `lseek(fd, 0, SEEK_SET)`.
     fn rewind(&mut self, fd: RawFd) -> Result<(), Errno>;
-    /// Whether `fd` is a regular file (`fstat`; a failure counts as not).
-    fn is_regular(&mut self, fd: RawFd) -> bool;
+    /// What kind of file `fd` is (`fstat`; a failure counts as
+    /// [`FileKind::Other`]).
+    fn file_kind(&mut self, fd: RawFd) -> FileKind;
+}
+
+/// The kinds of file an open treats differently, as open(2) does: it
+/// truncates only a regular file, starts a file, a directory or a block
+/// device at offset 0, and refuses `O_CREAT` or `O_TRUNC` on a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Regular,
+    Directory,
+    BlockDevice,
+    /// A pipe, FIFO, socket, terminal or character device: no offset to
+    /// rewind, nothing to truncate.
+    Other,
+}
+
+impl FileKind {
+    /// From `st_mode`.
+    pub fn of_mode(mode: u32) -> FileKind {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG => FileKind::Regular,
+            libc::S_IFDIR => FileKind::Directory,
+            libc::S_IFBLK => FileKind::BlockDevice,
+            _ => FileKind::Other,
+        }
+    }
 }
 
 /// What the registry caches about a member: none of it can change while
@@ -46,12 +72,12 @@ pub trait FdOps {
 pub struct MemberInfo {
     /// `F_GETFL` at the time it was added.
     pub status_flags: i32,
-    /// A regular file (its offset is rewound on open). `None`: not asked
-    /// yet. The member's first open asks (one `fstat`, with the caller's
-    /// lock held, as for every open's choice) and keeps the answer, so
-    /// that an `add-fd` and each member an exec carries cost one system
-    /// call fewer, and a member never opened costs none.
-    pub regular: Option<bool>,
+    /// Its kind of file (whether an open truncates, rewinds, refuses).
+    /// `None`: not asked yet. The member's first open asks (one `fstat`,
+    /// with the caller's lock held, as for every open's choice) and keeps
+    /// the answer, so that an `add-fd` and each member an exec carries
+    /// cost one system call fewer, and a member never opened costs none.
+    pub kind: Option<FileKind>,
 }
 
 /// What an open needs of the member it duplicates.
@@ -129,6 +155,11 @@ pub enum OpenOutcome {
         set: u64,
         member: RawFd,
     },
+    /// `O_CREAT` or `O_TRUNC` of a directory member: `EISDIR`, as open(2).
+    DirectoryMember {
+        set: u64,
+        member: RawFd,
+    },
     SyscallFailed {
         set: u64,
         member: RawFd,
@@ -144,6 +175,7 @@ impl OpenOutcome {
             OpenOutcome::NoSuchSet { .. } => Err(libc::ENOENT),
             OpenOutcome::NoMemberForMode { .. } => Err(libc::EACCES),
             OpenOutcome::SyncMismatch { .. } => Err(libc::EINVAL),
+            OpenOutcome::DirectoryMember { .. } => Err(libc::EISDIR),
             OpenOutcome::SyscallFailed { errno, .. } => Err(errno),
         }
     }
@@ -354,8 +386,8 @@ mod no_ops {
         fn rewind(&mut self, _: RawFd) -> Result<(), Errno> {
             Ok(())
         }
-        fn is_regular(&mut self, _: RawFd) -> bool {
-            true
+        fn file_kind(&mut self, _: RawFd) -> FileKind {
+            FileKind::Regular
         }
     }
 }

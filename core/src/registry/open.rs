@@ -123,13 +123,24 @@ impl Registry {
                 present: PresentModes::of(s),
             });
         };
-        if member.info.regular.is_none() {
-            // The member's first open: its type is asked now and kept.
-            let regular = ops.is_regular(member.fd);
-            member.info.regular = Some(regular);
-            if let Some(m) = s.members.iter_mut().find(|m| m.fd == member.fd) {
-                m.info.regular = Some(regular);
+        let kind = match member.info.kind {
+            Some(k) => k,
+            None => {
+                // The member's first open: its type is asked now and kept.
+                let kind = ops.file_kind(member.fd);
+                member.info.kind = Some(kind);
+                if let Some(m) = s.members.iter_mut().find(|m| m.fd == member.fd) {
+                    m.info.kind = Some(kind);
+                }
+                kind
             }
+        };
+        // Before anything is made: open(2) refuses these on a directory.
+        if kind == FileKind::Directory && flags & (libc::O_CREAT | libc::O_TRUNC) != 0 {
+            return Err(OpenOutcome::DirectoryMember {
+                set,
+                member: member.fd,
+            });
         }
         Ok(member)
     }
@@ -180,11 +191,17 @@ impl Registry {
         let excl_create = libc::O_CREAT | libc::O_EXCL;
         // open(2) ignores O_TRUNC on a FIFO, a terminal or a device, where
         // ftruncate fails (EINVAL): `echo > /dev/fdset/N` onto a pipe works.
-        let truncates = member.info.regular != Some(false);
+        let truncates = matches!(member.info.kind, Some(FileKind::Regular) | None);
         if truncates && (flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create) {
             ops.truncate(dup).map_err(|e| (e, "ftruncate"))?;
         }
-        if member.info.regular == Some(true) && flags & libc::O_APPEND == 0 {
+        // A fresh description starts at 0: a listing of a directory member,
+        // or a read of a block device, from the start again.
+        let seekable = matches!(
+            member.info.kind,
+            Some(FileKind::Regular | FileKind::Directory | FileKind::BlockDevice)
+        );
+        if seekable && flags & libc::O_APPEND == 0 {
             ops.rewind(dup).map_err(|e| (e, "lseek"))?;
         }
         Ok(())

@@ -85,10 +85,17 @@ impl Registry {
 }
 
 /// `O_DIRECTORY` (spec section 2, "Open" item 7): the chosen member must be
-/// a directory, else `ENOTDIR`. A member known to be a regular file is not
-/// one; for any other `is_directory` asks the descriptor.
+/// a directory, else `ENOTDIR`. A member whose kind is known is answered
+/// from it; for any other `is_directory` asks the descriptor.
 pub fn directory_check(info: MemberInfo, is_directory: impl FnOnce() -> bool) -> Result<(), Errno> {
-    if info.regular == Some(true) || !is_directory() {
+    if let Some(kind) = info.kind {
+        return if kind == FileKind::Directory {
+            Ok(())
+        } else {
+            Err(libc::ENOTDIR)
+        };
+    }
+    if !is_directory() {
         Err(libc::ENOTDIR)
     } else {
         Ok(())
@@ -103,10 +110,10 @@ mod pick_tests {
 
     use crate::registry::no_ops::NoOps;
 
-    fn info(acc: i32, regular: bool) -> MemberInfo {
+    fn info(acc: i32, kind: FileKind) -> MemberInfo {
         MemberInfo {
             status_flags: acc,
-            regular: Some(regular),
+            kind: Some(kind),
         }
     }
 
@@ -114,9 +121,9 @@ mod pick_tests {
     fn newest_visible_member_and_newest_writable_one() {
         let mut r = Registry::new();
         r.set_always_in_use(true);
-        r.add_member(Some(1), 100, None, info(libc::O_RDWR, true));
-        r.add_member(Some(1), 101, None, info(libc::O_WRONLY, true));
-        r.add_member(Some(1), 102, None, info(libc::O_RDONLY, true));
+        r.add_member(Some(1), 100, None, info(libc::O_RDWR, FileKind::Regular));
+        r.add_member(Some(1), 101, None, info(libc::O_WRONLY, FileKind::Regular));
+        r.add_member(Some(1), 102, None, info(libc::O_RDONLY, FileKind::Regular));
         assert_eq!(
             r.pick(1, Need::Any),
             PickOutcome::Picked {
@@ -145,7 +152,7 @@ mod pick_tests {
     fn read_only_set_cannot_truncate_and_missing_sets_do_not_exist() {
         let mut r = Registry::new();
         r.set_always_in_use(true);
-        r.add_member(Some(2), 100, None, info(libc::O_RDONLY, true));
+        r.add_member(Some(2), 100, None, info(libc::O_RDONLY, FileKind::Regular));
         assert_eq!(r.pick(2, Need::Write).result(), Err(libc::EACCES));
         assert_eq!(r.pick(2, Need::Any).result(), Ok(100));
         assert_eq!(r.pick(3, Need::Any).result(), Err(libc::ENOENT));
@@ -165,11 +172,11 @@ mod pick_tests {
     #[test]
     fn open_choice_is_the_member_open_would_duplicate() {
         let mut r = Registry::new();
-        r.add_member(Some(5), 100, None, info(libc::O_RDONLY, false));
-        r.add_member(Some(5), 101, None, info(libc::O_WRONLY, true));
+        r.add_member(Some(5), 100, None, info(libc::O_RDONLY, FileKind::Other));
+        r.add_member(Some(5), 101, None, info(libc::O_WRONLY, FileKind::Regular));
         assert_eq!(
             r.open_choice(&mut NoOps, 5, libc::O_RDONLY | libc::O_DIRECTORY),
-            Some((100, info(libc::O_RDONLY, false)))
+            Some((100, info(libc::O_RDONLY, FileKind::Other)))
         );
         assert_eq!(r.open_choice(&mut NoOps, 5, libc::O_RDWR), None);
         assert_eq!(r.open_choice(&mut NoOps, 6, libc::O_RDONLY), None);
@@ -178,26 +185,23 @@ mod pick_tests {
     #[test]
     fn o_directory_needs_a_directory() {
         let mut asked = false;
-        assert_eq!(
-            directory_check(info(libc::O_RDONLY, true), || {
+        for (kind, answer) in [
+            (FileKind::Regular, Err(libc::ENOTDIR)),
+            (FileKind::Other, Err(libc::ENOTDIR)),
+            (FileKind::BlockDevice, Err(libc::ENOTDIR)),
+            (FileKind::Directory, Ok(())),
+        ] {
+            let got = directory_check(info(libc::O_RDONLY, kind), || {
                 asked = true;
                 true
-            }),
-            Err(libc::ENOTDIR)
-        );
-        assert!(!asked, "a regular file is not asked");
-        assert_eq!(
-            directory_check(info(libc::O_RDONLY, false), || false),
-            Err(libc::ENOTDIR)
-        );
-        assert_eq!(
-            directory_check(info(libc::O_RDONLY, false), || true),
-            Ok(())
-        );
+            });
+            assert_eq!(got, answer, "{kind:?}");
+        }
+        assert!(!asked, "a known kind is not asked again");
         // A member whose type was not asked yet is asked.
         let unknown = MemberInfo {
             status_flags: libc::O_RDONLY,
-            regular: None,
+            kind: None,
         };
         assert_eq!(directory_check(unknown, || true), Ok(()));
         assert_eq!(directory_check(unknown, || false), Err(libc::ENOTDIR));

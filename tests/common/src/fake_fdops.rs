@@ -3,7 +3,7 @@
 //! duplicated, and when. Misuse (closing or duplicating a number that is not
 //! open) panics: for the registry that is a bug, never an error to report.
 
-use fdset_core::registry::{Errno, FdOps, RawFd, SETFL_MASK};
+use fdset_core::registry::{Errno, FdOps, FileKind, RawFd, SETFL_MASK};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum Op {
 pub struct Description {
     /// `F_GETFL` of the description.
     pub status: i32,
-    pub regular: bool,
+    pub kind: FileKind,
     pub size: u64,
     pub offset: u64,
 }
@@ -74,9 +74,19 @@ impl FakeFds {
 
     /// The program opens a file (a new description), as a member's origin.
     pub fn open_file(&mut self, status: i32, regular: bool) -> RawFd {
+        let kind = if regular {
+            FileKind::Regular
+        } else {
+            FileKind::Other
+        };
+        self.open_of_kind(status, kind)
+    }
+
+    /// The program opens a file of `kind` (a new description).
+    pub fn open_of_kind(&mut self, status: i32, kind: FileKind) -> RawFd {
         self.descs.push(Description {
             status,
-            regular,
+            kind,
             size: 100,
             offset: 42,
         });
@@ -209,7 +219,7 @@ impl FdOps for FakeFds {
     }
     fn truncate(&mut self, fd: RawFd) -> Result<(), Errno> {
         // The kernel's ftruncate takes only a regular file.
-        if !self.desc_mut(fd, "ftruncate").regular {
+        if self.desc_mut(fd, "ftruncate").kind != FileKind::Regular {
             return Err(libc::EINVAL);
         }
         self.injected(Op::Truncate)?;
@@ -224,8 +234,8 @@ impl FdOps for FakeFds {
         self.events.push(Event::Rewind(fd));
         Ok(())
     }
-    fn is_regular(&mut self, fd: RawFd) -> bool {
+    fn file_kind(&mut self, fd: RawFd) -> FileKind {
         self.type_asked += 1;
-        self.desc_mut(fd, "fstat").regular
+        self.desc_mut(fd, "fstat").kind
     }
 }

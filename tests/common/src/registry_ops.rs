@@ -3,7 +3,7 @@
 //! (`tests/registry_*_rules.rs`) call it: add a member, open a set, close a
 //! dup, remove, disconnect a monitor.
 use crate::fake_fdops::FakeFds;
-use fdset_core::registry::{self, ClosedMember, MemberInfo, OpenOutcome, Registry};
+use fdset_core::registry::{self, ClosedMember, FileKind, MemberInfo, OpenOutcome, Registry};
 
 /// A member with `status` flags (a regular file) added to `set`; its fd.
 pub fn add(reg: &mut Registry, fake: &mut FakeFds, set: u64, status: i32) -> i32 {
@@ -21,10 +21,27 @@ pub fn add_full(
     regular: bool,
     opaque: Option<&str>,
 ) -> (u64, i32) {
-    let fd = fake.open_file(status, regular);
+    let kind = if regular {
+        FileKind::Regular
+    } else {
+        FileKind::Other
+    };
+    add_of_kind(reg, fake, set, status, kind, opaque)
+}
+
+/// [`add_full`] with a file of any `kind` (a directory, a block device).
+pub fn add_of_kind(
+    reg: &mut Registry,
+    fake: &mut FakeFds,
+    set: Option<u64>,
+    status: i32,
+    kind: FileKind,
+    opaque: Option<&str>,
+) -> (u64, i32) {
+    let fd = fake.open_of_kind(status, kind);
     let info = MemberInfo {
         status_flags: status,
-        regular: None,
+        kind: None,
     };
     (
         reg.add_member(set, fd, opaque.map(str::to_string), info),

@@ -199,9 +199,10 @@ pub(crate) fn log_open(path: &[u8], flags: i32, outcome: &OpenOutcome) {
             s,
             "EINVAL: set {set} member fd {member} differs in O_SYNC from the request"
         ),
-        OpenOutcome::DirectoryMember { set, member } => write!(
+        OpenOutcome::DirectoryMember { set, member, errno } => write!(
             s,
-            "EISDIR: set {set} member fd {member} is a directory (O_CREAT or O_TRUNC)"
+            "{}: set {set} member fd {member} is a directory (O_CREAT or O_TRUNC)",
+            errno_name(errno)
         ),
         OpenOutcome::SyscallFailed {
             set,

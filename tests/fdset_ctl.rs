@@ -435,6 +435,14 @@ fn an_empty_fdset_socket_is_named() {
         "fdset-ctl: FDSET_SOCKET is set but empty (set it to the program's QMP socket, give \
          --socket PATH, or unset it)\n"
     );
+    // Another bad value is that value's error.
+    let out = run(&["add-fd", "--path", "/x", "--mode", "bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).starts_with("fdset-ctl: invalid value 'bogus' for '--mode <MODE>'"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = run(&["--socket=", "query-fdsets"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

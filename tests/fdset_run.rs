@@ -863,6 +863,38 @@ fn an_alias_contradicting_fdset_alias_is_refused() {
     assert_eq!(stdout_of(&out), "set one\n");
 }
 
+/// The shim takes one inherited fd into each set `FDSET_ADD_FD` names it
+/// for (spec section 4: "for each, the shim takes inherited fd N into set
+/// S"), with `--add-fd` of the same fd for another set too; so does
+/// seccomp mode. Only two `--add-fd` of one fd are refused (fdset-run's
+/// own rule).
+#[test]
+fn one_inherited_fd_may_be_named_for_several_sets() {
+    let d = TempDir::new("run-inherited-twice");
+    let f = d.file("f", b"shared\n");
+    for (seccomp, add_fd, option) in [
+        (false, "fd=3,set=1;fd=3,set=2", None),
+        (true, "fd=3,set=1;fd=3,set=2", None),
+        (false, "fd=3,set=1", Some("fd=3,set=2")),
+        (true, "fd=3,set=1", Some("fd=3,set=2")),
+    ] {
+        let mut cmd = fdset_run();
+        if seccomp {
+            cmd.arg("--seccomp");
+        }
+        if let Some(o) = option {
+            cmd.args(["--add-fd", o]);
+        }
+        cmd.env("FDSET_ADD_FD", add_fd)
+            .args(["--", "cat", "/dev/fdset/1", "/dev/fdset/2"]);
+        inherit_fds(&mut cmd, vec![(std::fs::File::open(&f).unwrap(), 3)]);
+        let out = run(&mut cmd);
+        let case = format!("seccomp {seccomp}, {add_fd}, {option:?}");
+        assert!(out.status.success(), "{case}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "shared\nshared\n", "{case}");
+    }
+}
+
 /// Under a prefix a name that is no set number fails (README "Open", step
 /// 1: EINVAL), so a `--prefix` of a directory with files in it would hide
 /// them (`--prefix /dev` broke `/dev/null`): refused, naming a file; an
@@ -887,6 +919,18 @@ fn a_prefix_over_a_directory_with_files_is_refused() {
         stderr_of(&out)
     );
     assert_eq!(stdout_of(&out), "");
+    // An inherited FDSET_PREFIX entry as well (seccomp mode serves it).
+    let out = run(fdset_run()
+        .env("FDSET_PREFIX", d.path())
+        .args(["--", "sh", "-c", "echo ran"]));
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).starts_with(&format!(
+            "fdset-run: the FDSET_PREFIX fdset-run was given: entry {dir}: {dir} holds files ("
+        )),
+        "{}",
+        stderr_of(&out)
+    );
     for prefix in [empty.clone(), d.path().join("missing")] {
         let out = run(fdset_run()
             .arg("--file")
@@ -912,7 +956,7 @@ fn a_prefix_over_a_directory_with_files_is_refused() {
 fn inherited_settings_are_checked_with_the_options_before_anything_is_made() {
     let d = TempDir::new("run-inherited-bad");
     let made = d.path().join("made");
-    let cases: [(&str, &str, &[&str], &str); 4] = [
+    let cases: [(&str, &str, &[&str], &str); 6] = [
         (
             "FDSET_PREFIX",
             "/run/f",
@@ -936,6 +980,18 @@ fn inherited_settings_are_checked_with_the_options_before_anything_is_made() {
             "fd=9,set=1",
             &[],
             "fdset-run: FDSET_ADD_FD entry 'fd=9,set=1': fd is not valid or already in use",
+        ),
+        (
+            "FDSET_WAIT",
+            "1",
+            &[],
+            "fdset-run: FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont' (give fdset-run --qmp PATH",
+        ),
+        (
+            "FDSET_WAIT",
+            "2",
+            &[],
+            "fdset-run: FDSET_WAIT: expected 0 or 1, got '2'",
         ),
     ];
     for (var, value, args, want) in cases {

@@ -16,3 +16,4 @@ pub mod qmp;
 pub mod registry;
 pub mod scm;
 pub mod syscalls;
+pub mod wait_setting;

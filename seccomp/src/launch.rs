@@ -147,6 +147,9 @@ fn raise_nofile() {
 
 fn registry_with(opts: &LaunchOptions, members: Vec<Member>) -> Result<Registry, String> {
     let mut all = members;
+    // Closed once every spec has its copy: one fd may be named for several
+    // sets (FDSET_ADD_FD, as the shim takes it).
+    let mut taken = Vec::new();
     for a in &opts.add_fds {
         let (fd, set) = a
             .spec
@@ -156,7 +159,9 @@ fn registry_with(opts: &LaunchOptions, members: Vec<Member>) -> Result<Registry,
         // inherited number (as the shim closes it after taking it).
         let own = sys::dup_cloexec(fd)
             .map_err(|e| format!("{}: {}", a.option, io::Error::from_raw_os_error(e)))?;
-        sys::close(fd);
+        if !taken.contains(&fd) {
+            taken.push(fd);
+        }
         all.push(Member {
             // SAFETY: own is a new descriptor of ours.
             fd: unsafe { OwnedFd::from_raw_fd(own) },
@@ -165,6 +170,7 @@ fn registry_with(opts: &LaunchOptions, members: Vec<Member>) -> Result<Registry,
             what: format!("inherited fd {fd}"),
         });
     }
+    taken.into_iter().for_each(sys::close);
     let mut registry = Registry::new();
     for m in all {
         let info = ops::member_info(m.fd.as_raw_fd()).map_err(|e| {

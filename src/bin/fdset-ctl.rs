@@ -530,10 +530,16 @@ fn run(args: CtlArgs) -> Result<String, Failure> {
     }
 }
 
-/// Whether the socket clap found empty came from `FDSET_SOCKET`, not from
+/// Whether `e` is about the socket, found empty in `FDSET_SOCKET`, not in
 /// a `--socket` on the command line.
-fn socket_is_an_empty_variable() -> bool {
-    std::env::var_os("FDSET_SOCKET").is_some_and(|v| v.is_empty())
+fn socket_is_an_empty_variable(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    let about_socket = matches!(
+        e.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(a)) if a.starts_with("--socket")
+    );
+    about_socket
+        && std::env::var_os("FDSET_SOCKET").is_some_and(|v| v.is_empty())
         && !std::env::args_os().any(|a| {
             a.to_str()
                 .is_some_and(|a| a == "--socket" || a.starts_with("--socket="))
@@ -550,7 +556,7 @@ fn main() -> ExitCode {
                 Err(_) => ExitCode::from(1),
             };
         }
-        Err(e) if e.kind() == ErrorKind::InvalidValue && socket_is_an_empty_variable() => {
+        Err(e) if e.kind() == ErrorKind::InvalidValue && socket_is_an_empty_variable(&e) => {
             cli::warn(format_args!(
                 "fdset-ctl: FDSET_SOCKET is set but empty (set it to the program's QMP socket, give --socket PATH, or unset it)"
             ));

@@ -60,15 +60,6 @@ pub fn parse_control_fds(text: &str, launch_fds: &[i64]) -> Result<Vec<RawFd>, S
     Ok(fds)
 }
 
-/// `FDSET_WAIT`: `1` waits for `cont`; unset, empty or `0` does not.
-pub fn parse_wait(value: Option<&str>) -> Result<bool, String> {
-    match value {
-        None | Some("") | Some("0") => Ok(false),
-        Some("1") => Ok(true),
-        Some(v) => Err(format!("FDSET_WAIT: expected 0 or 1, got '{v}'")),
-    }
-}
-
 /// Take `fd` as the shim's: moved to a high close-on-exec number, marked
 /// owned. On failure `fd` is closed.
 pub(crate) fn own(st: &mut Locked, fd: RawFd) -> Option<RawFd> {

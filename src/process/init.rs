@@ -139,9 +139,9 @@ fn load() -> Result<(), String> {
         }
         None => Vec::new(),
     };
-    let wait = crate::control::parse_wait(getenv(c"FDSET_WAIT")?.as_deref())?;
+    let wait = fdset_core::wait_setting::parse_wait(getenv(c"FDSET_WAIT")?.as_deref())?;
     if wait && control.is_empty() {
-        return Err("FDSET_WAIT=1 needs FDSET_CONTROL_FD: nobody could send 'cont'".to_string());
+        return Err(fdset_core::wait_setting::WAIT_WITHOUT_MONITOR.to_string());
     }
     crate::process::launch_sets::add_launch_sets(&specs)?;
     if control.is_empty()

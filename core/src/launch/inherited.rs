@@ -55,6 +55,7 @@ impl LaunchOptions {
             add_fds.extend(specs.into_iter().map(|spec| AddFd {
                 option: option.clone(),
                 spec,
+                inherited: true,
             }));
         }
         add_fds.append(&mut self.add_fds);

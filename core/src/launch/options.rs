@@ -61,6 +61,10 @@ pub fn access_mode_name(flags: i32) -> &'static str {
 pub struct AddFd {
     pub option: String,
     pub spec: launch_spec::AddFdSpec,
+    /// From the `FDSET_ADD_FD` fdset-run was started with, not `--add-fd`:
+    /// held to the shim's rules only (one fd may be named for several
+    /// sets there, as in QEMU).
+    pub inherited: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,6 +351,7 @@ fn parse_add_fd(value: &OsStr) -> Result<Vec<AddFd>, String> {
         out.push(AddFd {
             option: option.clone(),
             spec,
+            inherited: false,
         });
     }
     Ok(out)

@@ -155,10 +155,12 @@ pub enum OpenOutcome {
         set: u64,
         member: RawFd,
     },
-    /// `O_CREAT` or `O_TRUNC` of a directory member: `EISDIR`, as open(2).
+    /// `O_CREAT` or `O_TRUNC` of a directory member: what open(2) says of
+    /// the directory (`EEXIST` for `O_CREAT|O_EXCL`, else `EISDIR`).
     DirectoryMember {
         set: u64,
         member: RawFd,
+        errno: Errno,
     },
     SyscallFailed {
         set: u64,
@@ -175,7 +177,7 @@ impl OpenOutcome {
             OpenOutcome::NoSuchSet { .. } => Err(libc::ENOENT),
             OpenOutcome::NoMemberForMode { .. } => Err(libc::EACCES),
             OpenOutcome::SyncMismatch { .. } => Err(libc::EINVAL),
-            OpenOutcome::DirectoryMember { .. } => Err(libc::EISDIR),
+            OpenOutcome::DirectoryMember { errno, .. } => Err(errno),
             OpenOutcome::SyscallFailed { errno, .. } => Err(errno),
         }
     }

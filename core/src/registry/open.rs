@@ -137,9 +137,15 @@ impl Registry {
         };
         // Before anything is made: open(2) refuses these on a directory.
         if kind == FileKind::Directory && flags & (libc::O_CREAT | libc::O_TRUNC) != 0 {
+            let excl_create = libc::O_CREAT | libc::O_EXCL;
             return Err(OpenOutcome::DirectoryMember {
                 set,
                 member: member.fd,
+                errno: if flags & excl_create == excl_create {
+                    libc::EEXIST
+                } else {
+                    libc::EISDIR
+                },
             });
         }
         Ok(member)

@@ -30,6 +30,7 @@ use fdset_core::cli;
 use fdset_core::launch::identity::{self, Identity};
 use fdset_core::launch::inherited::{Inherited, JOINED_VARIABLES, unserved_in_seccomp_mode};
 use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
+use fdset_core::wait_setting::{WAIT_WITHOUT_MONITOR, parse_wait};
 use members::Member;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, RawFd};
@@ -140,16 +141,23 @@ fn program_command(
 
 /// A `--prefix` of a directory with files in it would hide them: under a
 /// prefix, a name that is no set number fails (`EINVAL`, as under
-/// `/dev/fdset/`), so `--prefix /dev` would break `/dev/null`.
-fn refuse_prefixes_over_files(prefixes: &[String]) {
+/// `/dev/fdset/`), so `--prefix /dev` would break `/dev/null`. The same
+/// for an inherited `FDSET_PREFIX` entry (those not in `own`), which
+/// seccomp mode now serves too.
+fn refuse_prefixes_over_files(prefixes: &[String], own: &[String]) {
     for p in prefixes {
         let Ok(mut entries) = std::fs::read_dir(p) else {
             continue;
         };
         if let Some(Ok(e)) = entries.next() {
             let dir = p.trim_end_matches('/');
+            let given = if own.contains(p) {
+                format!("--prefix {dir}")
+            } else {
+                format!("the FDSET_PREFIX fdset-run was given: entry {dir}")
+            };
             die(&format!(
-                "--prefix {dir}: {dir} holds files ({} is one) that the prefix would hide: under it a name that is no set number fails with EINVAL (choose a directory that does not exist or is empty, such as /run/fdset)",
+                "{given}: {dir} holds files ({} is one) that the prefix would hide: under it a name that is no set number fails with EINVAL (choose a directory that does not exist or is empty, such as /run/fdset)",
                 e.file_name().to_string_lossy()
             ));
         }
@@ -187,8 +195,9 @@ fn main() {
         }
         Err(e) => die(&e),
     };
-    refuse_prefixes_over_files(&opts.prefixes);
+    let own_prefixes = opts.prefixes.clone();
     let opts = with_inherited(*opts);
+    refuse_prefixes_over_files(&opts.prefixes, &own_prefixes);
     // Programs LD_PRELOAD cannot reach are served from outside (seccomp).
     let (program, seccomp) = program::program_and_mode(&opts);
     if seccomp && !opts.identity.is_empty() {
@@ -211,14 +220,19 @@ fn main() {
         Some(identity::resolve(&opts.identity).unwrap_or_else(|e| die(&e)))
     };
     let (mut add_fd, add_fd_shown) = members::check_add_fds(&opts).unwrap_or_else(|e| die(&e));
+    // What the shim would refuse in the program, refused before anything
+    // is opened.
+    let var = |name| std::env::var(name).ok();
+    let (control_fd, wait) = (var("FDSET_CONTROL_FD"), var("FDSET_WAIT"));
+    let waits = parse_wait(wait.as_deref()).unwrap_or_else(|e| die(&e));
     if seccomp {
-        let var = |name| std::env::var(name).ok();
-        if let Some(why) = unserved_in_seccomp_mode(
-            var("FDSET_CONTROL_FD").as_deref(),
-            var("FDSET_WAIT").as_deref(),
-        ) {
+        if let Some(why) = unserved_in_seccomp_mode(control_fd.as_deref(), wait.as_deref()) {
             die(&why);
         }
+    } else if waits && opts.qmp.is_none() && control_fd.is_none_or(|v| v.is_empty()) {
+        die(&format!(
+            "{WAIT_WITHOUT_MONITOR} (give fdset-run --qmp PATH: a client of that socket sends it)"
+        ));
     }
     let members = open_members(&opts);
     if seccomp {

@@ -51,13 +51,17 @@ pub(crate) fn check_add_fds(opts: &LaunchOptions) -> Result<(Vec<String>, Vec<St
             };
             format!("{}: {text} ({fix})", a.option)
         })?;
-        if seen.contains(&fd) {
-            return Err(format!(
-                "{}: fd {fd} is given twice (a descriptor joins one set once)",
-                a.option
-            ));
+        // fdset-run's own rule for --add-fd; the shim takes one inherited
+        // fd into each set FDSET_ADD_FD names it for.
+        if !a.inherited {
+            if seen.contains(&fd) {
+                return Err(format!(
+                    "{}: fd {fd} is given twice (a descriptor joins one set once)",
+                    a.option
+                ));
+            }
+            seen.push(fd);
         }
-        seen.push(fd);
         specs.push(launch_options::add_fd_spec(
             fd,
             set,

@@ -7,7 +7,7 @@ use super::{Call, Reply, State, errno_text, text};
 use crate::as_caller::as_caller;
 use crate::ops::{self, LocalOps};
 use crate::sys;
-use fdset_core::registry::{LookOutcome, OpenOutcome, Registry};
+use fdset_core::registry::{LookOutcome, OpenOutcome, Registry, directory_check};
 use fdset_core::syscalls::{OPEN_HOW_SIZE_MAX, OPEN_HOW_SIZE_VER0, OpenHow, openat2_serves};
 
 impl Call<'_> {
@@ -148,25 +148,20 @@ impl Call<'_> {
 
     /// `O_DIRECTORY`: whether the member the open would choose (if any) is
     /// a directory, checked before anything changes (`O_TRUNC` included).
+    /// The member is the one the open would duplicate (the registry's own
+    /// choice, `O_DIRECT` preference included), as in preload mode.
     fn chosen_is_directory(&self, registry: &Registry, path: &[u8], set: u64, flags: i32) -> bool {
-        let want = flags & libc::O_ACCMODE;
-        let chosen = registry.set(set).and_then(|s| {
-            s.members
-                .iter()
-                .rev()
-                .find(|m| !m.removed && m.info.status_flags & libc::O_ACCMODE == want)
-        });
-        match chosen {
-            Some(m) if !ops::is_directory(m.fd) => {
-                self.log(&format!(
-                    "open {}: ENOTDIR: set {set} member fd {} is not a directory",
-                    text(path),
-                    m.fd
-                ));
-                false
-            }
-            _ => true,
+        let Some((member, info)) = registry.open_choice(&mut LocalOps, set, flags) else {
+            return true;
+        };
+        if directory_check(info, || ops::is_directory(member)).is_ok() {
+            return true;
         }
+        self.log(&format!(
+            "open {}: ENOTDIR: set {set} member fd {member} is not a directory",
+            text(path)
+        ));
+        false
     }
 
     /// `O_PATH`: the newest visible member's file, not a recorded dup

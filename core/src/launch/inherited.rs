@@ -22,9 +22,10 @@ pub struct Inherited<'a> {
 /// out of its own (spec section 5).
 pub const JOINED_VARIABLES: [&str; 3] = ["FDSET_ADD_FD", "FDSET_PREFIX", "FDSET_ALIAS"];
 
-/// Inherited variables that only a shim in the program can act on: what
+/// Inherited variables that only a shim in the program can act on (`waits`:
+/// `FDSET_WAIT` asks for a wait): what
 /// seccomp mode refuses, with the fix, rather than ignore.
-pub fn unserved_in_seccomp_mode(control_fd: Option<&str>, wait: Option<&str>) -> Option<String> {
+pub fn unserved_in_seccomp_mode(control_fd: Option<&str>, waits: bool) -> Option<String> {
     if control_fd.is_some_and(|v| !v.trim().is_empty()) {
         return Some(
             "FDSET_CONTROL_FD is set, but in seccomp mode no shim in the program serves a \
@@ -32,7 +33,7 @@ pub fn unserved_in_seccomp_mode(control_fd: Option<&str>, wait: Option<&str>) ->
                 .to_string(),
         );
     }
-    (wait == Some("1")).then(|| {
+    waits.then(|| {
         "FDSET_WAIT=1 is set, but in seccomp mode nothing holds the program before main \
          (unset it)"
             .to_string()
@@ -205,15 +206,15 @@ mod tests {
 
     #[test]
     fn seccomp_mode_refuses_what_only_a_shim_serves() {
-        assert_eq!(unserved_in_seccomp_mode(None, None), None);
-        assert_eq!(unserved_in_seccomp_mode(Some(""), Some("0")), None);
+        assert_eq!(unserved_in_seccomp_mode(None, false), None);
+        assert_eq!(unserved_in_seccomp_mode(Some(""), false), None);
         assert!(
-            unserved_in_seccomp_mode(Some("5"), None)
+            unserved_in_seccomp_mode(Some("5"), false)
                 .unwrap()
                 .starts_with("FDSET_CONTROL_FD is set")
         );
         assert!(
-            unserved_in_seccomp_mode(None, Some("1"))
+            unserved_in_seccomp_mode(None, true)
                 .unwrap()
                 .starts_with("FDSET_WAIT=1 is set")
         );

@@ -184,6 +184,23 @@ fn with_inherited(opts: LaunchOptions) -> LaunchOptions {
     opts.with_inherited(&env).unwrap_or_else(|e| die(&e))
 }
 
+/// The inherited `FDSET_WAIT` and `FDSET_CONTROL_FD` the program could not
+/// be served with, refused before anything is opened: a bad `FDSET_WAIT`,
+/// a wait nobody could end, and in seccomp mode what only a shim serves.
+fn refuse_unservable_settings(opts: &LaunchOptions, seccomp: bool) {
+    let control_fd = std::env::var("FDSET_CONTROL_FD").ok();
+    let waits = parse_wait(std::env::var("FDSET_WAIT").ok().as_deref()).unwrap_or_else(|e| die(&e));
+    if seccomp {
+        if let Some(why) = unserved_in_seccomp_mode(control_fd.as_deref(), waits) {
+            die(&why);
+        }
+    } else if waits && opts.qmp.is_none() && control_fd.is_none_or(|v| v.is_empty()) {
+        die(&format!(
+            "{WAIT_WITHOUT_MONITOR} (give fdset-run --qmp PATH: a client of that socket sends it)"
+        ));
+    }
+}
+
 fn main() {
     let opts = match launch_options::parse(std::env::args_os().skip(1)) {
         Ok(Parsed::Run(o)) => o,
@@ -220,20 +237,7 @@ fn main() {
         Some(identity::resolve(&opts.identity).unwrap_or_else(|e| die(&e)))
     };
     let (mut add_fd, add_fd_shown) = members::check_add_fds(&opts).unwrap_or_else(|e| die(&e));
-    // What the shim would refuse in the program, refused before anything
-    // is opened.
-    let var = |name| std::env::var(name).ok();
-    let (control_fd, wait) = (var("FDSET_CONTROL_FD"), var("FDSET_WAIT"));
-    let waits = parse_wait(wait.as_deref()).unwrap_or_else(|e| die(&e));
-    if seccomp {
-        if let Some(why) = unserved_in_seccomp_mode(control_fd.as_deref(), wait.as_deref()) {
-            die(&why);
-        }
-    } else if waits && opts.qmp.is_none() && control_fd.is_none_or(|v| v.is_empty()) {
-        die(&format!(
-            "{WAIT_WITHOUT_MONITOR} (give fdset-run --qmp PATH: a client of that socket sends it)"
-        ));
-    }
+    refuse_unservable_settings(&opts, seccomp);
     let members = open_members(&opts);
     if seccomp {
         run_seccomp(&opts, members);

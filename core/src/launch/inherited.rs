@@ -22,9 +22,9 @@ pub struct Inherited<'a> {
 /// out of its own (spec section 5).
 pub const JOINED_VARIABLES: [&str; 3] = ["FDSET_ADD_FD", "FDSET_PREFIX", "FDSET_ALIAS"];
 
-/// Inherited variables that only a shim in the program can act on (`waits`:
-/// `FDSET_WAIT` asks for a wait): what
-/// seccomp mode refuses, with the fix, rather than ignore.
+/// Inherited variables that only a shim in the program can act on, what
+/// seccomp mode refuses with the fix rather than ignore (`waits`: the
+/// parsed `FDSET_WAIT` asks for a wait).
 pub fn unserved_in_seccomp_mode(control_fd: Option<&str>, waits: bool) -> Option<String> {
     if control_fd.is_some_and(|v| !v.trim().is_empty()) {
         return Some(

@@ -863,6 +863,80 @@ fn an_alias_contradicting_fdset_alias_is_refused() {
     assert_eq!(stdout_of(&out), "set one\n");
 }
 
+/// An inherited `FDSET_CONTROL_FD` is checked as the shim checks it
+/// (spec section 3: inherited stream sockets; section 5), before anything
+/// is opened: a bad one is fdset-run's refusal (125) and no file is made.
+/// A good one reaches the program, whose shim serves it: with
+/// `FDSET_WAIT=1` the program starts only on that socket's `cont`.
+#[test]
+fn an_inherited_control_fd_is_checked_and_passed_on() {
+    use std::os::unix::net::UnixStream;
+    let d = TempDir::new("run-inherited-control");
+    let made = d.path().join("made");
+    let f = d.file("f", b"served\n");
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let theirs = std::fs::File::from(std::os::fd::OwnedFd::from(theirs));
+    for (control, fds, want) in [
+        ("9", vec![], "fdset-run: FDSET_CONTROL_FD: fd 9 is not open"),
+        (
+            "",
+            vec![],
+            "fdset-run: FDSET_CONTROL_FD: '' is not a file descriptor number",
+        ),
+        (
+            "7",
+            vec![(std::fs::File::open(&f).unwrap(), 7)],
+            "fdset-run: FDSET_CONTROL_FD: fd 7 is not a socket",
+        ),
+        (
+            "7",
+            vec![(theirs.try_clone().unwrap(), 7)],
+            "fdset-run: FDSET_CONTROL_FD: fd 7 is also named in FDSET_ADD_FD",
+        ),
+    ] {
+        let mut cmd = fdset_run();
+        if want.contains("FDSET_ADD_FD") {
+            cmd.args(["--add-fd", "fd=7,set=2"]);
+        }
+        cmd.env("FDSET_CONTROL_FD", control)
+            .arg("--file")
+            .arg(file_arg(1, &made, "wo"))
+            .args(["--", "sh", "-c", "echo ran"]);
+        inherit_fds(&mut cmd, fds);
+        let out = run(&mut cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(125),
+            "{control}: {}",
+            stderr_of(&out)
+        );
+        assert!(
+            stderr_of(&out).starts_with(want),
+            "{control}: {}",
+            stderr_of(&out)
+        );
+        assert_eq!(stdout_of(&out), "", "{control}: the program ran");
+        assert!(!made.exists(), "{control}: the file stays made");
+    }
+    let mut cmd = fdset_run();
+    cmd.env("FDSET_CONTROL_FD", "7")
+        .env("FDSET_WAIT", "1")
+        .arg("--file")
+        .arg(file_arg(1, &f, "ro"))
+        .args(["--", "cat", "/dev/fdset/1"])
+        .stdout(Stdio::piped());
+    inherit_fds(&mut cmd, vec![(theirs, 7)]);
+    let child = cmd.spawn().unwrap();
+    let mut q = fdset_testkit::qmp::Qmp::new(ours);
+    assert!(q.greeting().get("QMP").is_some());
+    q.negotiate();
+    q.send(b"{\"execute\": \"cont\"}\n");
+    assert_eq!(q.reply()["return"], serde_json::json!({}));
+    let out = wait_within(child, std::time::Duration::from_secs(30));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "served\n");
+}
+
 /// The shim takes one inherited fd into each set `FDSET_ADD_FD` names it
 /// for (spec section 4: "for each, the shim takes inherited fd N into set
 /// S"), with `--add-fd` of the same fd for another set too; so does

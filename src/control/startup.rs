@@ -3,6 +3,7 @@ use super::{exec_handoff::*, monitor::*};
 use crate::libc_real;
 use crate::state::fdtable::FdKind;
 use crate::state::{Locked, fdtable};
+use fdset_core::launch::control_fds::{self, FdState};
 use fdset_core::registry::RawFd;
 use std::sync::atomic::Ordering;
 // ---------------------------------------------------------------- start-up
@@ -23,41 +24,24 @@ pub(crate) fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
     (r == 0).then_some(v)
 }
 
-/// `FDSET_CONTROL_FD`: comma-separated inherited fds, each an open stream
-/// socket (checked here, before anything changes).
+/// `FDSET_CONTROL_FD`, each fd checked with this process's own calls
+/// (the rules: `fdset_core::launch::control_fds`).
 pub fn parse_control_fds(text: &str, launch_fds: &[i64]) -> Result<Vec<RawFd>, String> {
-    let mut fds = Vec::new();
-    for item in text.split(',') {
-        let fd = item
-            .parse::<RawFd>()
-            .ok()
-            .filter(|&fd| fd >= 0 && item.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| format!("FDSET_CONTROL_FD: '{item}' is not a file descriptor number"))?;
-        let what = |s: &str| format!("FDSET_CONTROL_FD: fd {fd} {s}");
-        if fd <= 2 {
-            return Err(what("is a standard I/O stream"));
-        }
-        if fds.contains(&fd) {
-            return Err(what("is named twice"));
-        }
-        if launch_fds.contains(&(fd as i64)) {
-            return Err(what("is also named in FDSET_ADD_FD"));
-        }
+    control_fds::parse_control_fds(text, launch_fds, |fd| {
         if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
-            return Err(what("is not open"));
+            return FdState::NotOpen;
         }
         // SAFETY: plain data filled by fstat.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid pointer to a stat buffer.
         if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-            return Err(what("is not a socket"));
+            return FdState::NotASocket;
         }
         if sockopt_int(fd, libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
-            return Err(what("is not a stream socket"));
+            return FdState::NotAStream;
         }
-        fds.push(fd);
-    }
-    Ok(fds)
+        FdState::StreamSocket
+    })
 }
 
 /// Take `fd` as the shim's: moved to a high close-on-exec number, marked

@@ -3,6 +3,7 @@
 
 pub mod add_fd;
 pub mod as_started;
+pub mod control_fds;
 pub mod elf;
 pub mod identity;
 pub mod inherited;

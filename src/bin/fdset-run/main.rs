@@ -27,6 +27,7 @@ mod signals;
 mod stdio;
 
 use fdset_core::cli;
+use fdset_core::launch::control_fds::parse_control_fds;
 use fdset_core::launch::identity::{self, Identity};
 use fdset_core::launch::inherited::{Inherited, JOINED_VARIABLES, unserved_in_seccomp_mode};
 use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
@@ -186,7 +187,8 @@ fn with_inherited(opts: LaunchOptions) -> LaunchOptions {
 
 /// The inherited `FDSET_WAIT` and `FDSET_CONTROL_FD` the program could not
 /// be served with, refused before anything is opened: a bad `FDSET_WAIT`,
-/// a wait nobody could end, and in seccomp mode what only a shim serves.
+/// a wait nobody could end, control fds the shim would refuse, and in
+/// seccomp mode what only a shim serves.
 fn refuse_unservable_settings(opts: &LaunchOptions, seccomp: bool) {
     let control_fd = std::env::var("FDSET_CONTROL_FD").ok();
     let waits = parse_wait(std::env::var("FDSET_WAIT").ok().as_deref()).unwrap_or_else(|e| die(&e));
@@ -194,7 +196,19 @@ fn refuse_unservable_settings(opts: &LaunchOptions, seccomp: bool) {
         if let Some(why) = unserved_in_seccomp_mode(control_fd.as_deref(), waits) {
             die(&why);
         }
-    } else if waits && opts.qmp.is_none() && control_fd.is_none_or(|v| v.is_empty()) {
+        return;
+    }
+    // As the program will read it: with --qmp an empty value is replaced
+    // by fdset-run's own socket (join_env), without it the shim reads it.
+    if let Some(text) = &control_fd
+        && !(opts.qmp.is_some() && text.is_empty())
+    {
+        let launch_fds: Vec<i64> = opts.add_fds.iter().filter_map(|a| a.spec.fd).collect();
+        if let Err(e) = parse_control_fds(text, &launch_fds, members::control_fd_state) {
+            die(&e);
+        }
+    }
+    if waits && opts.qmp.is_none() && control_fd.is_none_or(|v| v.is_empty()) {
         die(&format!(
             "{WAIT_WITHOUT_MONITOR} (give fdset-run --qmp PATH: a client of that socket sends it)"
         ));

@@ -406,6 +406,7 @@ real_fns! {
     statfs64 = "statfs64": fn(path: *const c_char, buf: *mut libc::statfs64) -> c_int, missing -1;
     statvfs = "statvfs": fn(path: *const c_char, buf: *mut libc::statvfs) -> c_int, missing -1;
     statvfs64 = "statvfs64": fn(path: *const c_char, buf: *mut libc::statvfs64) -> c_int, missing -1;
+    chdir = "chdir": fn(path: *const c_char) -> c_int, missing -1;
 }
 
 /// libc's `syscall` once resolved (0: not yet, 1: absent); the x86_64

@@ -2,7 +2,8 @@
 //! `O_DIRECTORY` open needs a directory member): programs list it as they
 //! list the directory itself. glibc's `opendir` opens through an internal
 //! call no preload sees, so the shim answers `opendir` of a set path, and
-//! `closedir`, which closes inside libc too, forgets the dup behind it.
+//! `closedir`, which closes inside libc too, forgets the dup behind it;
+//! `chdir` of a set path enters the member.
 use fdset_testkit::qmp::*;
 use fdset_testkit::*;
 use serde_json::json;
@@ -111,4 +112,37 @@ fn every_listing_of_a_directory_member_starts_from_its_first_entry() {
             "seccomp {seccomp}"
         );
     }
+}
+
+/// `cd /dev/fdset/N` enters a directory member as its own path would:
+/// the working directory is the member's directory (`/bin/pwd` prints its
+/// path, files are found by relative names); a file member is `ENOTDIR`
+/// and a missing set `ENOENT`, as `chdir` of such paths says (spec section
+/// 8: calls on a set path answer through its member; the spec does not
+/// name `chdir`). Python's `os.chdir` alike.
+#[test]
+fn cd_into_a_directory_member_enters_its_directory() {
+    let d = TempDir::new("dir-member-cd");
+    let dir = folder(&d);
+    let f = d.file("plain", b"x");
+    let script = "cd /dev/fdset/1 && /bin/pwd && cat a b && echo; \
+                  cd /dev/fdset/2 2>/dev/null || echo file-refused; \
+                  cd /dev/fdset/3 2>/dev/null || echo missing-refused; \
+                  python3 -c 'import os\nos.chdir(\"/dev/fdset/1\"); print(sorted(os.listdir(\".\")))\ntry: os.chdir(\"/dev/fdset/2\")\nexcept OSError as e: print(e.strerror)'";
+    let mut cmd = fdset_run();
+    cmd.args(["--add-fd", "fd=5,set=1", "--add-fd", "fd=6,set=2"])
+        .args(["--", "sh", "-c", script]);
+    inherit_fds(
+        &mut cmd,
+        vec![(File::open(&dir).unwrap(), 5), (File::open(&f).unwrap(), 6)],
+    );
+    let out = output_within(cmd, std::time::Duration::from_secs(60));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        stdout_of(&out),
+        format!(
+            "{}\nab\nfile-refused\nmissing-refused\n['a', 'b']\nNot a directory\n",
+            dir.display()
+        )
+    );
 }

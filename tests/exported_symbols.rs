@@ -89,6 +89,7 @@ const HOOKS: &[&str] = &[
     "utime",
     "statfs",
     "statfs64",
+    "chdir",
     "statvfs",
     "statvfs64",
     "syscall",

@@ -1,5 +1,6 @@
-//! `readlink`, `realpath`, `truncate`, the `utime` family and
-//! `statfs`/`statvfs` on set paths (spec section 8).
+//! `readlink`, `realpath`, `truncate`, the `utime` family,
+//! `statfs`/`statvfs` and `chdir` on set paths (spec section 8, and
+//! `chdir`, which a program with a directory member expects to work).
 
 use crate::libc_real;
 use crate::ops::path_info::*;
@@ -185,4 +186,11 @@ look_hook! {
     fn fchownat(dirfd: c_int, path: *const c_char, uid: libc::uid_t, gid: libc::gid_t, flags: c_int) -> c_int;
     path: path; real: libc_real::fchownat; fail: -1;
     set |set, text| chown_set("fchownat", text(), set, uid, gid, flags)
+}
+
+look_hook! {
+    /// `fchdir` to the newest member: `cd /dev/fdset/N` into a directory member.
+    fn chdir(path: *const c_char) -> c_int;
+    path: path; real: libc_real::chdir; fail: -1;
+    set |set, text| chdir_set(text(), set)
 }

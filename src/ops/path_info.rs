@@ -195,6 +195,15 @@ pub fn statfs_set(call: &str, path: &[u8], set: u64, f: impl FnOnce(c_int) -> c_
     call_through(&what, set, Need::Any, f)
 }
 
+/// `chdir` to set `set`: `fchdir` to its newest member, so that a
+/// directory member is the working directory as its own path would make
+/// it (the kernel says `ENOTDIR` for any other member).
+pub fn chdir_set(path: &[u8], set: u64) -> c_int {
+    let what = || format!("chdir {}", text(path));
+    // SAFETY: fchdir on a member descriptor the call holds.
+    call_through(&what, set, Need::Any, |fd| unsafe { libc::fchdir(fd) })
+}
+
 /// `chmod`/`fchmodat` of set `set`: `fchmod` through its newest member, so
 /// the kernel decides as for the member's file (its owner, or
 /// `CAP_FOWNER`). `AT_SYMLINK_NOFOLLOW` changes nothing (a set path is no

@@ -181,8 +181,8 @@ impl Registry {
     }
 
     /// What open(2) would do to a fresh description, done to the shared one:
-    /// status flags, truncation (of a regular file), offset 0. Calls skipped when they would
-    /// change nothing.
+    /// status flags, truncation (of a regular file), offset 0. Calls
+    /// skipped when they would change nothing.
     pub(super) fn apply_open_flags(
         ops: &mut (impl FdOps + ?Sized),
         dup: RawFd,

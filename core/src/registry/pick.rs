@@ -88,17 +88,13 @@ impl Registry {
 /// a directory, else `ENOTDIR`. A member whose kind is known is answered
 /// from it; for any other `is_directory` asks the descriptor.
 pub fn directory_check(info: MemberInfo, is_directory: impl FnOnce() -> bool) -> Result<(), Errno> {
-    if let Some(kind) = info.kind {
-        return if kind == FileKind::Directory {
-            Ok(())
-        } else {
-            Err(libc::ENOTDIR)
-        };
-    }
-    if !is_directory() {
-        Err(libc::ENOTDIR)
-    } else {
+    let directory = info
+        .kind
+        .map_or_else(is_directory, |k| k == FileKind::Directory);
+    if directory {
         Ok(())
+    } else {
+        Err(libc::ENOTDIR)
     }
 }
 

@@ -19,7 +19,7 @@ mod server_ops;
 mod startup;
 
 pub use exec_handoff::{export_for_exec, resume_after_failed_exec, resume_from_exec};
-pub use startup::{parse_control_fds, start};
+pub use startup::start;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};

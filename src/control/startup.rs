@@ -3,7 +3,6 @@ use super::{exec_handoff::*, monitor::*};
 use crate::libc_real;
 use crate::state::fdtable::FdKind;
 use crate::state::{Locked, fdtable};
-use fdset_core::launch::control_fds::{self, FdState};
 use fdset_core::registry::RawFd;
 use std::sync::atomic::Ordering;
 // ---------------------------------------------------------------- start-up
@@ -22,26 +21,6 @@ pub(crate) fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
         )
     };
     (r == 0).then_some(v)
-}
-
-/// `FDSET_CONTROL_FD`, each fd checked with this process's own calls
-/// (the rules: `fdset_core::launch::control_fds`).
-pub fn parse_control_fds(text: &str, launch_fds: &[i64]) -> Result<Vec<RawFd>, String> {
-    control_fds::parse_control_fds(text, launch_fds, |fd| {
-        if libc_real::fcntl_int(fd, libc::F_GETFD, 0) < 0 {
-            return FdState::NotOpen;
-        }
-        // SAFETY: plain data filled by fstat.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid pointer to a stat buffer.
-        if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-            return FdState::NotASocket;
-        }
-        if sockopt_int(fd, libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
-            return FdState::NotAStream;
-        }
-        FdState::StreamSocket
-    })
 }
 
 /// Take `fd` as the shim's: moved to a high close-on-exec number, marked
@@ -67,7 +46,8 @@ pub(crate) fn release(st: &mut Locked, fd: RawFd) {
     libc_real::close(fd);
 }
 
-/// Serve the control sockets `control` (checked by [`parse_control_fds`]):
+/// Serve the control sockets `control` (checked by
+/// [`fdset_core::launch::control_fds::parse_control_fds`]):
 /// connected ones are monitors from now on. With `wait`, return only when a
 /// monitor sent `cont`. Runs in the constructor, before `main`.
 pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {

@@ -3,7 +3,7 @@
 
 use crate::libc_real;
 use crate::state::Config;
-use fdset_core::launch::add_fd;
+use fdset_core::launch::{add_fd, control_fds};
 use fdset_core::paths::PathConfig;
 use std::ffi::CStr;
 
@@ -135,7 +135,7 @@ fn load() -> Result<(), String> {
     let control = match getenv(c"FDSET_CONTROL_FD")? {
         Some(s) => {
             let launch_fds: Vec<i64> = specs.iter().filter_map(|s| s.fd).collect();
-            crate::control::parse_control_fds(&s, &launch_fds)?
+            control_fds::parse_control_fds(&s, &launch_fds, |fd| control_fds::fd_state(fd, false))?
         }
         None => Vec::new(),
     };

@@ -1,8 +1,9 @@
 //! `FDSET_CONTROL_FD` (spec sections 3 and 5): comma-separated inherited
 //! descriptors, each an open stream socket. Read by the shim at start-up
 //! and, before anything is opened, by fdset-run, which would otherwise
-//! leave the shim to refuse them after files were made. What each
-//! descriptor is, the caller finds out (each with its own system calls).
+//! leave the shim to refuse them after files were made. [`fd_state`]
+//! asks what each descriptor is; the rules take it as a function, so that
+//! they are tested without descriptors.
 
 use std::os::fd::RawFd;
 
@@ -16,6 +17,42 @@ pub enum FdState {
     NotASocket,
     NotAStream,
     StreamSocket,
+}
+
+/// What `fd` is, asked with `F_GETFD`, `fstat` and `SO_TYPE` (none of them
+/// hooked by the shim). `before_exec`: fdset-run's view, where a
+/// close-on-exec descriptor would not reach the program.
+pub fn fd_state(fd: RawFd, before_exec: bool) -> FdState {
+    // SAFETY: F_GETFD on any number is harmless.
+    let f = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if f < 0 {
+        return FdState::NotOpen;
+    }
+    if before_exec && f & libc::FD_CLOEXEC != 0 {
+        return FdState::CloseOnExec;
+    }
+    // SAFETY: plain data filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid stat buffer.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return FdState::NotASocket;
+    }
+    let mut kind: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: valid pointers to an int and its length.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut kind as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 || kind != libc::SOCK_STREAM {
+        return FdState::NotAStream;
+    }
+    FdState::StreamSocket
 }
 
 /// The descriptors of `text`, each checked: a number, not a standard

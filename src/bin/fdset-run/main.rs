@@ -27,7 +27,7 @@ mod signals;
 mod stdio;
 
 use fdset_core::cli;
-use fdset_core::launch::control_fds::parse_control_fds;
+use fdset_core::launch::control_fds::{fd_state, parse_control_fds};
 use fdset_core::launch::identity::{self, Identity};
 use fdset_core::launch::inherited::{Inherited, JOINED_VARIABLES, unserved_in_seccomp_mode};
 use fdset_core::launch::options::{self as launch_options, LaunchOptions, Parsed};
@@ -204,7 +204,8 @@ fn refuse_unservable_settings(opts: &LaunchOptions, seccomp: bool) {
         && !(opts.qmp.is_some() && text.is_empty())
     {
         let launch_fds: Vec<i64> = opts.add_fds.iter().filter_map(|a| a.spec.fd).collect();
-        if let Err(e) = parse_control_fds(text, &launch_fds, members::control_fd_state) {
+        // Before the exec: a close-on-exec fd would not reach the program.
+        if let Err(e) = parse_control_fds(text, &launch_fds, |fd| fd_state(fd, true)) {
             die(&e);
         }
     }

@@ -1,7 +1,6 @@
 //! The descriptors fdset-run hands the program: `--add-fd` (its own,
 //! checked as QEMU checks them), `--file` and `--data`.
 
-use fdset_core::launch::control_fds::FdState;
 use fdset_core::launch::{add_fd as launch_spec, open_modes, options as launch_options};
 use launch_options::{DataSource, DataSpec, FileSpec, LaunchOptions, access_mode_name};
 use std::fs::File;
@@ -21,43 +20,6 @@ fn inheritable(fd: RawFd) -> bool {
     // SAFETY: F_GETFD on any number is harmless.
     let f = unsafe { libc::fcntl(fd, libc::F_GETFD) };
     f >= 0 && f & libc::FD_CLOEXEC == 0
-}
-
-/// What an inherited `FDSET_CONTROL_FD` descriptor is, as the program
-/// would find it after the exec.
-pub(crate) fn control_fd_state(fd: RawFd) -> FdState {
-    // SAFETY: F_GETFD on any number is harmless.
-    let f = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if f < 0 {
-        return FdState::NotOpen;
-    }
-    if f & libc::FD_CLOEXEC != 0 {
-        return FdState::CloseOnExec;
-    }
-    // SAFETY: plain data filled by fstat.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid stat buffer.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-        return FdState::NotASocket;
-    }
-    let (mut kind, mut len) = (
-        0 as libc::c_int,
-        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-    );
-    // SAFETY: valid pointers to an int and its length.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if r != 0 || kind != libc::SOCK_STREAM {
-        return FdState::NotAStream;
-    }
-    FdState::StreamSocket
 }
 
 /// The access mode of an open descriptor, by name.

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// `O_CREAT|O_EXCL`: an open that creates a file, so finds none there.
+const EXCL_CREATE: i32 = libc::O_CREAT | libc::O_EXCL;
+
 impl Registry {
     /// Choose the member an open with `flags` would duplicate: the newest one
     /// not removed with the same access mode, preferring a matching `O_DIRECT`.
@@ -137,11 +140,10 @@ impl Registry {
         };
         // Before anything is made: open(2) refuses these on a directory.
         if kind == FileKind::Directory && flags & (libc::O_CREAT | libc::O_TRUNC) != 0 {
-            let excl_create = libc::O_CREAT | libc::O_EXCL;
             return Err(OpenOutcome::DirectoryMember {
                 set,
                 member: member.fd,
-                errno: if flags & excl_create == excl_create {
+                errno: if flags & EXCL_CREATE == EXCL_CREATE {
                     libc::EEXIST
                 } else {
                     libc::EISDIR
@@ -194,11 +196,10 @@ impl Registry {
             ops.set_status_flags(dup, flags)
                 .map_err(|e| (e, "F_SETFL"))?;
         }
-        let excl_create = libc::O_CREAT | libc::O_EXCL;
         // open(2) ignores O_TRUNC on a FIFO, a terminal or a device, where
         // ftruncate fails (EINVAL): `echo > /dev/fdset/N` onto a pipe works.
         let truncates = matches!(member.info.kind, Some(FileKind::Regular) | None);
-        if truncates && (flags & libc::O_TRUNC != 0 || flags & excl_create == excl_create) {
+        if truncates && (flags & libc::O_TRUNC != 0 || flags & EXCL_CREATE == EXCL_CREATE) {
             ops.truncate(dup).map_err(|e| (e, "ftruncate"))?;
         }
         // A fresh description starts at 0: a listing of a directory member,

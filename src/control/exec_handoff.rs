@@ -78,7 +78,7 @@ pub(crate) fn adopt(st: &mut Locked, fd: RawFd, socket: bool) -> Result<RawFd, S
     if fdtable::kind(fd) != FdKind::Free {
         return Err(format!("FDSET_STATE: control fd {fd} is named twice"));
     }
-    if socket && sockopt_int(fd, libc::SO_TYPE).is_none() {
+    if socket && fdset_core::launch::control_fds::socket_option(fd, libc::SO_TYPE).is_none() {
         return Err(format!("FDSET_STATE: control fd {fd} is not a socket"));
     }
     libc_real::fcntl_int(fd, libc::F_SETFD, libc::FD_CLOEXEC);

@@ -3,25 +3,10 @@ use super::{exec_handoff::*, monitor::*};
 use crate::libc_real;
 use crate::state::fdtable::FdKind;
 use crate::state::{Locked, fdtable};
+use fdset_core::launch::control_fds::socket_option;
 use fdset_core::registry::RawFd;
 use std::sync::atomic::Ordering;
 // ---------------------------------------------------------------- start-up
-
-pub(crate) fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: valid pointers to an int and its length.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    (r == 0).then_some(v)
-}
 
 /// Take `fd` as the shim's: moved to a high close-on-exec number, marked
 /// owned. On failure `fd` is closed.
@@ -60,7 +45,7 @@ pub fn start(control: &[RawFd], wait: bool) -> Result<(), String> {
     {
         let mut st = crate::state::lock().ok_or("internal error: registry locked at start-up")?;
         for &fd in control {
-            let listening = sockopt_int(fd, libc::SO_ACCEPTCONN) == Some(1);
+            let listening = socket_option(fd, libc::SO_ACCEPTCONN) == Some(1);
             let fd =
                 own(&mut st, fd).ok_or_else(|| format!("FDSET_CONTROL_FD: cannot take fd {fd}"))?;
             if listening {

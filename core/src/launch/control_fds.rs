@@ -37,22 +37,27 @@ pub fn fd_state(fd: RawFd, before_exec: bool) -> FdState {
     if unsafe { libc::fstat(fd, &mut st) } != 0 || st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
         return FdState::NotASocket;
     }
-    let mut kind: libc::c_int = 0;
+    if socket_option(fd, libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
+        return FdState::NotAStream;
+    }
+    FdState::StreamSocket
+}
+
+/// An integer `SOL_SOCKET` option of `fd` (`None`: getsockopt failed).
+pub fn socket_option(fd: RawFd, opt: libc::c_int) -> Option<libc::c_int> {
+    let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: valid pointers to an int and its length.
     let r = unsafe {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
             &mut len,
         )
     };
-    if r != 0 || kind != libc::SOCK_STREAM {
-        return FdState::NotAStream;
-    }
-    FdState::StreamSocket
+    (r == 0).then_some(v)
 }
 
 /// The descriptors of `text`, each checked: a number, not a standard

@@ -171,45 +171,127 @@ fn a_relative_ld_preload_the_loader_cannot_find_gets_nothing() {
     got_nothing(&run(format!("cd /; exec sh -c '{list}'")), "from /");
 }
 
-/// README "Not supported, and why": `valgrind PROG` gets no sets in PROG
-/// (valgrind's launcher, preloaded, execs its statically linked tool,
-/// into which nothing is carried, and the tool starts PROG); the tool
-/// started directly as the README shows preloads the shim into PROG
-/// alone, which reads the set.
+/// A valgrind tool is statically linked, yet it loads the program it checks
+/// with glibc's loader in its own process, `LD_PRELOAD` honoured: the sets
+/// are carried into it, and the program reads them, whether valgrind's
+/// launcher (preloaded, it takes the sets and execs the tool) or the tool
+/// itself is started, and under fdset-run. The program's output is the
+/// same as when it reads the file by its path under valgrind.
 #[test]
-fn valgrind_tool_started_directly_serves_the_sets_where_the_launcher_does_not() {
+fn a_program_under_valgrind_reads_its_set() {
     let dir = TempDir::new("exec-valgrind");
     let f = dir.file("disk.img", DATA);
-    let tool = Path::new("/usr/libexec/valgrind/none-amd64-linux");
+    let tool = Path::new("/usr/libexec/valgrind/memcheck-amd64-linux");
     assert!(
         tool.exists(),
         "{} is missing (valgrind is installed by .ci/setup)",
         tool.display()
     );
+    let by_path = Command::new("valgrind")
+        .args(["-q", "--error-exitcode=9"])
+        .arg(c_test("smoke_read"))
+        .arg(&f)
+        .output()
+        .expect("run valgrind");
+    assert!(by_path.status.success(), "{}", stderr_of(&by_path));
+    assert_eq!(by_path.stdout, DATA);
     let direct = {
         let mut cmd = preloaded(tool);
         cmd.env("VALGRIND_LIB", "/usr/libexec/valgrind")
             .env("VALGRIND_LAUNCHER", "/usr/bin/valgrind")
-            .arg("-q")
+            .args(["-q", "--error-exitcode=9"])
             .arg(c_test("smoke_read"))
             .arg("/dev/fdset/1");
         members_of_set_one(&mut cmd, &[(&f, false, true)]);
         cmd.output().expect("run valgrind's tool")
     };
-    assert!(direct.status.success(), "{}", stderr_of(&direct));
-    assert_eq!(direct.stdout, DATA);
     let launched = {
         let mut cmd = preloaded("valgrind");
-        cmd.args(["-q", "--tool=none"])
+        cmd.args(["-q", "--error-exitcode=9"])
             .arg(c_test("smoke_read"))
             .arg("/dev/fdset/1");
         members_of_set_one(&mut cmd, &[(&f, false, true)]);
         cmd.output().expect("run valgrind")
     };
-    assert!(!launched.status.success(), "{}", stdout_of(&launched));
+    let under_fdset_run = fdset_run()
+        .arg("--file")
+        .arg(format!("set=1,path={}", f.display()))
+        .args(["--", "valgrind", "-q", "--error-exitcode=9"])
+        .arg(c_test("smoke_read"))
+        .arg("/dev/fdset/1")
+        .output()
+        .expect("run fdset-run");
+    // fdset-run judges the tool as the shim does: preloaded, not served
+    // with seccomp (which would print its notice on stderr).
+    let tool_under_fdset_run = fdset_run()
+        .env("VALGRIND_LIB", "/usr/libexec/valgrind")
+        .env("VALGRIND_LAUNCHER", "/usr/bin/valgrind")
+        .arg("--file")
+        .arg(format!("set=1,path={}", f.display()))
+        .arg("--")
+        .arg(tool)
+        .args(["-q", "--error-exitcode=9"])
+        .arg(c_test("smoke_read"))
+        .arg("/dev/fdset/1")
+        .output()
+        .expect("run fdset-run");
     assert!(
-        stderr_of(&launched).contains("No such file or directory"),
+        !stderr_of(&tool_under_fdset_run).contains("seccomp"),
         "{}",
-        stderr_of(&launched)
+        stderr_of(&tool_under_fdset_run)
     );
+    for (how, out) in [
+        ("fdset-run -- the tool", tool_under_fdset_run),
+        ("the tool started directly", direct),
+        ("valgrind's launcher", launched),
+        ("fdset-run -- valgrind", under_fdset_run),
+    ] {
+        assert!(out.status.success(), "{how}: {}", stderr_of(&out));
+        assert_eq!(out.stdout, by_path.stdout, "{how}");
+    }
+}
+
+/// What makes a static program a valgrind tool the sets are carried into:
+/// its name, `TOOL-amd64-linux`, next to `vgpreload_core-amd64-linux.so`.
+/// A static program named like a tool for another platform (whose program
+/// is one the shim cannot load into), or without the tool's preload
+/// beside it, gets nothing, as any static program.
+#[test]
+fn only_a_valgrind_tool_of_this_platform_is_taken_for_one() {
+    if !cfg!(target_arch = "x86_64") {
+        return;
+    }
+    let dir = TempDir::new("exec-valgrind-name");
+    let prog = compile(&dir, LIST_FDS, "list-fds-static", &["-static", "-O1"]);
+    let place = |folder: &str, name: &str, preload: Option<&str>| {
+        let d = dir.path().join(folder);
+        std::fs::create_dir_all(&d).unwrap();
+        let tool = d.join(name);
+        std::fs::copy(&prog, &tool).unwrap();
+        if let Some(p) = preload {
+            std::fs::write(d.join(p), b"").unwrap();
+        }
+        tool
+    };
+    let listing = |tool: &Path| {
+        let mut cmd = with_set("sh", &dir);
+        cmd.args(["-c", &format!("exec {}", tool.display())]);
+        output(cmd)
+    };
+    let taken = place(
+        "a",
+        "none-amd64-linux",
+        Some("vgpreload_core-amd64-linux.so"),
+    );
+    let listed = listing(&taken);
+    assert!(
+        listed.contains("data.txt") && listed.contains("fdset-state"),
+        "a tool of this platform gets the member and the state: {listed}"
+    );
+    let other = place("b", "none-x86-linux", Some("vgpreload_core-x86-linux.so"));
+    got_nothing(&listing(&other), "a tool of another platform");
+    let alone = place("c", "none-amd64-linux", None);
+    got_nothing(&listing(&alone), "no vgpreload_core beside it");
+    let no_tool = place("d", "-amd64-linux", Some("vgpreload_core-amd64-linux.so"));
+    got_nothing(&listing(&no_tool), "no tool name");
 }

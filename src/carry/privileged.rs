@@ -310,10 +310,10 @@ fn cannot_preload(head: &[u8], proc_path: &CString) -> bool {
     };
     match elf::reason(&facts) {
         None => false,
-        // glibc's loader run as a program has no loader of its own, yet
-        // preloads for the program it runs.
+        // glibc's loader run as a program, or a valgrind tool, has no
+        // loader of its own, yet preloads for the program it runs.
         Some(elf::Reason::Static) => !std::fs::read_link(OsStr::from_bytes(proc_path.as_bytes()))
-            .is_ok_and(|p| elf::is_glibc_loader(&p)),
+            .is_ok_and(|p| elf::preloads_the_program_it_runs(&p)),
         Some(_) => true,
     }
 }

@@ -283,6 +283,43 @@ pub fn is_glibc_loader(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with(b"ld-linux") || n.starts_with(b"ld64.so"))
 }
 
+/// A valgrind tool (`/usr/libexec/valgrind/memcheck-amd64-linux`, which the
+/// `valgrind` command runs) is a static program, yet it loads the program
+/// it checks with glibc's loader in its own process, `LD_PRELOAD` honoured
+/// (with valgrind's own preloads put in front). Known by its name,
+/// `TOOL-PLATFORM` for this machine's platform (a tool for another
+/// platform runs a program the shim cannot be loaded into), next to that
+/// platform's `vgpreload_core-PLATFORM.so`, which every tool preloads.
+pub fn is_valgrind_tool(path: &Path) -> bool {
+    let Some(platform) = VALGRIND_PLATFORM else {
+        return false;
+    };
+    let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else {
+        return false;
+    };
+    let suffix = format!("-{platform}");
+    name.as_bytes()
+        .strip_suffix(suffix.as_bytes())
+        .is_some_and(|tool| !tool.is_empty() && !tool.contains(&b'/'))
+        && dir.join(format!("vgpreload_core-{platform}.so")).is_file()
+}
+
+/// Valgrind's name for this machine's platform.
+const VALGRIND_PLATFORM: Option<&str> = if cfg!(target_arch = "x86_64") {
+    Some("amd64-linux")
+} else if cfg!(target_arch = "aarch64") {
+    Some("arm64-linux")
+} else {
+    None
+};
+
+/// A program without a loader of its own that still loads the program it
+/// runs with `LD_PRELOAD` honoured: glibc's loader run as a program, a
+/// valgrind tool.
+pub fn preloads_the_program_it_runs(path: &Path) -> bool {
+    is_glibc_loader(path) || is_valgrind_tool(path)
+}
+
 /// The `#!` line of a script: the interpreter and its one optional
 /// argument (Linux passes the rest of the line as a single argument).
 pub fn shebang(head: &[u8]) -> Option<(PathBuf, Option<OsString>)> {
@@ -400,7 +437,7 @@ pub fn cannot_preload(program: &Path, path_var: Option<&OsStr>) -> Option<Unreac
         }
         f.rewind().ok()?;
         let facts = inspect(&mut f).ok()??;
-        if facts.interpreter.is_none() && is_glibc_loader(&file_path) {
+        if facts.interpreter.is_none() && preloads_the_program_it_runs(&file_path) {
             return None;
         }
         let reason = match reason(&facts) {

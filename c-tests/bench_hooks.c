@@ -9,8 +9,9 @@
  *   bench_hooks stat PATH N        stat(PATH)
  *   bench_hooks access PATH N      access(PATH, R_OK)
  *   bench_hooks syscalls PATH N    like `fdset`, but the first loop makes only the system calls
- *                                  of an fdset open+close itself (F_DUPFD, F_GETFL, lseek,
- *                                  close of a descriptor of PATH): the floor under the shim
+ *                                  of an fdset open+close itself (dup, F_GETFL, lseek, close
+ *                                  of a descriptor of PATH, as strace shows the shim making
+ *                                  them): the floor under the shim
  *   bench_hooks paired KIND PATH N ns of KIND (open, close or stat as above) called as the
  *                                  program calls it, then called through libc's own symbol
  *                                  (dlsym in libc.so.6, which no preload can intercept), in
@@ -136,8 +137,8 @@ static void fdset_vs_path(const char *set, const char *path, long n, long sets) 
  * nothing around them. */
 static void syscalls_job(const struct job *j, long n) {
     for (long i = 0; i < n; i++) {
-        int fd = fcntl(j->fd, F_DUPFD, 0);
-        if (fd < 0) die("F_DUPFD");
+        int fd = dup(j->fd);
+        if (fd < 0) die("dup");
         if (fcntl(fd, F_GETFL) < 0) die("F_GETFL");
         if (lseek(fd, 0, SEEK_SET) != 0) die("lseek");
         if (close(fd) != 0) die("close");

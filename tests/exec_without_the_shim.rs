@@ -252,15 +252,20 @@ fn a_program_under_valgrind_reads_its_set() {
 }
 
 /// What makes a static program a valgrind tool the sets are carried into:
-/// its name, `TOOL-amd64-linux`, next to `vgpreload_core-amd64-linux.so`.
+/// its name, `TOOL-amd64-linux` on x86-64, next to
+/// `vgpreload_core-amd64-linux.so`.
 /// A static program named like a tool for another platform (whose program
 /// is one the shim cannot load into), or without the tool's preload
 /// beside it, gets nothing, as any static program.
 #[test]
 fn only_a_valgrind_tool_of_this_platform_is_taken_for_one() {
-    if !cfg!(target_arch = "x86_64") {
-        return;
-    }
+    // Valgrind's names for this platform and for the 32-bit one beside it.
+    let (here, other) = if cfg!(target_arch = "aarch64") {
+        ("arm64-linux", "arm-linux")
+    } else {
+        ("amd64-linux", "x86-linux")
+    };
+    let core = |platform: &str| format!("vgpreload_core-{platform}.so");
     let dir = TempDir::new("exec-valgrind-name");
     let prog = compile(&dir, LIST_FDS, "list-fds-static", &["-static", "-O1"]);
     let place = |folder: &str, name: &str, preload: Option<&str>| {
@@ -278,20 +283,16 @@ fn only_a_valgrind_tool_of_this_platform_is_taken_for_one() {
         cmd.args(["-c", &format!("exec {}", tool.display())]);
         output(cmd)
     };
-    let taken = place(
-        "a",
-        "none-amd64-linux",
-        Some("vgpreload_core-amd64-linux.so"),
-    );
+    let taken = place("a", &format!("none-{here}"), Some(&core(here)));
     let listed = listing(&taken);
     assert!(
         listed.contains("data.txt") && listed.contains("fdset-state"),
         "a tool of this platform gets the member and the state: {listed}"
     );
-    let other = place("b", "none-x86-linux", Some("vgpreload_core-x86-linux.so"));
+    let other = place("b", &format!("none-{other}"), Some(&core(other)));
     got_nothing(&listing(&other), "a tool of another platform");
-    let alone = place("c", "none-amd64-linux", None);
+    let alone = place("c", &format!("none-{here}"), None);
     got_nothing(&listing(&alone), "no vgpreload_core beside it");
-    let no_tool = place("d", "-amd64-linux", Some("vgpreload_core-amd64-linux.so"));
+    let no_tool = place("d", &format!("-{here}"), Some(&core(here)));
     got_nothing(&listing(&no_tool), "no tool name");
 }

@@ -277,7 +277,7 @@ pub fn reason(facts: &ElfFacts) -> Option<Reason> {
 
 /// glibc's dynamic loader run as a program (`ld-linux-x86-64.so.2 PROG`)
 /// has no `PT_INTERP` of its own, yet honours `LD_PRELOAD` for `PROG`.
-pub fn is_glibc_loader(path: &Path) -> bool {
+fn is_glibc_loader(path: &Path) -> bool {
     path.file_name()
         .map(|n| n.as_bytes())
         .is_some_and(|n| n.starts_with(b"ld-linux") || n.starts_with(b"ld64.so"))
@@ -290,7 +290,7 @@ pub fn is_glibc_loader(path: &Path) -> bool {
 /// `TOOL-PLATFORM` for this machine's platform (a tool for another
 /// platform runs a program the shim cannot be loaded into), next to that
 /// platform's `vgpreload_core-PLATFORM.so`, which every tool preloads.
-pub fn is_valgrind_tool(path: &Path) -> bool {
+fn is_valgrind_tool(path: &Path) -> bool {
     let Some(platform) = VALGRIND_PLATFORM else {
         return false;
     };
@@ -300,7 +300,7 @@ pub fn is_valgrind_tool(path: &Path) -> bool {
     let suffix = format!("-{platform}");
     name.as_bytes()
         .strip_suffix(suffix.as_bytes())
-        .is_some_and(|tool| !tool.is_empty() && !tool.contains(&b'/'))
+        .is_some_and(|tool| !tool.is_empty())
         && dir.join(format!("vgpreload_core-{platform}.so")).is_file()
 }
 
